@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Container and process lifecycle behind one small interface, shaped after
+ * the Windows Host Compute Service: create a system from a spec, run a
+ * process in it with stdio pipes, signal it, wait for it, destroy the system.
+ * The Linux backend (runtime/linux/) uses namespaces, an overlay root
+ * filesystem and pivot_root; the Windows backend comes later.
+ *
+ * Processes started by cf_runtime_exec() are children of the calling
+ * process, so the caller reaps them (cf_runtime_process_wait()).
+ */
+#ifndef CFWIN_RUNTIME_RUNTIME_H
+#define CFWIN_RUNTIME_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+
+typedef struct cf_rootfs_spec {
+  const char *const *lower_dirs; /* bottom layer first */
+  size_t lower_count;
+  const char *upper_dir;
+  const char *work_dir;
+  const char *target; /* existing empty directory: the overlay mount point */
+} cf_rootfs_spec;
+
+typedef struct cf_container_spec {
+  const char *handle;
+  const char *hostname; /* at most 64 bytes */
+  cf_rootfs_spec rootfs;
+} cf_container_spec;
+
+/* A container's init (pid 1 of its pid namespace), seen from the host. */
+typedef struct cf_container_init {
+  pid_t pid;
+  uint64_t start_time; /* field 22 of /proc/<pid>/stat */
+} cf_container_init;
+
+/* Returns the container hostname for a handle: the handle, or its last 49
+ * characters when longer, as gdn does. out holds at least 50 bytes. */
+void cf_runtime_hostname(const char *handle, char *out);
+
+/* Starts the container's init in new mount, pid, uts, ipc and network
+ * namespaces (loopback up), with the overlay root filesystem mounted inside
+ * its mount namespace, /proc, a minimal /dev with devpts, /sys read-only and
+ * the hostname set. Returns once init is ready, or an error naming the step
+ * that failed; on error nothing is left running or mounted. */
+int cf_runtime_container_create(const cf_container_spec *spec, cf_container_init *out,
+                                cf_err **err);
+
+/* True while the init process with this pid and start time is alive. */
+bool cf_runtime_container_alive(const cf_container_init *init);
+
+/* Kills every process of the container (SIGKILL to init ends its pid
+ * namespace) and waits until init has exited. Success when it is already
+ * gone. Reaps init when it is a child of the caller. */
+int cf_runtime_container_destroy(const cf_container_init *init, cf_err **err);
+
+typedef struct cf_process_spec {
+  const char *path;              /* looked up in the process's $PATH when it has no '/' */
+  const char *const *args;       /* arguments after argv[0] */
+  size_t arg_count;
+  const char *const *env;        /* "K=V"; HOME, USER and PATH are added when missing */
+  size_t env_count;
+  const char *dir;               /* NULL or "": the user's home; created when missing */
+  const char *user;              /* NULL or "": root; a name or "uid:gid" */
+} cf_process_spec;
+
+/* A running process and the host ends of its stdio pipes (close-on-exec,
+ * blocking; the caller may set O_NONBLOCK). */
+typedef struct cf_process {
+  pid_t pid;
+  int pidfd;  /* pidfd_open() descriptor: readable when the process exits */
+  int stdin_fd;
+  int stdout_fd;
+  int stderr_fd;
+} cf_process;
+
+/* Runs spec in the container whose init is given: joins its namespaces and
+ * root, switches to the user, and execs. Failures before the exec come back
+ * here, never as an exit status: CF_E_EXEC_NOT_FOUND with
+ * `exec: "NAME": executable file not found in $PATH`, CF_E_USER_NOT_FOUND
+ * with `unable to find user NAME: no matching entries in passwd file`. */
+int cf_runtime_exec(const cf_container_init *init, const cf_process_spec *spec, cf_process *out,
+                    cf_err **err);
+
+/* Sends sig to the process. Success when it has already exited. */
+int cf_runtime_process_signal(const cf_process *process, int sig, cf_err **err);
+
+/* Reaps the process when it has exited. Sets *exited; *exit_status is the
+ * exit code, or 128+signal for a killed process. Never blocks. */
+int cf_runtime_process_wait(const cf_process *process, bool *exited, int *exit_status,
+                            cf_err **err);
+
+/* Closes whatever descriptors of process are still open. */
+void cf_process_close(cf_process *process);
+
+/* Field 22 of /proc/<pid>/stat; fails with CF_E_NOT_FOUND for no process. */
+int cf_runtime_pid_start_time(pid_t pid, uint64_t *start_time, cf_err **err);
+
+#endif

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The SQLite depot: the one source of truth for containers, their
+ * properties, processes and image layers.
+ *
+ * cf_store_open() opens <dir>/cfwin.db in WAL mode with a busy timeout and
+ * foreign keys on, and applies pending schema migrations in order. One
+ * cf_store may be shared by threads: every call holds the store's mutex, and
+ * cf_store_begin() holds it until cf_store_commit() or cf_store_rollback()
+ * (the mutex is recursive, so store calls inside a transaction work).
+ * Several processes may open the same file; SQLite's locking and the busy
+ * timeout serialise them.
+ *
+ * Strings in records are owned by the record and released by the matching
+ * *_clear() function.
+ */
+#ifndef CFWIN_STORE_STORE_H
+#define CFWIN_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+typedef struct cf_store cf_store;
+
+/* Opens (creating when missing) <dir>/cfwin.db; dir must exist. */
+int cf_store_open(const char *dir, cf_store **out, cf_err **err);
+void cf_store_close(cf_store *store);
+
+/* The schema version after migrations (the number of applied migrations). */
+int cf_store_schema_version(cf_store *store, int *version, cf_err **err);
+
+/* BEGIN IMMEDIATE; holds the store's mutex until commit or rollback. */
+int cf_store_begin(cf_store *store, cf_err **err);
+int cf_store_commit(cf_store *store, cf_err **err);
+/* Never fails in a way the caller can act on; logs nothing. */
+void cf_store_rollback(cf_store *store);
+
+/* Container states, in lifecycle order. */
+#define CF_CONTAINER_CREATING "creating"
+#define CF_CONTAINER_CREATED "created"
+#define CF_CONTAINER_STOPPED "stopped"
+#define CF_CONTAINER_DESTROYING "destroying"
+
+typedef struct cf_container_record {
+  char *handle;
+  char *state;      /* one of CF_CONTAINER_* */
+  char *rootfs_uri; /* image URI the container was made from */
+  char *dir;        /* absolute path of the container's directory in the depot */
+  int64_t init_pid; /* 0 until the runtime has started the init process */
+  uint64_t init_start_time; /* field 22 of /proc/<pid>/stat, to detect pid reuse */
+  int64_t grace_time_ns;
+  int64_t created_at_ns; /* CLOCK_REALTIME */
+  char *env_json;        /* JSON array of "K=V" strings: image env then container env */
+} cf_container_record;
+
+void cf_container_record_clear(cf_container_record *record);
+
+/* Fails with CF_E_EXISTS when the handle is already recorded. */
+int cf_store_container_insert(cf_store *store, const cf_container_record *record, cf_err **err);
+/* Fails with CF_E_NOT_FOUND for an unknown handle. */
+int cf_store_container_get(cf_store *store, const char *handle, cf_container_record *out,
+                           cf_err **err);
+int cf_store_container_set_state(cf_store *store, const char *handle, const char *state,
+                                 cf_err **err);
+int cf_store_container_set_init(cf_store *store, const char *handle, int64_t pid,
+                                uint64_t start_time, cf_err **err);
+int cf_store_container_set_grace_time(cf_store *store, const char *handle, int64_t grace_time_ns,
+                                      cf_err **err);
+/* Deletes the container with its properties and processes. Fails with
+ * CF_E_NOT_FOUND for an unknown handle. */
+int cf_store_container_delete(cf_store *store, const char *handle, cf_err **err);
+
+typedef struct cf_property {
+  char *key;
+  char *value;
+} cf_property;
+
+void cf_properties_free(cf_property *props, size_t count);
+
+/* Lists handles, sorted, of containers in any state whose properties contain
+ * every filter pair (AND, exact match). filters may be NULL when count is 0.
+ * *handles is a new array of new strings; free each and the array. */
+int cf_store_container_list(cf_store *store, const cf_property *filters, size_t filter_count,
+                            char ***handles, size_t *count, cf_err **err);
+
+/* Property calls fail with CF_E_NOT_FOUND for an unknown handle; get and
+ * remove also for an unknown key ("no such property: KEY"). set replaces. */
+int cf_store_property_set(cf_store *store, const char *handle, const char *key, const char *value,
+                          cf_err **err);
+int cf_store_property_get(cf_store *store, const char *handle, const char *key, char **value,
+                          cf_err **err);
+int cf_store_property_remove(cf_store *store, const char *handle, const char *key, cf_err **err);
+/* All properties of a container, sorted by key. */
+int cf_store_property_list(cf_store *store, const char *handle, cf_property **props,
+                           size_t *count, cf_err **err);
+
+#define CF_PROCESS_RUNNING "running"
+#define CF_PROCESS_EXITED "exited"
+
+typedef struct cf_process_record {
+  char *id;     /* Garden process id, unique within its container */
+  char *handle; /* container handle */
+  int64_t pid;
+  uint64_t start_time; /* field 22 of /proc/<pid>/stat */
+  char *state;         /* CF_PROCESS_RUNNING or CF_PROCESS_EXITED */
+  int exit_status;     /* valid when exited: the code, or 128+signal */
+  int64_t created_at_ns;
+} cf_process_record;
+
+void cf_process_record_clear(cf_process_record *record);
+
+/* Fails with CF_E_EXISTS for a duplicate id in the same container, and with
+ * CF_E_NOT_FOUND when the container is unknown. */
+int cf_store_process_insert(cf_store *store, const cf_process_record *record, cf_err **err);
+int cf_store_process_get(cf_store *store, const char *handle, const char *id,
+                         cf_process_record *out, cf_err **err);
+int cf_store_process_set_exited(cf_store *store, const char *handle, const char *id,
+                                int exit_status, cf_err **err);
+int cf_store_process_delete(cf_store *store, const char *handle, const char *id, cf_err **err);
+/* Ids of the container's processes in creation order; same ownership as
+ * cf_store_container_list(). */
+int cf_store_process_list(cf_store *store, const char *handle, char ***ids, size_t *count,
+                          cf_err **err);
+
+#define CF_LAYER_UNPACKING "unpacking"
+#define CF_LAYER_READY "ready"
+
+typedef struct cf_layer_record {
+  char *chain_id;        /* "sha256:<hex>", the key */
+  char *diff_id;         /* digest of the uncompressed layer tar */
+  char *parent_chain_id; /* NULL for a base layer */
+  char *path;            /* absolute path of the unpacked directory */
+  int64_t size;          /* bytes of the uncompressed tar */
+  char *state;           /* CF_LAYER_UNPACKING or CF_LAYER_READY */
+} cf_layer_record;
+
+void cf_layer_record_clear(cf_layer_record *record);
+
+/* Inserts or replaces the row for record->chain_id. */
+int cf_store_layer_put(cf_store *store, const cf_layer_record *record, cf_err **err);
+/* Fails with CF_E_NOT_FOUND for an unknown chain id. */
+int cf_store_layer_get(cf_store *store, const char *chain_id, cf_layer_record *out, cf_err **err);
+int cf_store_layer_delete(cf_store *store, const char *chain_id, cf_err **err);
+/* Chain ids of all layers, sorted. */
+int cf_store_layer_list(cf_store *store, char ***chain_ids, size_t *count, cf_err **err);
+
+/* Frees an array of strings returned by the list calls. */
+void cf_strv_free(char **strv, size_t count);
+
+#endif
