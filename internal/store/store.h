@@ -31,8 +31,11 @@ void cf_store_close(cf_store *store);
 /* The schema version after migrations (the number of applied migrations). */
 int cf_store_schema_version(cf_store *store, int *version, cf_err **err);
 
-/* BEGIN IMMEDIATE; holds the store's mutex until commit or rollback. */
+/* BEGIN IMMEDIATE; holds the store's mutex until commit or rollback, which
+ * the same thread must call. */
 int cf_store_begin(cf_store *store, cf_err **err);
+/* Ends the transaction even on failure: a failed COMMIT is rolled back and
+ * the mutex released. Fails with CF_E_INVALID when no transaction is open. */
 int cf_store_commit(cf_store *store, cf_err **err);
 /* Never fails in a way the caller can act on; logs nothing. */
 void cf_store_rollback(cf_store *store);
@@ -45,10 +48,10 @@ void cf_store_rollback(cf_store *store);
 
 typedef struct cf_container_record {
   char *handle;
-  char *state;      /* one of CF_CONTAINER_* */
-  char *rootfs_uri; /* image URI the container was made from */
-  char *dir;        /* absolute path of the container's directory in the depot */
-  int64_t init_pid; /* 0 until the runtime has started the init process */
+  char *state;              /* one of CF_CONTAINER_* */
+  char *rootfs_uri;         /* image URI the container was made from */
+  char *dir;                /* absolute path of the container's directory in the depot */
+  int64_t init_pid;         /* 0 until the runtime has started the init process */
   uint64_t init_start_time; /* field 22 of /proc/<pid>/stat, to detect pid reuse */
   int64_t grace_time_ns;
   int64_t created_at_ns; /* CLOCK_REALTIME */
@@ -59,7 +62,8 @@ void cf_container_record_clear(cf_container_record *record);
 
 /* Fails with CF_E_EXISTS when the handle is already recorded. */
 int cf_store_container_insert(cf_store *store, const cf_container_record *record, cf_err **err);
-/* Fails with CF_E_NOT_FOUND for an unknown handle. */
+/* Fails with CF_E_NOT_FOUND for an unknown handle. The get calls overwrite
+ * *out without freeing it and leave it zeroed on failure. */
 int cf_store_container_get(cf_store *store, const char *handle, cf_container_record *out,
                            cf_err **err);
 int cf_store_container_set_state(cf_store *store, const char *handle, const char *state,
@@ -93,8 +97,8 @@ int cf_store_property_get(cf_store *store, const char *handle, const char *key, 
                           cf_err **err);
 int cf_store_property_remove(cf_store *store, const char *handle, const char *key, cf_err **err);
 /* All properties of a container, sorted by key. */
-int cf_store_property_list(cf_store *store, const char *handle, cf_property **props,
-                           size_t *count, cf_err **err);
+int cf_store_property_list(cf_store *store, const char *handle, cf_property **props, size_t *count,
+                           cf_err **err);
 
 #define CF_PROCESS_RUNNING "running"
 #define CF_PROCESS_EXITED "exited"
@@ -114,6 +118,8 @@ void cf_process_record_clear(cf_process_record *record);
 /* Fails with CF_E_EXISTS for a duplicate id in the same container, and with
  * CF_E_NOT_FOUND when the container is unknown. */
 int cf_store_process_insert(cf_store *store, const cf_process_record *record, cf_err **err);
+/* get, set_exited and delete fail with CF_E_NOT_FOUND: "unknown handle: H"
+ * for an unknown container, else "unknown process: ID". */
 int cf_store_process_get(cf_store *store, const char *handle, const char *id,
                          cf_process_record *out, cf_err **err);
 int cf_store_process_set_exited(cf_store *store, const char *handle, const char *id,
@@ -142,11 +148,13 @@ void cf_layer_record_clear(cf_layer_record *record);
 int cf_store_layer_put(cf_store *store, const cf_layer_record *record, cf_err **err);
 /* Fails with CF_E_NOT_FOUND for an unknown chain id. */
 int cf_store_layer_get(cf_store *store, const char *chain_id, cf_layer_record *out, cf_err **err);
+/* Fails with CF_E_NOT_FOUND for an unknown chain id. */
 int cf_store_layer_delete(cf_store *store, const char *chain_id, cf_err **err);
 /* Chain ids of all layers, sorted. */
 int cf_store_layer_list(cf_store *store, char ***chain_ids, size_t *count, cf_err **err);
 
-/* Frees an array of strings returned by the list calls. */
+/* Frees an array of strings returned by the list calls. Every list call
+ * returns NULL and a count of 0 for an empty list. */
 void cf_strv_free(char **strv, size_t count);
 
 #endif

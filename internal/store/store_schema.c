@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Schema migrations, oldest first. Append new migrations at the end and never
+ * edit one that has shipped, because databases in the field have already
+ * run it.
+ * Each migration ends by setting PRAGMA user_version to its position (first
+ * is 1), and cf_store_open() checks that it did.
+ */
+#include "store/store_internal.h"
+
+const char *const cf_store__migrations[] = {
+    /* 1: containers and their properties. */
+    "CREATE TABLE containers ("
+    "  handle TEXT PRIMARY KEY NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  rootfs_uri TEXT,"
+    "  dir TEXT,"
+    "  init_pid INTEGER NOT NULL DEFAULT 0,"
+    "  init_start_time INTEGER NOT NULL DEFAULT 0,"
+    "  grace_time_ns INTEGER NOT NULL DEFAULT 0,"
+    "  created_at_ns INTEGER NOT NULL,"
+    "  env_json TEXT"
+    ");"
+    "CREATE TABLE properties ("
+    "  handle TEXT NOT NULL REFERENCES containers (handle) ON DELETE CASCADE,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (handle, key)"
+    ");"
+    /* Container list filters look properties up by key and value. */
+    "CREATE INDEX properties_by_key_value ON properties (key, value);"
+    "PRAGMA user_version = 1;",
+
+    /* 2: processes run in containers. */
+    "CREATE TABLE processes ("
+    "  handle TEXT NOT NULL REFERENCES containers (handle) ON DELETE CASCADE,"
+    "  id TEXT NOT NULL,"
+    "  pid INTEGER NOT NULL,"
+    "  start_time INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  exit_status INTEGER NOT NULL DEFAULT 0,"
+    "  created_at_ns INTEGER NOT NULL,"
+    "  PRIMARY KEY (handle, id)"
+    ");"
+    "PRAGMA user_version = 2;",
+
+    /* 3: image layers, keyed by OCI chain id. */
+    "CREATE TABLE layers ("
+    "  chain_id TEXT PRIMARY KEY NOT NULL,"
+    "  diff_id TEXT NOT NULL,"
+    "  parent_chain_id TEXT,"
+    "  path TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  state TEXT NOT NULL"
+    ");"
+    "PRAGMA user_version = 3;",
+};
+
+const int cf_store__migration_count =
+    (int)(sizeof(cf_store__migrations) / sizeof(cf_store__migrations[0]));
