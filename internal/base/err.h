@@ -17,16 +17,16 @@
 /* Error kinds callers branch on; the HTTP layer maps them to Garden error types. */
 enum cf_code {
   CF_OK = 0,
-  CF_E_INVALID,          /* bad input from a client, a file or the command line */
-  CF_E_NOT_FOUND,        /* unknown handle, process, file or tag */
-  CF_E_EXISTS,           /* a handle or process id already in use */
-  CF_E_SYSTEM,           /* a system call failed; sys_errno says which errno */
-  CF_E_INTEGRITY,        /* a digest or size does not match its descriptor */
-  CF_E_NOT_IMPLEMENTED,  /* a feature later work adds */
-  CF_E_EXEC_NOT_FOUND,   /* a process executable is not in $PATH */
-  CF_E_USER_NOT_FOUND,   /* a process user is not in the container's passwd file */
-  CF_E_LIMIT,            /* a configured limit (size, count) was reached */
-  CF_E_BUSY,             /* the object is in use by another operation */
+  CF_E_INVALID,         /* bad input from a client, a file or the command line */
+  CF_E_NOT_FOUND,       /* unknown handle, process, file or tag */
+  CF_E_EXISTS,          /* a handle or process id already in use */
+  CF_E_SYSTEM,          /* a system call failed; sys_errno says which errno */
+  CF_E_INTEGRITY,       /* a digest or size does not match its descriptor */
+  CF_E_NOT_IMPLEMENTED, /* a feature later work adds */
+  CF_E_EXEC_NOT_FOUND,  /* a process executable is not in $PATH */
+  CF_E_USER_NOT_FOUND,  /* a process user is not in the container's passwd file */
+  CF_E_LIMIT,           /* a configured limit (size, count) was reached */
+  CF_E_BUSY,            /* the object is in use by another operation */
 };
 
 typedef struct cf_err {

@@ -122,8 +122,7 @@ int cf_write_all(int fd, const void *data, size_t len, cf_err **err)
   return 0;
 }
 
-int cf_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                         cf_err **err)
+int cf_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, cf_err **err)
 {
   cf_autofree char *tmp = cf_xasprintf("%s.tmp-%d", path, (int)getpid());
   cf_autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -168,6 +167,18 @@ int cf_random_hex(char *out, size_t n, cf_err **err)
     out[2 * i + 1] = hex[raw[i] & 0xf];
   }
   out[2 * n] = '\0';
+  return 0;
+}
+
+int cf_random_uuid(char out[37], cf_err **err)
+{
+  char hex[33];
+  if (cf_random_hex(hex, 16, err) < 0) {
+    return -1;
+  }
+  hex[12] = '4';
+  hex[16] = "89ab"[hex[16] % 4];
+  snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
   return 0;
 }
 

@@ -26,8 +26,7 @@ int cf_read_file(const char *path, cf_buf *buf, cf_err **err);
 
 /* Writes data to path through a temporary file, fsync and rename, so readers
  * see the old or the new content, never a mix. */
-int cf_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                         cf_err **err);
+int cf_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, cf_err **err);
 
 /* Writes all of data to fd, retrying on EINTR and short writes. */
 int cf_write_all(int fd, const void *data, size_t len, cf_err **err);
@@ -35,6 +34,10 @@ int cf_write_all(int fd, const void *data, size_t len, cf_err **err);
 /* Fills out with n random bytes from getrandom(2), as 2n lowercase hex
  * characters plus NUL (out holds 2n+1 bytes). */
 int cf_random_hex(char *out, size_t n, cf_err **err);
+
+/* Writes a random RFC 4122 version 4 UUID ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx")
+ * and a NUL into out. */
+int cf_random_uuid(char out[37], cf_err **err);
 
 /* Checks a container handle: [A-Za-z0-9][A-Za-z0-9_.-]{0,127}. Handles become
  * paths, hostnames, cgroup and nftables names, so nothing else is accepted. */

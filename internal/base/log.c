@@ -29,8 +29,8 @@ int cf_log_parse_level(const char *text, enum cf_log_level *level, cf_err **err)
       return 0;
     }
   }
-  return cf_err_set(err, CF_E_INVALID,
-                    "invalid log level \"%s\": use debug, info, error or fatal", text);
+  return cf_err_set(err, CF_E_INVALID, "invalid log level \"%s\": use debug, info, error or fatal",
+                    text);
 }
 
 int cf_log_parse_time_format(const char *text, enum cf_log_time_format *format, cf_err **err)

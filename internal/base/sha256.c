@@ -101,8 +101,8 @@ int cf_digest_validate(const char *text, cf_err **err)
   }
   for (const char *p = text + 7; *p != '\0'; p++) {
     if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
-      return cf_err_set(err, CF_E_INVALID,
-                        "invalid digest \"%s\": expected lowercase hex digits", text);
+      return cf_err_set(err, CF_E_INVALID, "invalid digest \"%s\": expected lowercase hex digits",
+                        text);
     }
   }
   return 0;

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Entry points of the roles, called by the dispatcher. */
+#ifndef CFWIN_CLI_CLI_INTERNAL_H
+#define CFWIN_CLI_CLI_INTERNAL_H
+
+#include <stdbool.h>
+
+enum cf_serve_command {
+  CF_SERVE_SERVER,
+  CF_SERVE_SETUP,
+  CF_SERVE_CLEANUP,
+};
+
+typedef struct cf_serve_mode {
+  bool as_gdn; /* gdn defaults: unix socket, gdn's depot, no default rootfs */
+  enum cf_serve_command command;
+  const char *config_path; /* gdn --config INI file, or NULL */
+} cf_serve_mode;
+
+/* Runs the server role on argv[start..]. Returns the exit status. */
+int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode);
+void cf_cli_serve_help(void);
+
+#endif

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `cfwin serve` and its gdn form (`gdn [--config FILE] server|setup|cleanup`).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "cli/cli_internal.h"
+#include "cli/flags.h"
+#include "garden/backend.h"
+#include "garden/server.h"
+
+#define DEFAULT_DEPOT "/var/lib/cfwin"
+#define GDN_DEFAULT_DEPOT "/var/run/gdn/depot"
+#define GDN_DEFAULT_SOCKET "/tmp/garden.sock"
+
+typedef struct serve_options {
+  const char *bind_ip;
+  long long bind_port;
+  const char *bind_socket;
+  const char *depot;
+  const char *default_rootfs;
+  const char *log_level;
+  const char *time_format;
+  long long max_containers;
+  int64_t default_grace_time;
+  bool destroy_on_startup;
+  bool ignored_bool;
+} serve_options;
+
+enum { FLAG_BIND_IP, FLAG_BIND_PORT, FLAG_BIND_SOCKET, FLAG_DEPOT, FLAG_DEFAULT_ROOTFS };
+
+static int init_flags(serve_options *o, cf_flag *flags)
+{
+  cf_flag table[] = {
+      [FLAG_BIND_IP] = {"bind-ip", CF_FLAG_STRING, &o->bind_ip},
+      [FLAG_BIND_PORT] = {"bind-port", CF_FLAG_INT, &o->bind_port},
+      [FLAG_BIND_SOCKET] = {"bind-socket", CF_FLAG_STRING, &o->bind_socket},
+      [FLAG_DEPOT] = {"depot", CF_FLAG_STRING, &o->depot},
+      [FLAG_DEFAULT_ROOTFS] = {"default-rootfs", CF_FLAG_STRING, &o->default_rootfs},
+      {"log-level", CF_FLAG_STRING, &o->log_level},
+      {"time-format", CF_FLAG_STRING, &o->time_format},
+      {"max-containers", CF_FLAG_INT, &o->max_containers},
+      {"default-grace-time", CF_FLAG_DURATION, &o->default_grace_time},
+      {"destroy-containers-on-startup", CF_FLAG_BOOL, &o->destroy_on_startup},
+      /* gdn flags a Guardian deployment passes that cfwin does not need. */
+      {"skip-setup", CF_FLAG_BOOL, &o->ignored_bool},
+      {"cleanup-process-dirs-on-wait", CF_FLAG_BOOL, &o->ignored_bool},
+      {"read-header-timeout", CF_FLAG_IGNORED, NULL},
+      {"runtime-plugin", CF_FLAG_IGNORED, NULL},
+      {"runtime-plugin-extra-arg", CF_FLAG_IGNORED, NULL},
+      {"image-plugin", CF_FLAG_IGNORED, NULL},
+      {"image-plugin-extra-arg", CF_FLAG_IGNORED, NULL},
+      {"network-plugin", CF_FLAG_IGNORED, NULL},
+      {"network-plugin-extra-arg", CF_FLAG_IGNORED, NULL},
+      {"init-bin", CF_FLAG_IGNORED, NULL},
+      {"nstar-bin", CF_FLAG_IGNORED, NULL},
+      {"tar-bin", CF_FLAG_IGNORED, NULL},
+      {"dropsonde-origin", CF_FLAG_IGNORED, NULL},
+      {"dropsonde-destination", CF_FLAG_IGNORED, NULL},
+      {"properties-path", CF_FLAG_IGNORED, NULL},
+      {"debug-bind-ip", CF_FLAG_IGNORED, NULL},
+      {"debug-bind-port", CF_FLAG_IGNORED, NULL},
+  };
+  int count = (int)(sizeof(table) / sizeof(table[0]));
+  memcpy(flags, table, sizeof(table));
+  return count;
+}
+
+#define MAX_FLAGS 40
+
+static void print_serve_usage(FILE *out)
+{
+  fprintf(out, "usage: cfwin serve [options]\n"
+               "       gdn [--config FILE] server|setup|cleanup [options]\n"
+               "\n"
+               "Serves the Garden API.\n"
+               "\n"
+               "  --bind-ip IP             listen on TCP at IP (default 127.0.0.1 when no\n"
+               "                           listener is given; gdn: only when set)\n"
+               "  --bind-port PORT         TCP port (default 7777)\n"
+               "  --bind-socket PATH       listen on a unix socket (gdn default /tmp/garden.sock)\n"
+               "  --depot DIR              state directory (default " DEFAULT_DEPOT ")\n"
+               "  --default-rootfs URI     image for containers that name none\n"
+               "                           (default oci://DEPOT/default-rootfs)\n"
+               "  --max-containers N       containers allowed at once (default 256)\n"
+               "  --default-grace-time D   idle time before a container is reaped, e.g. 5m\n"
+               "                           (recorded; the reaper is not implemented yet)\n"
+               "  --destroy-containers-on-startup\n"
+               "                           destroy every container left from an earlier run\n"
+               "  --log-level LEVEL        debug, info, error or fatal (default info)\n"
+               "  --time-format FORMAT     unix-epoch or rfc3339 (default unix-epoch)\n");
+}
+
+/* Reads a gdn INI config file: `name = value` lines, any section. The text
+ * stays alive in *storage because string flags point into it. */
+static int load_config(const char *path, cf_flag *flags, int count, cf_buf *storage, cf_err **err)
+{
+  if (cf_read_file(path, storage, err) < 0) {
+    return cf_err_wrap(err, "read config");
+  }
+  char *save = NULL;
+  for (char *line = strtok_r(storage->data, "\n", &save); line != NULL;
+       line = strtok_r(NULL, "\n", &save)) {
+    line += strspn(line, " \t\r");
+    if (*line == '\0' || *line == '[' || *line == ';' || *line == '#') {
+      continue;
+    }
+    char *eq = strchr(line, '=');
+    if (eq == NULL) {
+      return cf_err_set(err, CF_E_INVALID, "config %s: line \"%s\" is not name = value", path,
+                        line);
+    }
+    char *name_end = eq;
+    while (name_end > line && strchr(" \t", name_end[-1]) != NULL) {
+      name_end--;
+    }
+    *name_end = '\0';
+    char *value = eq + 1 + strspn(eq + 1, " \t");
+    value[strcspn(value, "\r")] = '\0';
+    if (cf_flags_set(flags, count, line, value, err) < 0) {
+      return cf_err_wrap(err, "config %s", path);
+    }
+  }
+  return 0;
+}
+
+static int configure_logging(const serve_options *o, cf_err **err)
+{
+  enum cf_log_level level = CF_LOG_INFO;
+  enum cf_log_time_format format = CF_LOG_TIME_UNIX_EPOCH;
+  if (o->log_level != NULL && cf_log_parse_level(o->log_level, &level, err) < 0) {
+    return -1;
+  }
+  if (o->time_format != NULL && cf_log_parse_time_format(o->time_format, &format, err) < 0) {
+    return -1;
+  }
+  cf_log_configure(STDOUT_FILENO, level, format, "guardian");
+  return 0;
+}
+
+/* Builds the server configuration with cfwin's or gdn's defaults. *owned
+ * collects strings the configuration points to. */
+static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
+                        cf_server_config *config, char **owned_depot, char **owned_rootfs,
+                        cf_err **err)
+{
+  bool any_listener = flags[FLAG_BIND_IP].seen || flags[FLAG_BIND_SOCKET].seen;
+  if (o->bind_port < 0 || o->bind_port > 65535) {
+    return cf_err_set(err, CF_E_INVALID, "invalid --bind-port %lld: use 0 to 65535", o->bind_port);
+  }
+  if (o->max_containers < 0) {
+    return cf_err_set(err, CF_E_INVALID, "invalid --max-containers %lld: use 0 or more",
+                      o->max_containers);
+  }
+  const char *depot = o->depot != NULL ? o->depot : as_gdn ? GDN_DEFAULT_DEPOT : DEFAULT_DEPOT;
+  if (cf_mkdir_p(depot, 0700, err) < 0) {
+    return cf_err_wrap(err, "create depot");
+  }
+  *owned_depot = realpath(depot, NULL);
+  if (*owned_depot == NULL) {
+    return cf_err_sys(err, errno, "resolve depot %s", depot);
+  }
+  if (o->default_rootfs == NULL && !as_gdn) {
+    *owned_rootfs = cf_xasprintf("oci://%s/default-rootfs", *owned_depot);
+  }
+  *config = (cf_server_config){
+      .bind_ip = o->bind_ip,
+      .bind_port = (int)o->bind_port,
+      .bind_socket = o->bind_socket,
+      .depot = *owned_depot,
+      .default_rootfs = *owned_rootfs != NULL ? *owned_rootfs : o->default_rootfs,
+      .max_containers = (uint64_t)o->max_containers,
+      .default_grace_time_ns = o->default_grace_time,
+      .destroy_containers_on_startup = o->destroy_on_startup,
+  };
+  if (!any_listener && as_gdn) {
+    config->bind_socket = GDN_DEFAULT_SOCKET;
+  } else if (!any_listener) {
+    config->bind_ip = "127.0.0.1";
+  }
+  return 0;
+}
+
+/* `gdn cleanup`: destroys every container in the depot. */
+static int run_cleanup(const cf_server_config *config, cf_err **err)
+{
+  cf_backend *backend = NULL;
+  if (cf_backend_open(config->depot, &backend, err) < 0) {
+    return -1;
+  }
+  char **kept = NULL;
+  size_t count = 0;
+  int rc = cf_backend_reconcile(backend, true, &kept, &count, err);
+  cf_strv_free(kept, count);
+  cf_backend_close(backend);
+  return rc;
+}
+
+int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
+{
+  serve_options o = {.bind_port = 7777, .max_containers = 256};
+  cf_flag flags[MAX_FLAGS];
+  int count = init_flags(&o, flags);
+  cf_buf config_text;
+  cf_buf_init(&config_text, 1024 * 1024);
+  char *depot = NULL;
+  char *rootfs = NULL;
+  cf_err *err = NULL;
+  int next = 0;
+  int status = 0;
+
+  if (mode.config_path != NULL &&
+      load_config(mode.config_path, flags, count, &config_text, &err) < 0) {
+    goto fail;
+  }
+  if (cf_flags_parse(flags, count, argc, argv, start, &next, &err) < 0) {
+    goto usage;
+  }
+  if (next < argc) {
+    cf_err_set(&err, CF_E_INVALID, "unexpected argument \"%s\"", argv[next]);
+    goto usage;
+  }
+  cf_server_config config;
+  if (configure_logging(&o, &err) < 0 ||
+      build_config(&o, flags, mode.as_gdn, &config, &depot, &rootfs, &err) < 0) {
+    goto usage;
+  }
+  if (mode.command == CF_SERVE_SETUP) {
+    goto out; /* gdn's setup prepares cgroups; cfwin needs nothing here */
+  }
+  if (mode.command == CF_SERVE_CLEANUP ? run_cleanup(&config, &err) < 0
+                                       : cf_server_run(&config, &err) < 0) {
+    goto fail;
+  }
+  goto out;
+
+usage:
+  fprintf(stderr, "cfwin serve: %s\n\n", err->message);
+  print_serve_usage(stderr);
+  status = 2;
+  goto out;
+fail:
+  cf_log_error("failed", err, NULL);
+  fprintf(stderr, "cfwin serve: %s\n", err->message);
+  status = 1;
+out:
+  cf_err_free(err);
+  free(depot);
+  free(rootfs);
+  cf_buf_free(&config_text);
+  return status;
+}
+
+void cf_cli_serve_help(void)
+{
+  print_serve_usage(stdout);
+}

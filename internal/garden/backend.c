@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "garden/backend.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+struct cf_backend {
+  char *depot;
+  char *containers_dir;
+  cf_store *store;
+  cf_image_store *images;
+};
+
+int cf_backend_open(const char *depot, cf_backend **out, cf_err **err)
+{
+  cf_backend *backend = cf_xcalloc(1, sizeof(*backend));
+  backend->depot = cf_xstrdup(depot);
+  backend->containers_dir = cf_path_join(depot, "containers");
+  if (cf_mkdir_p(backend->containers_dir, 0700, err) < 0 ||
+      cf_store_open(depot, &backend->store, err) < 0 ||
+      cf_image_store_open(depot, backend->store, &backend->images, err) < 0) {
+    cf_backend_close(backend);
+    return cf_err_wrap(err, "open depot %s", depot);
+  }
+  *out = backend;
+  return 0;
+}
+
+void cf_backend_close(cf_backend *backend)
+{
+  if (backend == NULL) {
+    return;
+  }
+  cf_image_store_close(backend->images);
+  cf_store_close(backend->store);
+  free(backend->containers_dir);
+  free(backend->depot);
+  free(backend);
+}
+
+cf_store *cf_backend_store(cf_backend *backend)
+{
+  return backend->store;
+}
+
+static int64_t now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The container's environment: the image's Env, then the create request's. */
+static char *env_json(const cf_image *image, const cf_create_request *request)
+{
+  json_t *env = json_array();
+  for (size_t i = 0; i < image->env_count; i++) {
+    json_array_append_new(env, json_string(image->env[i]));
+  }
+  for (size_t i = 0; i < request->env_count; i++) {
+    json_array_append_new(env, json_string(request->env[i]));
+  }
+  char *text = json_dumps(env, JSON_COMPACT);
+  json_decref(env);
+  return text != NULL ? text : cf_xstrdup("[]");
+}
+
+static int record_container(cf_backend *backend, const cf_create_request *request,
+                            const cf_image *image, const char *dir, cf_err **err)
+{
+  cf_autofree char *env = env_json(image, request);
+  cf_container_record record = {
+      .handle = (char *)request->handle,
+      .state = CF_CONTAINER_CREATING,
+      .rootfs_uri = (char *)request->image_uri,
+      .dir = (char *)dir,
+      .grace_time_ns = request->grace_time_ns,
+      .created_at_ns = now_ns(),
+      .env_json = env,
+  };
+  if (cf_store_begin(backend->store, err) < 0) {
+    return -1;
+  }
+  if (cf_store_container_insert(backend->store, &record, err) < 0) {
+    cf_store_rollback(backend->store);
+    return -1;
+  }
+  for (size_t i = 0; i < request->property_count; i++) {
+    if (cf_store_property_set(backend->store, request->handle, request->properties[i].key,
+                              request->properties[i].value, err) < 0) {
+      cf_store_rollback(backend->store);
+      return -1;
+    }
+  }
+  cf_autofree char *grace = cf_xasprintf("%lld", (long long)request->grace_time_ns);
+  if (cf_store_property_set(backend->store, request->handle, "garden.grace-time", grace, err) < 0) {
+    cf_store_rollback(backend->store);
+    return -1;
+  }
+  return cf_store_commit(backend->store, err);
+}
+
+static int start_init(const char *handle, const cf_image *image, const cf_rootfs_dirs *dirs,
+                      cf_container_init *init, cf_err **err)
+{
+  char hostname[64];
+  cf_runtime_hostname(handle, hostname);
+  cf_container_spec spec = {
+      .handle = handle,
+      .hostname = hostname,
+      .rootfs =
+          {
+              .lower_dirs = (const char *const *)image->layer_dirs,
+              .lower_count = image->layer_count,
+              .upper_dir = dirs->upper,
+              .work_dir = dirs->work,
+              .target = dirs->target,
+          },
+  };
+  return cf_runtime_container_create(&spec, init, err);
+}
+
+static int mark_created(cf_backend *backend, const char *handle, const cf_container_init *init,
+                        cf_err **err)
+{
+  if (cf_store_begin(backend->store, err) < 0) {
+    return -1;
+  }
+  if (cf_store_container_set_init(backend->store, handle, init->pid, init->start_time, err) < 0 ||
+      cf_store_property_set(backend->store, handle, "garden.state", "created", err) < 0 ||
+      cf_store_container_set_state(backend->store, handle, CF_CONTAINER_CREATED, err) < 0) {
+    cf_store_rollback(backend->store);
+    return -1;
+  }
+  return cf_store_commit(backend->store, err);
+}
+
+/* Removes what a failed create made; the container's record goes last so a
+ * crash in between leaves a record that the next start cleans up. */
+static void undo_create(cf_backend *backend, const char *handle, const char *dir,
+                        const cf_container_init *init, bool recorded)
+{
+  cf_err *err = NULL;
+  if (init != NULL && init->pid > 0 && cf_runtime_container_destroy(init, &err) < 0) {
+    cf_log_error("create.undo.kill-init-failed", err, "{s:s}", "handle", handle);
+    cf_err_clear(&err);
+  }
+  if (cf_rm_rf(dir, &err) < 0) {
+    cf_log_error("create.undo.remove-dir-failed", err, "{s:s}", "handle", handle);
+    cf_err_clear(&err);
+  }
+  if (recorded && cf_store_container_delete(backend->store, handle, &err) < 0) {
+    cf_log_error("create.undo.delete-record-failed", err, "{s:s}", "handle", handle);
+    cf_err_clear(&err);
+  }
+}
+
+int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_err **err)
+{
+  cf_image image = {0};
+  cf_rootfs_dirs dirs = {0};
+  cf_container_init init = {0};
+  bool recorded = false;
+  cf_autofree char *dir = cf_path_join(backend->containers_dir, request->handle);
+
+  if (cf_image_pull(backend->images, request->image_uri, &image, err) < 0) {
+    cf_err_wrap(err, "pull image %s", request->image_uri);
+    goto fail;
+  }
+  if (record_container(backend, request, &image, dir, err) < 0) {
+    goto fail;
+  }
+  recorded = true;
+  if (cf_mkdir_p(dir, 0700, err) < 0 || cf_image_rootfs_prepare(dir, &dirs, err) < 0) {
+    goto fail;
+  }
+  if (start_init(request->handle, &image, &dirs, &init, err) < 0) {
+    cf_err_wrap(err, "start container");
+    goto fail;
+  }
+  if (mark_created(backend, request->handle, &init, err) < 0) {
+    goto fail;
+  }
+  cf_image_clear(&image);
+  cf_rootfs_dirs_clear(&dirs);
+  return 0;
+
+fail:
+  undo_create(backend, request->handle, dir, &init, recorded);
+  cf_image_clear(&image);
+  cf_rootfs_dirs_clear(&dirs);
+  return -1;
+}
+
+int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err)
+{
+  cf_container_record record = {0};
+  if (cf_store_container_get(backend->store, handle, &record, err) < 0) {
+    return -1;
+  }
+  int rc = -1;
+  if (cf_store_container_set_state(backend->store, handle, CF_CONTAINER_DESTROYING, err) < 0) {
+    goto out;
+  }
+  cf_container_init init = {.pid = (pid_t)record.init_pid, .start_time = record.init_start_time};
+  if (init.pid > 0 && cf_runtime_container_destroy(&init, err) < 0) {
+    cf_err_wrap(err, "stop container processes");
+    goto out;
+  }
+  if (cf_rm_rf(record.dir, err) < 0) {
+    goto out;
+  }
+  rc = cf_store_container_delete(backend->store, handle, err);
+out:
+  cf_container_record_clear(&record);
+  return rc;
+}
+
+static int load_env(const char *text, json_t **env, cf_err **err)
+{
+  json_error_t jerr;
+  *env = json_loads(text != NULL ? text : "[]", 0, &jerr);
+  if (*env == NULL || !json_is_array(*env)) {
+    json_decref(*env);
+    return cf_err_set(err, CF_E_INVALID, "stored environment is not a JSON array: %s", jerr.text);
+  }
+  return 0;
+}
+
+int cf_backend_exec(cf_backend *backend, const char *handle, const cf_process_spec *spec,
+                    cf_process *out, cf_err **err)
+{
+  cf_container_record record = {0};
+  if (cf_store_container_get(backend->store, handle, &record, err) < 0) {
+    return -1;
+  }
+  json_t *stored_env = NULL;
+  int rc = load_env(record.env_json, &stored_env, err);
+  if (rc == 0) {
+    size_t stored_count = json_array_size(stored_env);
+    size_t total = stored_count + spec->env_count;
+    const char **env = cf_xcalloc(total + 1, sizeof(*env));
+    for (size_t i = 0; i < stored_count; i++) {
+      env[i] = json_string_value(json_array_get(stored_env, i));
+    }
+    for (size_t i = 0; i < spec->env_count; i++) {
+      env[stored_count + i] = spec->env[i];
+    }
+    cf_process_spec merged = *spec;
+    merged.env = env;
+    merged.env_count = total;
+    cf_container_init init = {.pid = (pid_t)record.init_pid, .start_time = record.init_start_time};
+    rc = cf_runtime_exec(&init, &merged, out, err);
+    free(env);
+  }
+  json_decref(stored_env);
+  cf_container_record_clear(&record);
+  return rc;
+}
+
+static bool should_keep(const cf_container_record *record, bool destroy_all)
+{
+  if (destroy_all || strcmp(record->state, CF_CONTAINER_CREATED) != 0) {
+    return false;
+  }
+  cf_container_init init = {.pid = (pid_t)record->init_pid, .start_time = record->init_start_time};
+  return init.pid > 0 && cf_runtime_container_alive(&init);
+}
+
+static void drop_process_records(cf_backend *backend, const char *handle)
+{
+  char **ids = NULL;
+  size_t count = 0;
+  cf_err *err = NULL;
+  if (cf_store_process_list(backend->store, handle, &ids, &count, &err) < 0) {
+    cf_log_error("reconcile.list-processes-failed", err, "{s:s}", "handle", handle);
+    cf_err_free(err);
+    return;
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (cf_store_process_delete(backend->store, handle, ids[i], &err) < 0) {
+      cf_log_error("reconcile.delete-process-failed", err, "{s:s}", "handle", handle);
+      cf_err_clear(&err);
+    }
+  }
+  cf_strv_free(ids, count);
+}
+
+static int reconcile_one(cf_backend *backend, const char *handle, bool destroy_all, bool *kept,
+                         cf_err **err)
+{
+  cf_container_record record = {0};
+  if (cf_store_container_get(backend->store, handle, &record, err) < 0) {
+    return -1;
+  }
+  *kept = should_keep(&record, destroy_all);
+  cf_container_record_clear(&record);
+  if (*kept) {
+    drop_process_records(backend, handle);
+    return 0;
+  }
+  cf_log(CF_LOG_INFO, "reconcile.destroying", "{s:s}", "handle", handle);
+  return cf_backend_destroy(backend, handle, err);
+}
+
+int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, size_t *kept_count,
+                         cf_err **err)
+{
+  char **handles = NULL;
+  size_t count = 0;
+  if (cf_store_container_list(backend->store, NULL, 0, &handles, &count, err) < 0) {
+    return cf_err_wrap(err, "reconcile depot");
+  }
+  char **result = cf_xcalloc(count + 1, sizeof(*result));
+  size_t n = 0;
+  for (size_t i = 0; i < count; i++) {
+    bool keep = false;
+    cf_err *one_err = NULL;
+    if (reconcile_one(backend, handles[i], destroy_all, &keep, &one_err) < 0) {
+      cf_log_error("reconcile.failed", one_err, "{s:s}", "handle", handles[i]);
+      cf_err_free(one_err);
+      continue;
+    }
+    if (keep) {
+      result[n++] = cf_xstrdup(handles[i]);
+    }
+  }
+  cf_strv_free(handles, count);
+  *kept = result;
+  *kept_count = n;
+  return 0;
+}

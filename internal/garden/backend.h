@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Orchestration of the image, runtime and store modules for the server.
+ * Every call blocks and is safe to run on a worker thread; the calls share
+ * one store, which serialises its own access.
+ */
+#ifndef CFWIN_GARDEN_BACKEND_H
+#define CFWIN_GARDEN_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "image/image.h"
+#include "runtime/runtime.h"
+#include "store/store.h"
+
+typedef struct cf_backend cf_backend;
+
+/* Opens <depot>/cfwin.db and the layer store, creating the depot layout. */
+int cf_backend_open(const char *depot, cf_backend **out, cf_err **err);
+void cf_backend_close(cf_backend *backend);
+cf_store *cf_backend_store(cf_backend *backend);
+
+typedef struct cf_create_request {
+  const char *handle;
+  const char *image_uri;
+  const char *const *env; /* container env "K=V", after the image's env */
+  size_t env_count;
+  const cf_property *properties;
+  size_t property_count;
+  int64_t grace_time_ns;
+} cf_create_request;
+
+/* Pulls the image, records the container, prepares its root filesystem and
+ * starts its init. On failure everything made so far is removed again. */
+int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_err **err);
+
+/* Kills the container's processes, removes its directory and its record.
+ * Fails with CF_E_NOT_FOUND for an unknown handle. */
+int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err);
+
+/* Starts a process in the container. spec->env holds the process's own env;
+ * the container's env (image then container spec) goes before it. */
+int cf_backend_exec(cf_backend *backend, const char *handle, const cf_process_spec *spec,
+                    cf_process *out, cf_err **err);
+
+/* Brings the store in line with the host after a start: destroys containers
+ * left half-made or half-destroyed, and those whose init is gone (all of
+ * them with destroy_all). The process records of kept containers are
+ * dropped, because a restarted server cannot re-attach to those processes
+ * yet. Sets *kept to the handles kept (free with cf_strv_free()). */
+int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, size_t *kept_count,
+                         cf_err **err);
+
+#endif

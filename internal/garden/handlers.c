@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Garden routes other than the process streams: ping, capacity, containers
+ * and properties. Blocking backend work (create, destroy) runs on libuv's
+ * worker threads; everything else runs on the loop thread.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/sysinfo.h>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "garden/internal.h"
+#include "garden/json.h"
+
+/* --- Container table --- */
+
+cf_ctr *cf_ctr_find(cf_server *server, const char *handle)
+{
+  for (cf_ctr *ctr = server->ctrs; ctr != NULL; ctr = ctr->next) {
+    if (strcmp(ctr->handle, handle) == 0) {
+      return ctr;
+    }
+  }
+  return NULL;
+}
+
+cf_ctr *cf_ctr_add(cf_server *server, const char *handle, enum cf_ctr_state state)
+{
+  cf_ctr *ctr = cf_xcalloc(1, sizeof(*ctr));
+  ctr->handle = cf_xstrdup(handle);
+  ctr->state = state;
+  ctr->next = server->ctrs;
+  server->ctrs = ctr;
+  return ctr;
+}
+
+void cf_ctr_remove(cf_server *server, cf_ctr *ctr)
+{
+  for (cf_ctr **p = &server->ctrs; *p != NULL; p = &(*p)->next) {
+    if (*p == ctr) {
+      *p = ctr->next;
+      break;
+    }
+  }
+  free(ctr->handle);
+  free(ctr);
+}
+
+static size_t ctr_count(cf_server *server)
+{
+  size_t n = 0;
+  for (cf_ctr *ctr = server->ctrs; ctr != NULL; ctr = ctr->next) {
+    n++;
+  }
+  return n;
+}
+
+/* Looks a handle up as the Go server's handlers do before their work:
+ * unknown, or still being created, is a ContainerNotFoundError (404). */
+static cf_ctr *lookup(cf_conn *conn, const char *handle)
+{
+  cf_ctr *ctr = cf_ctr_find(conn->server, handle);
+  if (ctr == NULL || ctr->state == CF_CTR_CREATING) {
+    cf_err *err = NULL;
+    cf_err_set(&err, CF_E_NOT_FOUND, "unknown handle: %s", handle);
+    cf_conn_respond_error(conn, err, handle, NULL);
+    cf_err_free(err);
+    cf_conn_request_done(conn);
+    return NULL;
+  }
+  return ctr;
+}
+
+static void respond_err(cf_conn *conn, cf_err *err)
+{
+  cf_conn_respond_error(conn, err, NULL, NULL);
+  cf_err_free(err);
+  cf_conn_request_done(conn);
+}
+
+static void respond_empty(cf_conn *conn)
+{
+  json_t *empty = json_object();
+  cf_conn_respond_json(conn, 200, empty);
+  json_decref(empty);
+  cf_conn_request_done(conn);
+}
+
+static int decode_body(cf_conn *conn, json_t **out)
+{
+  cf_err *err = NULL;
+  if (cf_json_decode(conn->req.body.data, conn->req.body.len, out, &err) < 0) {
+    respond_err(conn, err);
+    return -1;
+  }
+  return 0;
+}
+
+/* --- Ping, capacity --- */
+
+static void handle_ping(cf_conn *conn)
+{
+  respond_empty(conn);
+}
+
+static void handle_capacity(cf_conn *conn)
+{
+  struct sysinfo si;
+  struct statvfs vfs;
+  cf_err *err = NULL;
+  if (sysinfo(&si) < 0) {
+    cf_err_sys(&err, errno, "read host memory size");
+    respond_err(conn, err);
+    return;
+  }
+  if (statvfs(conn->server->config.depot, &vfs) < 0) {
+    cf_err_sys(&err, errno, "read depot disk size of %s", conn->server->config.depot);
+    respond_err(conn, err);
+    return;
+  }
+  unsigned long long memory = (unsigned long long)si.totalram * si.mem_unit;
+  unsigned long long disk = (unsigned long long)vfs.f_blocks * vfs.f_frsize;
+  json_t *body =
+      json_pack("{s:I, s:I, s:I, s:I}", "memory_in_bytes", (json_int_t)memory, "disk_in_bytes",
+                (json_int_t)disk, "schedulable_disk_in_bytes", (json_int_t)disk, "max_containers",
+                (json_int_t)conn->server->config.max_containers);
+  cf_conn_respond_json(conn, 200, body);
+  json_decref(body);
+  cf_conn_request_done(conn);
+}
+
+/* --- List --- */
+
+/* Turns the query into property filters: the first value of each key, plus
+ * garden.state=created unless the query names garden.state ("all" drops it),
+ * as gdn filters. */
+static int list_filters(const char *query, cf_property **out, size_t *count, cf_err **err)
+{
+  cf_http_query_pair *pairs = NULL;
+  size_t pair_count = 0;
+  if (cf_http_query_parse(query, &pairs, &pair_count, err) < 0) {
+    return -1;
+  }
+  cf_property *filters = cf_xcalloc(pair_count + 1, sizeof(*filters));
+  size_t n = 0;
+  bool has_state = false;
+  for (size_t i = 0; i < pair_count; i++) {
+    bool seen = false;
+    for (size_t j = 0; j < i; j++) {
+      seen = seen || strcmp(pairs[j].key, pairs[i].key) == 0;
+    }
+    if (seen) {
+      continue;
+    }
+    if (strcmp(pairs[i].key, "garden.state") == 0) {
+      has_state = true;
+      if (strcmp(pairs[i].value, "all") == 0) {
+        continue;
+      }
+    }
+    filters[n].key = cf_steal(&pairs[i].key);
+    filters[n].value = cf_steal(&pairs[i].value);
+    n++;
+  }
+  if (!has_state) {
+    filters[n].key = cf_xstrdup("garden.state");
+    filters[n].value = cf_xstrdup("created");
+    n++;
+  }
+  cf_http_query_pairs_free(pairs, pair_count);
+  *out = filters;
+  *count = n;
+  return 0;
+}
+
+static void handle_list(cf_conn *conn)
+{
+  cf_err *err = NULL;
+  cf_property *filters = NULL;
+  size_t filter_count = 0;
+  if (list_filters(conn->req.query, &filters, &filter_count, &err) < 0) {
+    respond_err(conn, err);
+    return;
+  }
+  char **handles = NULL;
+  size_t count = 0;
+  int rc = cf_store_container_list(cf_backend_store(conn->server->backend), filters, filter_count,
+                                   &handles, &count, &err);
+  cf_properties_free(filters, filter_count);
+  if (rc < 0) {
+    respond_err(conn, err);
+    return;
+  }
+  json_t *list = json_array();
+  for (size_t i = 0; i < count; i++) {
+    cf_ctr *ctr = cf_ctr_find(conn->server, handles[i]);
+    if (ctr != NULL && ctr->state != CF_CTR_CREATING) {
+      json_array_append_new(list, cf_json_string(handles[i]));
+    }
+  }
+  cf_strv_free(handles, count);
+  json_t *body = json_pack("{s:o}", "Handles", list);
+  cf_conn_respond_json(conn, 200, body);
+  json_decref(body);
+  cf_conn_request_done(conn);
+}
+
+/* --- Create --- */
+
+typedef struct create_work {
+  uv_work_t work;
+  cf_conn *conn;
+  char *handle;
+  char *image_uri;
+  char **env;
+  size_t env_count;
+  cf_property *properties;
+  size_t property_count;
+  int64_t grace_time_ns;
+  cf_err *err;
+} create_work;
+
+static void create_work_free(create_work *cw)
+{
+  free(cw->handle);
+  free(cw->image_uri);
+  cf_strv_free(cw->env, cw->env_count);
+  cf_properties_free(cw->properties, cw->property_count);
+  cf_err_free(cw->err);
+  free(cw);
+}
+
+/* Rejects create fields that later work implements, instead of silently
+ * ignoring them. */
+static int check_unsupported(const json_t *spec, cf_err **err)
+{
+  static const char *const list_fields[] = {"bind_mounts", "netin", "netout_rules"};
+  for (size_t i = 0; i < sizeof(list_fields) / sizeof(list_fields[0]); i++) {
+    json_t *value = cf_json_get(spec, list_fields[i]);
+    if (json_is_array(value) && json_array_size(value) > 0) {
+      return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+                        "\"%s\" is not implemented yet in cfwin; create the container without it",
+                        list_fields[i]);
+    }
+  }
+  json_t *privileged = cf_json_get(spec, "privileged");
+  if (json_is_true(privileged)) {
+    return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+                      "privileged containers are not implemented yet in cfwin");
+  }
+  json_t *network = cf_json_get(spec, "network");
+  if (json_is_string(network) && json_string_length(network) > 0) {
+    return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+                      "\"network\" is not implemented yet in cfwin; containers get loopback only");
+  }
+  json_t *limits = cf_json_get(spec, "limits");
+  const char *kind;
+  json_t *group;
+  json_object_foreach(json_is_object(limits) ? limits : NULL, kind, group)
+  {
+    const char *field;
+    json_t *value;
+    json_object_foreach(json_is_object(group) ? group : NULL, field, value)
+    {
+      if (!(json_is_integer(value) && json_integer_value(value) == 0) && !json_is_null(value)) {
+        return cf_err_set(err, CF_E_NOT_IMPLEMENTED, "limit %s.%s is not implemented yet in cfwin",
+                          kind, field);
+      }
+    }
+  }
+  return 0;
+}
+
+static int parse_properties(const json_t *spec, create_work *cw, cf_err **err)
+{
+  json_t *props = cf_json_get(spec, "properties");
+  if (props == NULL || json_is_null(props)) {
+    return 0;
+  }
+  if (!json_is_object(props)) {
+    return cf_err_set(err, CF_E_INVALID, "invalid value for \"properties\": expected an object");
+  }
+  cw->properties = cf_xcalloc(json_object_size(props) + 1, sizeof(*cw->properties));
+  const char *key;
+  json_t *value;
+  json_object_foreach(props, key, value)
+  {
+    if (!json_is_string(value)) {
+      return cf_err_set(err, CF_E_INVALID, "invalid value for property \"%s\": expected a string",
+                        key);
+    }
+    cf_property *p = &cw->properties[cw->property_count++];
+    p->key = cf_xstrdup(key);
+    p->value = cf_xstrdup(json_string_value(value));
+  }
+  return 0;
+}
+
+static int pick_image(cf_server *server, const json_t *spec, create_work *cw, cf_err **err)
+{
+  const char *uri = NULL;
+  const char *rootfs = NULL;
+  if (cf_json_get_string(cf_json_get(spec, "image"), "uri", &uri, err) < 0 ||
+      cf_json_get_string(spec, "rootfs", &rootfs, err) < 0) {
+    return -1;
+  }
+  if (uri == NULL || uri[0] == '\0') {
+    uri = rootfs;
+  }
+  if (uri == NULL || uri[0] == '\0') {
+    uri = server->config.default_rootfs;
+  }
+  if (uri == NULL || uri[0] == '\0') {
+    return cf_err_set(err, CF_E_INVALID,
+                      "no image given: set image.uri or start the server with --default-rootfs");
+  }
+  cw->image_uri = cf_xstrdup(uri);
+  return 0;
+}
+
+static int pick_handle(const json_t *spec, create_work *cw, cf_err **err)
+{
+  const char *handle = NULL;
+  if (cf_json_get_string(spec, "handle", &handle, err) < 0) {
+    return -1;
+  }
+  if (handle == NULL || handle[0] == '\0') {
+    char uuid[37];
+    if (cf_random_uuid(uuid, err) < 0) {
+      return -1;
+    }
+    cw->handle = cf_xstrdup(uuid);
+    return 0;
+  }
+  if (cf_handle_validate(handle, err) < 0) {
+    return -1;
+  }
+  cw->handle = cf_xstrdup(handle);
+  return 0;
+}
+
+static int parse_create(cf_server *server, const json_t *spec, create_work *cw, cf_err **err)
+{
+  long long grace = 0;
+  if (!json_is_object(spec)) {
+    return cf_err_set(err, CF_E_INVALID, "invalid container spec: expected a JSON object");
+  }
+  if (check_unsupported(spec, err) < 0 || pick_handle(spec, cw, err) < 0 ||
+      pick_image(server, spec, cw, err) < 0 ||
+      cf_json_get_strings(spec, "env", &cw->env, &cw->env_count, err) < 0 ||
+      parse_properties(spec, cw, err) < 0 || cf_json_get_int(spec, "grace_time", &grace, err) < 0) {
+    return -1;
+  }
+  cw->grace_time_ns = grace != 0 ? grace : server->config.default_grace_time_ns;
+  return 0;
+}
+
+static void run_create(uv_work_t *work)
+{
+  create_work *cw = work->data;
+  cf_create_request request = {
+      .handle = cw->handle,
+      .image_uri = cw->image_uri,
+      .env = (const char *const *)cw->env,
+      .env_count = cw->env_count,
+      .properties = cw->properties,
+      .property_count = cw->property_count,
+      .grace_time_ns = cw->grace_time_ns,
+  };
+  cf_backend_create(cw->conn->server->backend, &request, &cw->err);
+}
+
+static void after_create(uv_work_t *work, int status)
+{
+  create_work *cw = work->data;
+  cf_conn *conn = cw->conn;
+  cf_ctr *ctr = cf_ctr_find(conn->server, cw->handle);
+  if (cw->err != NULL) {
+    cf_log_error("create.failed", cw->err, "{s:s}", "handle", cw->handle);
+    cf_ctr_remove(conn->server, ctr);
+    cf_conn_respond_error(conn, cw->err, NULL, NULL);
+  } else {
+    cf_log(CF_LOG_INFO, "create.finished", "{s:s}", "handle", cw->handle);
+    ctr->state = CF_CTR_ACTIVE;
+    json_t *body = json_pack("{s:o}", "Handle", cf_json_string(cw->handle));
+    cf_conn_respond_json(conn, 200, body);
+    json_decref(body);
+  }
+  create_work_free(cw);
+  cf_conn_request_done(conn);
+}
+
+static void handle_create(cf_conn *conn)
+{
+  cf_server *server = conn->server;
+  json_t *spec = NULL;
+  if (decode_body(conn, &spec) < 0) {
+    return;
+  }
+  create_work *cw = cf_xcalloc(1, sizeof(*cw));
+  cf_err *err = NULL;
+  int rc = parse_create(server, spec, cw, &err);
+  json_decref(spec);
+  if (rc == 0 && cf_ctr_find(server, cw->handle) != NULL) {
+    rc = cf_err_set(&err, CF_E_EXISTS, "Handle '%s' already in use", cw->handle);
+  }
+  if (rc == 0 && server->config.max_containers > 0 &&
+      ctr_count(server) >= server->config.max_containers) {
+    rc = cf_err_set(&err, CF_E_LIMIT,
+                    "cannot create more than %llu containers (--max-containers); destroy one first",
+                    (unsigned long long)server->config.max_containers);
+  }
+  if (rc < 0) {
+    create_work_free(cw);
+    respond_err(conn, err);
+    return;
+  }
+  cf_log(CF_LOG_INFO, "create.started", "{s:s, s:s}", "handle", cw->handle, "image", cw->image_uri);
+  cf_ctr_add(server, cw->handle, CF_CTR_CREATING);
+  cw->conn = conn;
+  cw->work.data = cw;
+  uv_queue_work(server->loop, &cw->work, run_create, after_create);
+}
+
+/* --- Destroy --- */
+
+typedef struct destroy_work {
+  uv_work_t work;
+  cf_conn *conn;
+  char *handle;
+  cf_err *err;
+} destroy_work;
+
+static void run_destroy(uv_work_t *work)
+{
+  destroy_work *dw = work->data;
+  cf_backend_destroy(dw->conn->server->backend, dw->handle, &dw->err);
+}
+
+static void after_destroy(uv_work_t *work, int status)
+{
+  destroy_work *dw = work->data;
+  cf_conn *conn = dw->conn;
+  cf_ctr *ctr = cf_ctr_find(conn->server, dw->handle);
+  if (dw->err != NULL && dw->err->code != CF_E_NOT_FOUND) {
+    cf_log_error("destroy.failed", dw->err, "{s:s}", "handle", dw->handle);
+    ctr->state = CF_CTR_ACTIVE;
+    cf_conn_respond_error(conn, dw->err, NULL, NULL);
+    cf_conn_request_done(conn);
+  } else {
+    cf_log(CF_LOG_INFO, "destroy.finished", "{s:s}", "handle", dw->handle);
+    cf_ctr_remove(conn->server, ctr);
+    respond_empty(conn);
+  }
+  cf_err_free(dw->err);
+  free(dw->handle);
+  free(dw);
+}
+
+static void handle_destroy(cf_conn *conn, const char *handle)
+{
+  cf_ctr *ctr = lookup(conn, handle);
+  if (ctr == NULL) {
+    return;
+  }
+  if (ctr->state == CF_CTR_DESTROYING) {
+    cf_err *err = NULL;
+    cf_err_set(&err, CF_E_BUSY, "container already being destroyed");
+    respond_err(conn, err);
+    return;
+  }
+  cf_log(CF_LOG_INFO, "destroy.started", "{s:s}", "handle", handle);
+  ctr->state = CF_CTR_DESTROYING;
+  destroy_work *dw = cf_xcalloc(1, sizeof(*dw));
+  dw->conn = conn;
+  dw->handle = cf_xstrdup(handle);
+  dw->work.data = dw;
+  uv_queue_work(conn->server->loop, &dw->work, run_destroy, after_destroy);
+}
+
+/* --- Info and properties --- */
+
+static json_t *properties_object(cf_store *store, const char *handle, cf_err **err)
+{
+  cf_property *props = NULL;
+  size_t count = 0;
+  if (cf_store_property_list(store, handle, &props, &count, err) < 0) {
+    return NULL;
+  }
+  json_t *object = json_object();
+  for (size_t i = 0; i < count; i++) {
+    json_object_set_new(object, props[i].key, cf_json_string(props[i].value));
+  }
+  cf_properties_free(props, count);
+  return object;
+}
+
+static void handle_info(cf_conn *conn, const char *handle)
+{
+  if (lookup(conn, handle) == NULL) {
+    return;
+  }
+  cf_store *store = cf_backend_store(conn->server->backend);
+  cf_err *err = NULL;
+  cf_container_record record = {0};
+  if (cf_store_container_get(store, handle, &record, &err) < 0) {
+    respond_err(conn, err);
+    return;
+  }
+  json_t *props = properties_object(store, handle, &err);
+  if (props == NULL) {
+    cf_container_record_clear(&record);
+    respond_err(conn, err);
+    return;
+  }
+  const char *state = strcmp(record.state, CF_CONTAINER_STOPPED) == 0 ? "stopped" : "active";
+  json_t *info = json_pack("{s:s, s:[], s:s, s:s, s:s, s:o, s:o, s:o, s:[]}", "State", state,
+                           "Events", "HostIP", "", "ContainerIP", "", "ExternalIP", "",
+                           "ContainerPath", cf_json_string(record.dir), "ProcessIDs",
+                           cf_proc_ids(conn->server, handle), "Properties", props, "MappedPorts");
+  cf_container_record_clear(&record);
+  cf_conn_respond_json(conn, 200, info);
+  json_decref(info);
+  cf_conn_request_done(conn);
+}
+
+static void handle_properties(cf_conn *conn, const char *handle)
+{
+  if (lookup(conn, handle) == NULL) {
+    return;
+  }
+  cf_err *err = NULL;
+  json_t *props = properties_object(cf_backend_store(conn->server->backend), handle, &err);
+  if (props == NULL) {
+    respond_err(conn, err);
+    return;
+  }
+  cf_conn_respond_json(conn, 200, props);
+  json_decref(props);
+  cf_conn_request_done(conn);
+}
+
+static void handle_property(cf_conn *conn, const char *handle, const char *key)
+{
+  if (lookup(conn, handle) == NULL) {
+    return;
+  }
+  cf_err *err = NULL;
+  char *value = NULL;
+  if (cf_store_property_get(cf_backend_store(conn->server->backend), handle, key, &value, &err) <
+      0) {
+    /* A missing key is a plain backend error (500), not a missing container. */
+    if (err->code == CF_E_NOT_FOUND) {
+      err->code = CF_E_INVALID;
+    }
+    respond_err(conn, err);
+    return;
+  }
+  json_t *body = json_pack("{s:o}", "value", cf_json_string(value));
+  free(value);
+  cf_conn_respond_json(conn, 200, body);
+  json_decref(body);
+  cf_conn_request_done(conn);
+}
+
+static void handle_set_property(cf_conn *conn, const char *handle, const char *key)
+{
+  json_t *body = NULL;
+  if (decode_body(conn, &body) < 0) {
+    return;
+  }
+  cf_err *err = NULL;
+  const char *value = NULL;
+  if (cf_json_get_string(body, "value", &value, &err) < 0) {
+    json_decref(body);
+    respond_err(conn, err);
+    return;
+  }
+  if (lookup(conn, handle) == NULL) {
+    json_decref(body);
+    return;
+  }
+  int rc = cf_store_property_set(cf_backend_store(conn->server->backend), handle, key,
+                                 value != NULL ? value : "", &err);
+  json_decref(body);
+  if (rc < 0) {
+    respond_err(conn, err);
+    return;
+  }
+  respond_empty(conn);
+}
+
+static void handle_remove_property(cf_conn *conn, const char *handle, const char *key)
+{
+  if (lookup(conn, handle) == NULL) {
+    return;
+  }
+  cf_err *err = NULL;
+  if (cf_store_property_remove(cf_backend_store(conn->server->backend), handle, key, &err) < 0) {
+    if (err->code == CF_E_NOT_FOUND) {
+      err->code = CF_E_INVALID;
+    }
+    respond_err(conn, err);
+    return;
+  }
+  respond_empty(conn);
+}
+
+/* --- Routes that later work implements --- */
+
+static void handle_not_implemented(cf_conn *conn, enum cf_route route, const char *handle)
+{
+  if (handle != NULL && lookup(conn, handle) == NULL) {
+    return;
+  }
+  cf_err *err = NULL;
+  cf_err_set(&err, CF_E_NOT_IMPLEMENTED, "%s is not implemented yet in cfwin",
+             cf_route_name(route));
+  respond_err(conn, err);
+}
+
+void cf_handle_request(cf_conn *conn, cf_route_match *match)
+{
+  switch (match->route) {
+  case CF_ROUTE_PING:
+    handle_ping(conn);
+    break;
+  case CF_ROUTE_CAPACITY:
+    handle_capacity(conn);
+    break;
+  case CF_ROUTE_LIST:
+    handle_list(conn);
+    break;
+  case CF_ROUTE_CREATE:
+    handle_create(conn);
+    break;
+  case CF_ROUTE_INFO:
+    handle_info(conn, match->handle);
+    break;
+  case CF_ROUTE_DESTROY:
+    handle_destroy(conn, match->handle);
+    break;
+  case CF_ROUTE_PROPERTIES:
+    handle_properties(conn, match->handle);
+    break;
+  case CF_ROUTE_PROPERTY:
+    handle_property(conn, match->handle, match->key);
+    break;
+  case CF_ROUTE_SET_PROPERTY:
+    handle_set_property(conn, match->handle, match->key);
+    break;
+  case CF_ROUTE_REMOVE_PROPERTY:
+    handle_remove_property(conn, match->handle, match->key);
+    break;
+  case CF_ROUTE_RUN:
+    cf_handle_run(conn, match);
+    break;
+  case CF_ROUTE_ATTACH:
+    cf_handle_attach(conn, match);
+    break;
+  case CF_ROUTE_STDOUT:
+    cf_handle_output(conn, match, 1);
+    break;
+  case CF_ROUTE_STDERR:
+    cf_handle_output(conn, match, 2);
+    break;
+  default:
+    handle_not_implemented(conn, match->route, match->handle);
+    break;
+  }
+}

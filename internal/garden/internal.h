@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Shared state of the Garden server: connections, containers, processes and
+ * their output streams. Everything here lives on the event loop thread;
+ * worker threads only run the blocking backend calls (backend.h) and touch
+ * none of these objects.
+ */
+#ifndef CFWIN_GARDEN_INTERNAL_H
+#define CFWIN_GARDEN_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "garden/backend.h"
+#include "garden/http.h"
+#include "garden/router.h"
+#include "garden/server.h"
+#include "runtime/runtime.h"
+
+#define CF_MAX_HEADER_BYTES (64 * 1024)
+#define CF_MAX_BODY_BYTES (1024 * 1024)
+/* Output kept for a stream whose reader has not attached yet (or is slow);
+ * more is dropped so a process never blocks on its output. */
+#define CF_MAX_STREAM_BUFFER (16 * 1024 * 1024)
+/* How long a finished process's streams stay attachable, as the Go server
+ * keeps them. */
+#define CF_STREAM_TTL_MS (60 * 1000)
+/* After a process exits, how long to wait for its pipes to reach EOF when a
+ * background child still holds them open. */
+#define CF_PIPE_DRAIN_MS 2000
+
+typedef struct cf_server cf_server;
+typedef struct cf_conn cf_conn;
+typedef struct cf_proc cf_proc;
+typedef struct cf_stream cf_stream;
+
+enum cf_conn_state {
+  CF_CONN_READING, /* reading a request */
+  CF_CONN_BUSY,    /* a handler runs; reading is paused */
+  CF_CONN_CONTROL, /* hijacked Run/Attach control connection */
+  CF_CONN_OUTPUT,  /* hijacked stdout or stderr stream */
+  CF_CONN_CLOSING,
+};
+
+struct cf_conn {
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } io;
+  cf_server *server;
+  enum cf_conn_state state;
+  cf_http_request req;
+  cf_buf input; /* received bytes not yet parsed */
+  int pending_writes;
+  bool close_when_written;
+  bool keep_alive;   /* the current request allows another one after it */
+  bool ignore_input; /* control connection: the client closed stdin */
+  cf_stream *stream; /* CONTROL or OUTPUT: the stream served */
+  int output_fd;     /* OUTPUT: 1 for stdout, 2 for stderr */
+  cf_conn *next;     /* server's list of open connections */
+};
+
+struct cf_stream {
+  char id[24];
+  cf_proc *proc;
+  cf_buf pending[3]; /* index 1 stdout, 2 stderr: output not yet sent */
+  size_t dropped[3];
+  cf_conn *control;
+  cf_conn *output[3];
+  bool finished;
+  uv_timer_t ttl_timer;
+  cf_stream *next; /* the process's list */
+};
+
+struct cf_proc {
+  cf_server *server;
+  char *id;
+  char *handle;
+  cf_process process;
+  uv_poll_t exit_poll;
+  uv_pipe_t stdin_pipe;
+  uv_pipe_t output_pipe[3]; /* index 1 stdout, 2 stderr */
+  uv_timer_t drain_timer;
+  int open_handles; /* libuv handles not yet closed */
+  bool stdin_open;
+  bool output_open[3];
+  bool exited;
+  bool finished; /* exited and output drained: exit status sent */
+  int exit_status;
+  cf_stream *streams;
+  cf_proc *next; /* server's list */
+};
+
+enum cf_ctr_state {
+  CF_CTR_CREATING,
+  CF_CTR_ACTIVE,
+  CF_CTR_DESTROYING,
+};
+
+typedef struct cf_ctr {
+  char *handle;
+  enum cf_ctr_state state;
+  struct cf_ctr *next;
+} cf_ctr;
+
+struct cf_server {
+  uv_loop_t *loop;
+  cf_server_config config;
+  cf_backend *backend;
+  uv_tcp_t tcp_listener;
+  uv_pipe_t unix_listener;
+  bool tcp_listening;
+  bool unix_listening;
+  uv_signal_t sigterm;
+  uv_signal_t sigint;
+  cf_conn *conns;
+  cf_proc *procs;
+  cf_ctr *ctrs;
+  unsigned long long next_stream_id;
+  bool signals_started;
+  bool stopping;
+};
+
+/* server.c: connections and responses. */
+void cf_conn_write(cf_conn *conn, const void *data, size_t len);
+void cf_conn_close(cf_conn *conn);
+/* Closes once every queued write has completed. */
+void cf_conn_close_when_written(cf_conn *conn);
+/* Sends a complete response with a Content-Length body. */
+void cf_conn_respond(cf_conn *conn, int status, const char *content_type, const char *body,
+                     size_t body_len, const char *extra_headers);
+void cf_conn_respond_json(cf_conn *conn, int status, const json_t *value);
+/* Sends the Garden error envelope for err; 404 for CF_E_NOT_FOUND with the
+ * ContainerNotFoundError or ProcessNotFoundError type. */
+void cf_conn_respond_error(cf_conn *conn, const cf_err *err, const char *handle,
+                           const char *process_id);
+/* Sends the headers of a hijacked response (status 200 or 201); with_json
+ * adds Content-Type: application/json. */
+void cf_conn_hijack(cf_conn *conn, int status, bool with_json);
+/* Starts or resumes reading from the connection. */
+void cf_conn_read(cf_conn *conn);
+/* Ends the current request; reads the next one or closes the connection. */
+void cf_conn_request_done(cf_conn *conn);
+
+/* handlers.c: routes. */
+void cf_handle_request(cf_conn *conn, cf_route_match *match);
+cf_ctr *cf_ctr_find(cf_server *server, const char *handle);
+cf_ctr *cf_ctr_add(cf_server *server, const char *handle, enum cf_ctr_state state);
+void cf_ctr_remove(cf_server *server, cf_ctr *ctr);
+
+/* processes.c: Run, Attach, output streams. */
+void cf_handle_run(cf_conn *conn, cf_route_match *match);
+void cf_handle_attach(cf_conn *conn, cf_route_match *match);
+void cf_handle_output(cf_conn *conn, cf_route_match *match, int fd);
+/* Control connection input (stdin, signals) and end of input. */
+void cf_control_input(cf_conn *conn);
+void cf_control_closed(cf_conn *conn);
+/* An output connection went away. */
+void cf_output_closed(cf_conn *conn);
+/* Stops watching every process (they keep running) and frees what is kept
+ * of them, for the server's shutdown. */
+void cf_procs_shutdown(cf_server *server);
+/* Process ids of a container's known processes that have not finished,
+ * as a new JSON array. */
+json_t *cf_proc_ids(cf_server *server, const char *handle);
+
+#endif
