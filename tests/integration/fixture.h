@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration test fixture: a real `cfwin serve` on loopback and a unix
+ * socket with a temporary depot, a busybox OCI image, and a leak check that
+ * compares the host before and after each test.
+ */
+#ifndef CFWIN_TESTS_INTEGRATION_FIXTURE_H
+#define CFWIN_TESTS_INTEGRATION_FIXTURE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "garden/client.h"
+
+typedef struct it_server {
+  char *dir;        /* temporary directory holding everything below */
+  char *depot;
+  char *image_dir;  /* busybox OCI layout, tag "latest" */
+  char *socket_path;
+  char *log_path;
+  int port;
+  pid_t pid;
+  cf_garden_client tcp;
+  cf_garden_client unix_socket;
+} it_server;
+
+/* Exits with 77 (skipped) when not root or when a tool is missing. */
+void it_require_root(void);
+
+/* Makes the directory and the image; does not start the server. */
+void it_server_prepare(it_server *server);
+/* Starts `cfwin serve` and waits until it answers ping on both listeners. */
+void it_server_start(it_server *server);
+/* Sends SIGTERM and waits for the server to exit; returns its exit status. */
+int it_server_stop(it_server *server);
+/* Stops the server if running and removes the directory. */
+void it_server_cleanup(it_server *server);
+
+/* Host state that must be unchanged after a test. */
+typedef struct it_snapshot {
+  char *mountinfo;       /* mount points of the host's mount table, sorted */
+  char **namespaces;     /* "mnt:[4026532]" of every process that is not the host's */
+  size_t namespace_count;
+} it_snapshot;
+
+void it_snapshot_take(it_snapshot *snapshot);
+void it_snapshot_clear(it_snapshot *snapshot);
+/* Fails the test when the host has new mounts or new namespaces, when the
+ * server has child processes, or when the depot holds container files. */
+void it_assert_no_leaks(const it_server *server, const it_snapshot *before);
+
+/* Runs a command line (argv NULL-terminated) and returns its exit status. */
+int it_run_command(char *const argv[]);
+
+#endif
