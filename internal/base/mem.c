@@ -92,3 +92,14 @@ void cf_closep(int *fd)
     *fd = -1;
   }
 }
+
+void cf_strv_free(char **strv, size_t count)
+{
+  if (strv == NULL) {
+    return;
+  }
+  for (size_t i = 0; i < count; i++) {
+    free(strv[i]);
+  }
+  free(strv);
+}

@@ -17,6 +17,9 @@ char *cf_xstrndup(const char *s, size_t n);
 char *cf_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *cf_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
+/* Frees count strings of strv and the array itself; NULL is allowed. */
+void cf_strv_free(char **strv, size_t count);
+
 /* Frees *p and sets it to NULL; for use with __attribute__((cleanup)). */
 void cf_freep(void *p);
 /* Closes *fd when it is not negative; for use with __attribute__((cleanup)). */

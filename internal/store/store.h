@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/mem.h"
 
 typedef struct cf_store cf_store;
 
@@ -153,8 +154,7 @@ int cf_store_layer_delete(cf_store *store, const char *chain_id, cf_err **err);
 /* Chain ids of all layers, sorted. */
 int cf_store_layer_list(cf_store *store, char ***chain_ids, size_t *count, cf_err **err);
 
-/* Frees an array of strings returned by the list calls. Every list call
- * returns NULL and a count of 0 for an empty list. */
-void cf_strv_free(char **strv, size_t count);
+/* Every list call returns NULL and a count of 0 for an empty list; free a
+ * returned array with cf_strv_free() from base/mem.h. */
 
 #endif

@@ -134,11 +134,3 @@ int cf_store__unknown_handle(cf_err **err, const char *handle)
 {
   return cf_err_set(err, CF_E_NOT_FOUND, "unknown handle: %s", handle);
 }
-
-void cf_strv_free(char **strv, size_t count)
-{
-  for (size_t i = 0; i < count; i++) {
-    free(strv[i]);
-  }
-  free(strv);
-}
