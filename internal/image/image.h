@@ -13,6 +13,7 @@
 #define CFWIN_IMAGE_IMAGE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/err.h"
 #include "store/store.h"
@@ -77,7 +78,8 @@ void cf_chain_id(const char *parent_chain_id, const char *diff_id, char *out);
  * nothing outside dest for, entries with absolute paths, ".." components,
  * paths through symlinks and hard links that point outside. Checks that the
  * uncompressed stream's digest equals expected_diff_id (CF_E_INTEGRITY,
- * naming both digests) and stores the uncompressed size in *size. */
+ * naming both digests) and stores the uncompressed size in *size. On any
+ * failure after extraction began, dest is emptied again. */
 int cf_layer_unpack(const char *blob_path, const char *media_type, const char *dest,
                     const char *expected_diff_id, int64_t *size, cf_err **err);
 

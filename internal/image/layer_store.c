@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Each layer is unpacked under an exclusive flock(2) on <layers>/<hex>.lock.
+ * flock locks belong to an open file description, and every call opens the
+ * lock file anew, so the lock excludes other threads of this process as
+ * well as other processes.
+ *
+ * Before unpacking, the store records the layer as "unpacking" with the
+ * path of its temporary directory, so a crash leaves a record that names
+ * what to remove. The next pull under the lock removes that directory and
+ * any half-renamed layer directory, then unpacks again.
+ */
+#include "image/layer_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "image/blob.h"
+
+#define TEMP_PREFIX "tmp-"
+
+int cf_image_store_open(const char *depot, cf_store *store, cf_image_store **out, cf_err **err)
+{
+  cf_autofree char *layers = cf_path_join(depot, "layers");
+  /* Layers hold set-user-ID programs and device whiteouts of every image,
+   * so only root may look inside. */
+  if (cf_mkdir_p(layers, 0700, err) < 0) {
+    return cf_err_wrap(err, "open the layer store");
+  }
+  cf_image_store *images = cf_xcalloc(1, sizeof(*images));
+  images->layers_dir = cf_steal(&layers);
+  images->store = store;
+  *out = images;
+  return 0;
+}
+
+void cf_image_store_close(cf_image_store *images)
+{
+  if (images == NULL) {
+    return;
+  }
+  free(images->layers_dir);
+  free(images);
+}
+
+static int lock_layer(const char *path, int *fd_out, cf_err **err)
+{
+  cf_autoclose int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return cf_err_sys(err, errno, "open lock file %s", path);
+  }
+  while (flock(fd, LOCK_EX) < 0) {
+    if (errno != EINTR) {
+      return cf_err_sys(err, errno, "lock %s", path);
+    }
+  }
+  *fd_out = cf_steal_fd(&fd);
+  return 0;
+}
+
+/* Loads the layer's record; *found is false when the store has none. */
+static int load_record(cf_image_store *images, const char *chain_id, cf_layer_record *record,
+                       bool *found, cf_err **err)
+{
+  memset(record, 0, sizeof(*record));
+  cf_err *get_err = NULL;
+  *found = cf_store_layer_get(images->store, chain_id, record, &get_err) == 0;
+  if (*found || get_err->code == CF_E_NOT_FOUND) {
+    cf_err_free(get_err);
+    return 0;
+  }
+  if (err != NULL) {
+    cf_err_free(*err);
+    *err = get_err;
+  } else {
+    cf_err_free(get_err);
+  }
+  return cf_err_wrap(err, "read the store record of layer %s", chain_id);
+}
+
+static bool is_directory(const char *path)
+{
+  struct stat st;
+  return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool record_is_ready(const cf_layer_record *record, const char *dir)
+{
+  return strcmp(record->state, CF_LAYER_READY) == 0 && strcmp(record->path, dir) == 0 &&
+         is_directory(dir);
+}
+
+/* True when path is <layers>/tmp-*, the only place an unpack record may
+ * point before the layer is ready; a record naming anything else is not
+ * trusted for deletion. */
+static bool is_temp_dir(cf_image_store *images, const char *path)
+{
+  size_t len = strlen(images->layers_dir);
+  return strncmp(path, images->layers_dir, len) == 0 && path[len] == '/' &&
+         strncmp(path + len + 1, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0 &&
+         strchr(path + len + 1, '/') == NULL;
+}
+
+/* Removes what an earlier, unfinished unpack of this layer left behind. */
+static int discard_layer(cf_image_store *images, const cf_layer_record *record, bool found,
+                         const char *dir, cf_err **err)
+{
+  if (found && is_temp_dir(images, record->path) && cf_rm_rf(record->path, err) < 0) {
+    return -1;
+  }
+  if (cf_rm_rf(dir, err) < 0) {
+    return -1;
+  }
+  if (found && cf_store_layer_delete(images->store, record->chain_id, err) < 0) {
+    return -1;
+  }
+  if (found) {
+    cf_log(CF_LOG_INFO, "layer-discarded", "{s:s, s:s}", "chain_id", record->chain_id, "state",
+           record->state);
+  }
+  return 0;
+}
+
+static int make_temp_dir(cf_image_store *images, char **out, cf_err **err)
+{
+  char suffix[17];
+  if (cf_random_hex(suffix, 8, err) < 0) {
+    return -1;
+  }
+  *out = cf_xasprintf("%s/" TEMP_PREFIX "%s", images->layers_dir, suffix);
+  return 0;
+}
+
+static int create_dir(const char *path, cf_err **err)
+{
+  if (mkdir(path, 0755) < 0 || chmod(path, 0755) < 0) {
+    return cf_err_sys(err, errno, "create %s", path);
+  }
+  return 0;
+}
+
+static int extract_blob(const cf_layer_request *request, const char *dest, int64_t *size,
+                        cf_err **err)
+{
+  if (cf_image_blob_verify(request->layout, request->blob, err) < 0) {
+    return -1;
+  }
+  cf_autofree char *blob = cf_image_blob_path(request->layout, request->blob->digest);
+  return cf_layer_unpack(blob, request->blob->media_type, dest, request->diff_id, size, err);
+}
+
+/* Writes the unpacked files to disk before the store calls the layer ready,
+ * so a crash cannot leave a ready record over lost data. */
+static int sync_layers(cf_image_store *images, cf_err **err)
+{
+  cf_autoclose int fd = open(images->layers_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || syncfs(fd) < 0) {
+    return cf_err_sys(err, errno, "sync %s", images->layers_dir);
+  }
+  return 0;
+}
+
+static void undo_unpack(cf_image_store *images, const char *chain_id, const char *temp)
+{
+  cf_err *err = NULL;
+  if (cf_rm_rf(temp, &err) < 0 || cf_store_layer_delete(images->store, chain_id, &err) < 0) {
+    cf_log_error("layer-cleanup-failed", err, "{s:s, s:s}", "chain_id", chain_id, "path", temp);
+    cf_err_free(err);
+  }
+}
+
+static int unpack_into(cf_image_store *images, const cf_layer_request *request,
+                       cf_layer_record *record, const char *dir, cf_err **err)
+{
+  if (create_dir(record->path, err) < 0 ||
+      extract_blob(request, record->path, &record->size, err) < 0) {
+    return -1;
+  }
+  if (rename(record->path, dir) < 0) {
+    return cf_err_sys(err, errno, "rename %s to %s", record->path, dir);
+  }
+  return sync_layers(images, err);
+}
+
+static int unpack_layer(cf_image_store *images, const cf_layer_request *request, const char *dir,
+                        cf_err **err)
+{
+  cf_autofree char *temp = NULL;
+  if (make_temp_dir(images, &temp, err) < 0) {
+    return -1;
+  }
+  cf_layer_record record = {
+      .chain_id = (char *)request->chain_id,
+      .diff_id = (char *)request->diff_id,
+      .parent_chain_id = (char *)request->parent_chain_id,
+      .path = temp,
+      .state = CF_LAYER_UNPACKING,
+  };
+  if (cf_store_layer_put(images->store, &record, err) < 0) {
+    return -1;
+  }
+  if (unpack_into(images, request, &record, dir, err) < 0) {
+    undo_unpack(images, request->chain_id, temp);
+    return -1;
+  }
+  record.path = (char *)dir;
+  record.state = CF_LAYER_READY;
+  return cf_store_layer_put(images->store, &record, err);
+}
+
+static int ensure_locked(cf_image_store *images, const cf_layer_request *request, const char *dir,
+                         cf_err **err)
+{
+  cf_layer_record record;
+  bool found = false;
+  if (load_record(images, request->chain_id, &record, &found, err) < 0) {
+    return -1;
+  }
+  int rc = 0;
+  if (!found || !record_is_ready(&record, dir)) {
+    rc = discard_layer(images, &record, found, dir, err);
+    if (rc == 0) {
+      rc = unpack_layer(images, request, dir, err);
+    }
+  }
+  if (found) {
+    cf_layer_record_clear(&record);
+  }
+  return rc;
+}
+
+int cf_image_layer_ensure(cf_image_store *images, const cf_layer_request *request, char **dir,
+                          cf_err **err)
+{
+  const char *hex = request->chain_id + strlen("sha256:");
+  cf_autofree char *layer_dir = cf_path_join(images->layers_dir, hex);
+  cf_autofree char *lock_path = cf_xasprintf("%s.lock", layer_dir);
+  cf_autoclose int lock_fd = -1;
+  if (lock_layer(lock_path, &lock_fd, err) < 0) {
+    return -1;
+  }
+  if (ensure_locked(images, request, layer_dir, err) < 0) {
+    return -1;
+  }
+  *dir = cf_steal(&layer_dir);
+  return 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The shared layer store under <depot>/layers, keyed by chain id. */
+#ifndef CFWIN_IMAGE_LAYER_STORE_H
+#define CFWIN_IMAGE_LAYER_STORE_H
+
+#include "base/err.h"
+#include "image/image.h"
+#include "oci/oci.h"
+
+struct cf_image_store {
+  char *layers_dir; /* <depot>/layers */
+  cf_store *store;  /* borrowed */
+};
+
+/* A layer to make available: where its blob is and what it must contain. */
+typedef struct cf_layer_request {
+  const char *layout;            /* OCI layout directory holding the blob */
+  const cf_oci_descriptor *blob; /* the manifest's layer descriptor */
+  const char *diff_id;           /* from the verified image config */
+  const char *parent_chain_id;   /* NULL for the base layer */
+  const char *chain_id;
+} cf_layer_request;
+
+/* Stores in *dir (a new string) the unpacked directory of the layer,
+ * unpacking it first unless the store records it as ready. Holds the
+ * layer's file lock throughout, so each layer is unpacked once across
+ * threads and processes. Cleans up what an interrupted unpack left. */
+int cf_image_layer_ensure(cf_image_store *images, const cf_layer_request *request, char **dir,
+                          cf_err **err);
+
+#endif

@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Layer extraction. One libarchive reader decompresses the blob (raw format)
+ * and a second one reads the tar from it through read_tar_bytes(), which
+ * hashes every byte, so the diff_id covers the whole uncompressed stream.
+ *
+ * The extraction runs on its own thread, which calls unshare(CLONE_FS) so
+ * that its working directory, root and umask are private. The thread enters
+ * the layer directory and, with CAP_SYS_CHROOT, chroots into it, so even a
+ * path the checks missed resolves inside the layer. The rest of the
+ * (multi-threaded) server keeps its own working directory and root.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/sha256.h"
+#include "image/entry.h"
+#include "image/image.h"
+#include "oci/oci.h"
+
+#define STREAM_CHUNK 65536
+
+/* The decompressed layer as the tar reader sees it, hashed on the way. */
+struct hashed_stream {
+  struct archive *decompressed;
+  cf_sha256 sha;
+  int64_t total;
+  char chunk[STREAM_CHUNK];
+};
+
+struct unpack_job {
+  int blob_fd;
+  int dest_fd;
+  enum cf_oci_compression compression;
+  char diff_id[CF_DIGEST_LEN + 1]; /* computed */
+  int64_t size;                    /* computed: bytes of the uncompressed stream */
+  bool started;                    /* the thread ran, so dest may hold entries */
+  cf_err *err;
+};
+
+static int archive_fail(cf_err **err, struct archive *a, const char *context)
+{
+  const char *text = archive_error_string(a);
+  return cf_err_set(err, CF_E_INVALID, "%s: %s", context, text != NULL ? text : "unknown error");
+}
+
+/* Registers only the filter the media type names: archive_read_support_filter_all()
+ * would also accept formats that libarchive decodes by running an external
+ * program. ARCHIVE_WARN means exactly that fallback, so it is an error. */
+static int support_filter(struct archive *a, enum cf_oci_compression compression, cf_err **err)
+{
+  int rc = ARCHIVE_OK;
+  if (compression == CF_OCI_COMPRESSION_GZIP) {
+    rc = archive_read_support_filter_gzip(a);
+  } else if (compression == CF_OCI_COMPRESSION_ZSTD) {
+    rc = archive_read_support_filter_zstd(a);
+  }
+  if (rc != ARCHIVE_OK) {
+    return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+                      "this libarchive has no built-in decompressor for the layer");
+  }
+  return 0;
+}
+
+static struct archive *open_decompressor(int fd, enum cf_oci_compression compression, cf_err **err)
+{
+  struct archive *a = archive_read_new();
+  if (support_filter(a, compression, err) < 0) {
+    archive_read_free(a);
+    return NULL;
+  }
+  archive_read_support_format_raw(a);
+  struct archive_entry *entry;
+  if (archive_read_open_fd(a, fd, STREAM_CHUNK) != ARCHIVE_OK ||
+      archive_read_next_header(a, &entry) != ARCHIVE_OK) {
+    archive_fail(err, a, "read layer blob");
+    archive_read_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+/* Reads, hashes and counts the next chunk; returns its size, 0 at the end
+ * or -1 on error. */
+static la_ssize_t next_chunk(struct hashed_stream *s)
+{
+  la_ssize_t n = archive_read_data(s->decompressed, s->chunk, sizeof(s->chunk));
+  if (n > 0) {
+    cf_sha256_update(&s->sha, s->chunk, (size_t)n);
+    s->total += n;
+  }
+  return n < 0 ? -1 : n;
+}
+
+static la_ssize_t read_tar_bytes(struct archive *tar, void *data, const void **buffer)
+{
+  struct hashed_stream *s = data;
+  la_ssize_t n = next_chunk(s);
+  if (n < 0) {
+    const char *text = archive_error_string(s->decompressed);
+    int code = archive_errno(s->decompressed);
+    archive_set_error(tar, code != 0 ? code : EIO, "decompress: %s",
+                      text != NULL ? text : "unknown error");
+    return ARCHIVE_FATAL;
+  }
+  *buffer = s->chunk;
+  return n;
+}
+
+/* Hashes what follows the tar's end marker, so the digest covers the
+ * whole stream as the image-spec defines the diff_id. */
+static int drain(struct hashed_stream *s, cf_err **err)
+{
+  for (;;) {
+    la_ssize_t n = next_chunk(s);
+    if (n == 0) {
+      return 0;
+    }
+    if (n < 0) {
+      return archive_fail(err, s->decompressed, "decompress");
+    }
+  }
+}
+
+static struct archive *open_tar(struct hashed_stream *s, cf_err **err)
+{
+  struct archive *a = archive_read_new();
+  archive_read_support_format_tar(a);
+  if (archive_read_open(a, s, NULL, read_tar_bytes, NULL) != ARCHIVE_OK) {
+    archive_fail(err, a, "read tar");
+    archive_read_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+/* Creates the disk writer. This must run on the unpack thread:
+ * archive_write_disk_new() reads the umask by setting it, which would race
+ * with other threads if the umask were shared. No user or group lookup is
+ * installed, so owners stay numeric and NSS is never loaded. */
+static struct archive *open_disk_writer(void)
+{
+  int flags = ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+              ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+              ARCHIVE_EXTRACT_XATTR;
+  if (geteuid() == 0) {
+    flags |= ARCHIVE_EXTRACT_OWNER;
+  }
+  struct archive *a = archive_write_disk_new();
+  archive_write_disk_set_options(a, flags);
+  return a;
+}
+
+static int copy_data(struct archive *tar, struct archive *disk, cf_err **err)
+{
+  for (;;) {
+    const void *block;
+    size_t size;
+    la_int64_t offset;
+    int rc = archive_read_data_block(tar, &block, &size, &offset);
+    if (rc == ARCHIVE_EOF) {
+      return 0;
+    }
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+      return archive_fail(err, tar, "read");
+    }
+    if (archive_write_data_block(disk, block, size, offset) < ARCHIVE_WARN) {
+      return archive_fail(err, disk, "write");
+    }
+  }
+}
+
+static int write_file(struct archive *tar, struct archive *disk, struct archive_entry *entry,
+                      cf_err **err)
+{
+  if (cf_image_entry_check_parents(archive_entry_pathname(entry), err) < 0) {
+    return -1;
+  }
+  const char *link = archive_entry_hardlink(entry);
+  if (link != NULL && cf_image_entry_check_parents(link, err) < 0) {
+    return cf_err_wrap(err, "hard link target \"%s\"", link);
+  }
+  if (archive_write_header(disk, entry) < ARCHIVE_WARN) {
+    return archive_fail(err, disk, "write");
+  }
+  if (copy_data(tar, disk, err) < 0) {
+    return -1;
+  }
+  if (archive_write_finish_entry(disk) < ARCHIVE_WARN) {
+    return archive_fail(err, disk, "write");
+  }
+  return 0;
+}
+
+static int write_entry(struct archive *tar, struct archive *disk, struct archive_entry *entry,
+                       cf_err **err)
+{
+  const char *pathname = archive_entry_pathname(entry);
+  cf_autofree char *name = cf_xstrdup(pathname != NULL ? pathname : "");
+  enum cf_entry_action action;
+  cf_autofree char *target = NULL;
+  if (cf_image_entry_prepare(entry, &action, &target, err) < 0) {
+    return -1;
+  }
+  int rc = 0;
+  switch (action) {
+  case CF_ENTRY_SKIP:
+    return 0;
+  case CF_ENTRY_WHITEOUT:
+    rc = cf_image_whiteout_create(target, err);
+    break;
+  case CF_ENTRY_OPAQUE:
+    rc = cf_image_opaque_mark(target, err);
+    break;
+  case CF_ENTRY_WRITE:
+    rc = write_file(tar, disk, entry, err);
+    break;
+  }
+  if (rc < 0) {
+    return cf_err_wrap(err, "entry \"%s\"", name);
+  }
+  return 0;
+}
+
+static int extract_entries(struct archive *tar, struct archive *disk, cf_err **err)
+{
+  for (;;) {
+    struct archive_entry *entry;
+    int rc = archive_read_next_header(tar, &entry);
+    if (rc == ARCHIVE_EOF) {
+      return 0;
+    }
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+      return archive_fail(err, tar, "read tar");
+    }
+    if (write_entry(tar, disk, entry, err) < 0) {
+      return -1;
+    }
+  }
+}
+
+/* Extracts every entry, applies the deferred directory attributes
+ * (archive_write_close) and hashes the rest of the stream. */
+static int extract_stream(struct hashed_stream *stream, cf_err **err)
+{
+  struct archive *tar = open_tar(stream, err);
+  if (tar == NULL) {
+    return -1;
+  }
+  struct archive *disk = open_disk_writer();
+  int rc = extract_entries(tar, disk, err);
+  if (rc == 0 && archive_write_close(disk) < ARCHIVE_WARN) {
+    rc = archive_fail(err, disk, "write");
+  }
+  archive_write_free(disk);
+  archive_read_free(tar);
+  if (rc == 0) {
+    rc = drain(stream, err);
+  }
+  return rc;
+}
+
+static int extract(struct unpack_job *job, cf_err **err)
+{
+  struct hashed_stream *stream = cf_xcalloc(1, sizeof(*stream));
+  stream->decompressed = open_decompressor(job->blob_fd, job->compression, err);
+  if (stream->decompressed == NULL) {
+    free(stream);
+    return -1;
+  }
+  cf_sha256_init(&stream->sha);
+  int rc = extract_stream(stream, err);
+  cf_sha256_finish(&stream->sha, job->diff_id);
+  job->size = stream->total;
+  archive_read_free(stream->decompressed);
+  free(stream);
+  return rc;
+}
+
+/* Gives this thread its own working directory and root, then enters dest.
+ * Without CAP_SYS_CHROOT (EPERM) the thread only changes directory and the
+ * entry checks and libarchive's secure flags keep writes inside dest. */
+static int enter_dest(struct unpack_job *job, cf_err **err)
+{
+  if (unshare(CLONE_FS) < 0) {
+    return cf_err_sys(err, errno, "unshare(CLONE_FS)");
+  }
+  if (fchdir(job->dest_fd) < 0) {
+    return cf_err_sys(err, errno, "enter the layer directory");
+  }
+  if (chroot(".") < 0) {
+    return errno == EPERM ? 0 : cf_err_sys(err, errno, "chroot into the layer directory");
+  }
+  if (chdir("/") < 0) {
+    return cf_err_sys(err, errno, "chdir / in the layer directory");
+  }
+  return 0;
+}
+
+static void *unpack_thread(void *arg)
+{
+  struct unpack_job *job = arg;
+  if (enter_dest(job, &job->err) == 0) {
+    extract(job, &job->err);
+  }
+  return NULL;
+}
+
+static int run_job(struct unpack_job *job, cf_err **err)
+{
+  pthread_t thread;
+  int rc = pthread_create(&thread, NULL, unpack_thread, job);
+  if (rc != 0) {
+    return cf_err_sys(err, rc, "start the unpack thread");
+  }
+  job->started = true;
+  pthread_join(thread, NULL);
+  if (job->err == NULL) {
+    return 0;
+  }
+  if (err != NULL) {
+    cf_err_free(*err);
+    *err = cf_steal(&job->err);
+  }
+  cf_err_clear(&job->err);
+  return -1;
+}
+
+/* Empties dest after a failed unpack, so the caller gets it back empty. */
+static void remove_children(const char *dest)
+{
+  DIR *dir = opendir(dest);
+  if (dir == NULL) {
+    return;
+  }
+  struct dirent *d;
+  while ((d = readdir(dir)) != NULL) {
+    if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) {
+      continue;
+    }
+    cf_autofree char *path = cf_path_join(dest, d->d_name);
+    cf_err *err = NULL;
+    if (cf_rm_rf(path, &err) < 0) {
+      cf_log_error("unpack-cleanup-failed", err, "{s:s}", "path", path);
+      cf_err_free(err);
+    }
+  }
+  closedir(dir);
+}
+
+static int open_inputs(const char *blob_path, const char *dest, struct unpack_job *job,
+                       cf_err **err)
+{
+  job->blob_fd = open(blob_path, O_RDONLY | O_CLOEXEC);
+  if (job->blob_fd < 0) {
+    return cf_err_sys(err, errno, "open %s", blob_path);
+  }
+  job->dest_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (job->dest_fd < 0) {
+    return cf_err_sys(err, errno, "open %s", dest);
+  }
+  return 0;
+}
+
+static int unpack(const char *blob_path, const char *media_type, const char *dest,
+                  const char *expected_diff_id, struct unpack_job *job, cf_err **err)
+{
+  if (cf_digest_validate(expected_diff_id, err) < 0 ||
+      cf_oci_layer_compression(media_type, &job->compression, err) < 0 ||
+      open_inputs(blob_path, dest, job, err) < 0 || run_job(job, err) < 0) {
+    return -1;
+  }
+  if (strcmp(job->diff_id, expected_diff_id) != 0) {
+    return cf_err_set(err, CF_E_INTEGRITY,
+                      "uncompressed %s content: diff_id mismatch: expected %s, got %s", media_type,
+                      expected_diff_id, job->diff_id);
+  }
+  return 0;
+}
+
+int cf_layer_unpack(const char *blob_path, const char *media_type, const char *dest,
+                    const char *expected_diff_id, int64_t *size, cf_err **err)
+{
+  struct unpack_job job = {.blob_fd = -1, .dest_fd = -1};
+  int rc = unpack(blob_path, media_type, dest, expected_diff_id, &job, err);
+  cf_closep(&job.blob_fd);
+  cf_closep(&job.dest_fd);
+  if (rc < 0) {
+    if (job.started) {
+      remove_children(dest);
+    }
+    return cf_err_wrap(err, "layer %s", expected_diff_id);
+  }
+  *size = job.size;
+  return 0;
+}
