@@ -56,7 +56,11 @@ bool cf_runtime_container_alive(const cf_container_init *init);
 
 /* Kills every process of the container (SIGKILL to init ends its pid
  * namespace) and waits until init has exited. Success when it is already
- * gone. Reaps init when it is a child of the caller. */
+ * gone. Reaps init when it is a child of the caller.
+ * The kernel lets init exit only after every process of its namespace is
+ * reaped, and processes from cf_runtime_exec() are the caller's children, so
+ * the caller must keep reaping them (from another thread) while this waits.
+ * Fails with CF_E_BUSY when init has not exited 30 s after the SIGKILL. */
 int cf_runtime_container_destroy(const cf_container_init *init, cf_err **err);
 
 typedef struct cf_process_spec {
@@ -91,7 +95,8 @@ int cf_runtime_exec(const cf_container_init *init, const cf_process_spec *spec, 
 int cf_runtime_process_signal(const cf_process *process, int sig, cf_err **err);
 
 /* Reaps the process when it has exited. Sets *exited; *exit_status is the
- * exit code, or 128+signal for a killed process. Never blocks. */
+ * exit code, or 128+signal for a killed process. Never blocks. Once the
+ * process is reaped, a further call fails with CF_E_NOT_FOUND. */
 int cf_runtime_process_wait(const cf_process *process, bool *exited, int *exit_status,
                             cf_err **err);
 

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cf_runtime_exec(): the caller's side. Everything that can allocate or read
+ * files happens here, before the fork: the container's /etc/passwd and
+ * /etc/group are read through the init's root with openat2(RESOLVE_IN_ROOT),
+ * so a symlink in the image cannot point the lookup at a host file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/mem.h"
+#include "runtime/linux/exec.h"
+#include "runtime/linux/proc.h"
+#include "runtime/linux/report.h"
+#include "runtime/linux/sys.h"
+#include "runtime/linux/user.h"
+#include "runtime/runtime.h"
+
+/* Largest /etc/passwd or /etc/group read from a container. */
+#define USER_FILE_MAX (8 * 1024 * 1024)
+
+/* The plan and what it points into; every descriptor is -1 when closed. */
+typedef struct exec_setup {
+  cf_exec_plan plan;
+  cf_user user;
+  size_t env_count; /* entries of plan.envp */
+  int report_read;
+  int parent_stdio[3]; /* the caller's ends: stdin write end, stdout and stderr read ends */
+} exec_setup;
+
+static void init_setup(exec_setup *setup)
+{
+  *setup = (exec_setup){0};
+  setup->plan.init_pidfd = -1;
+  setup->plan.root_fd = -1;
+  setup->plan.report_fd = -1;
+  setup->report_read = -1;
+  for (int i = 0; i < 3; i++) {
+    setup->plan.stdio[i] = -1;
+    setup->parent_stdio[i] = -1;
+  }
+}
+
+static void free_setup(exec_setup *setup)
+{
+  cf_exec_plan *plan = &setup->plan;
+  cf_closep(&plan->init_pidfd);
+  cf_closep(&plan->root_fd);
+  cf_closep(&plan->report_fd);
+  cf_closep(&setup->report_read);
+  for (int i = 0; i < 3; i++) {
+    cf_closep(&plan->stdio[i]);
+    cf_closep(&setup->parent_stdio[i]);
+  }
+  free(plan->argv);
+  cf_strv_free(plan->envp, setup->env_count);
+  free(plan->candidate);
+  free(plan->dir);
+  cf_user_free(&setup->user);
+}
+
+/* Opens the init's pidfd and root directory, checking that the pid still
+ * belongs to the init when both are open. */
+static int open_init(const cf_container_init *init, cf_exec_plan *plan, cf_err **err)
+{
+  if (!cf_runtime_container_alive(init)) {
+    return cf_err_set(err, CF_E_NOT_FOUND, "container init %d is not running", (int)init->pid);
+  }
+  if (cf_proc_open_verified(init->pid, init->start_time, &plan->init_pidfd, err) < 0) {
+    return -1;
+  }
+  if (plan->init_pidfd < 0) {
+    return cf_err_set(err, CF_E_NOT_FOUND, "container init %d is not running", (int)init->pid);
+  }
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/root", (int)init->pid);
+  plan->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (plan->root_fd < 0) {
+    return cf_err_sys(err, errno, "open %s", path);
+  }
+  if (cf_sys_pidfd_send_signal(plan->init_pidfd, 0) < 0) {
+    return cf_err_set(err, CF_E_NOT_FOUND, "container init %d is not running", (int)init->pid);
+  }
+  return 0;
+}
+
+static int read_fd(int fd, const char *path, cf_buf *buf, cf_err **err)
+{
+  char chunk[8192];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return cf_err_sys(err, errno, "read %s in the container", path);
+    }
+    if (n == 0) {
+      return 0;
+    }
+    if (cf_buf_append(buf, chunk, (size_t)n, err) < 0) {
+      return cf_err_wrap(err, "read %s in the container", path);
+    }
+  }
+}
+
+/* Reads a file of the container, resolving path inside its root. Sets *text
+ * to NULL when the file does not exist. */
+static int read_container_file(int root_fd, const char *path, char **text, cf_err **err)
+{
+  *text = NULL;
+  /* O_NONBLOCK: a FIFO planted in the image must not block the caller. */
+  cf_autoclose int fd = cf_sys_openat2(root_fd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+                                       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  if (fd < 0 && errno == ENOENT) {
+    return 0;
+  }
+  if (fd < 0) {
+    return cf_err_sys(err, errno, "open %s in the container", path);
+  }
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    return cf_err_sys(err, errno, "stat %s in the container", path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return cf_err_set(err, CF_E_INVALID, "%s in the container is not a regular file", path);
+  }
+  cf_buf buf;
+  cf_buf_init(&buf, USER_FILE_MAX);
+  if (read_fd(fd, path, &buf, err) < 0) {
+    cf_buf_free(&buf);
+    return -1;
+  }
+  *text = cf_buf_take(&buf);
+  return 0;
+}
+
+static int resolve_user(const cf_process_spec *spec, exec_setup *setup, cf_err **err)
+{
+  cf_autofree char *passwd = NULL;
+  cf_autofree char *group = NULL;
+  if (read_container_file(setup->plan.root_fd, "/etc/passwd", &passwd, err) < 0 ||
+      read_container_file(setup->plan.root_fd, "/etc/group", &group, err) < 0) {
+    return -1;
+  }
+  if (cf_user_resolve(spec->user, passwd, group, &setup->user, err) < 0) {
+    return -1;
+  }
+  setup->plan.uid = setup->user.uid;
+  setup->plan.gid = setup->user.gid;
+  setup->plan.groups = setup->user.groups;
+  setup->plan.group_count = setup->user.group_count;
+  return 0;
+}
+
+/* Fills in the command line, environment, search buffer and directory. */
+static void prepare_command(const cf_process_spec *spec, exec_setup *setup)
+{
+  cf_exec_plan *plan = &setup->plan;
+  plan->path = spec->path;
+  plan->argv = cf_xcalloc(spec->arg_count + 2, sizeof(char *));
+  plan->argv[0] = (char *)spec->path;
+  for (size_t i = 0; i < spec->arg_count; i++) {
+    plan->argv[i + 1] = (char *)spec->args[i];
+  }
+  plan->envp = cf_user_env(&setup->user, spec->env, spec->env_count, &setup->env_count);
+  plan->search_path = cf_env_get(plan->envp, "PATH");
+  size_t search_len = plan->search_path != NULL ? strlen(plan->search_path) : 0;
+  plan->candidate_size = search_len + strlen(spec->path) + 3;
+  plan->candidate = cf_xmalloc(plan->candidate_size);
+
+  const char *dir = spec->dir != NULL && spec->dir[0] != '\0' ? spec->dir : setup->user.home;
+  plan->dir = dir[0] == '/' ? cf_xstrdup(dir) : cf_xasprintf("/%s", dir);
+}
+
+static int make_pipe(int *read_end, int *write_end, cf_err **err)
+{
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    return cf_err_sys(err, errno, "create pipe");
+  }
+  *read_end = fds[0];
+  *write_end = fds[1];
+  return 0;
+}
+
+static int make_pipes(exec_setup *setup, cf_err **err)
+{
+  cf_exec_plan *plan = &setup->plan;
+  if (make_pipe(&setup->report_read, &plan->report_fd, err) < 0 ||
+      make_pipe(&plan->stdio[0], &setup->parent_stdio[0], err) < 0 ||
+      make_pipe(&setup->parent_stdio[1], &plan->stdio[1], err) < 0 ||
+      make_pipe(&setup->parent_stdio[2], &plan->stdio[2], err) < 0) {
+    return -1;
+  }
+  return 0;
+}
+
+/* Forks the helper with every signal blocked, so no handler of the caller
+ * runs in the children before they reset them. Closes the children's pipe
+ * ends in the caller. */
+static pid_t fork_helper(exec_setup *setup)
+{
+  sigset_t all;
+  sigset_t old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = fork();
+  if (pid == 0) {
+    cf_exec_helper_run(&setup->plan);
+  }
+  int saved = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  cf_closep(&setup->plan.report_fd);
+  for (int i = 0; i < 3; i++) {
+    cf_closep(&setup->plan.stdio[i]);
+  }
+  errno = saved;
+  return pid;
+}
+
+static void reap_pid(pid_t pid)
+{
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+}
+
+/* Kills a process that is the caller's child, or has already exited, and
+ * reaps it. */
+static void kill_and_reap(pid_t pid)
+{
+  kill(pid, SIGKILL);
+  reap_pid(pid);
+}
+
+/* Reads reports until every writer has closed the pipe: the helper sends
+ * the pid, and the process closes its end by execve() or exit. Sets *pid
+ * to the process, or 0 when none was reported; *failure is the first error
+ * report, kind 0 when none came. */
+static int collect_reports(exec_setup *setup, pid_t *pid, cf_report *failure, cf_err **err)
+{
+  *pid = 0;
+  failure->kind = 0;
+  for (;;) {
+    cf_report report;
+    bool got;
+    if (cf_report_read(setup->report_read, &report, &got, err) < 0) {
+      return -1;
+    }
+    if (!got) {
+      return 0;
+    }
+    if (report.kind == CF_REPORT_PID) {
+      *pid = report.pid;
+    } else if (report.kind == CF_REPORT_ERROR && failure->kind == 0) {
+      *failure = report;
+    }
+  }
+}
+
+static int spawn(exec_setup *setup, cf_process *out, cf_err **err)
+{
+  pid_t helper = fork_helper(setup);
+  if (helper < 0) {
+    return cf_err_sys(err, errno, "fork exec helper");
+  }
+  pid_t pid;
+  cf_report failure;
+  int rc = collect_reports(setup, &pid, &failure, err);
+  reap_pid(helper);
+  if (rc < 0 || failure.kind != 0) {
+    if (pid > 0) {
+      kill_and_reap(pid);
+    }
+    return rc < 0 ? -1 : cf_report_to_err(&failure, err);
+  }
+  if (pid <= 0) {
+    return cf_err_set(err, CF_E_SYSTEM, "exec helper %d exited without starting the process",
+                      (int)helper);
+  }
+
+  int pidfd = cf_sys_pidfd_open(pid);
+  if (pidfd < 0) {
+    int saved = errno;
+    kill_and_reap(pid);
+    return cf_err_sys(err, saved, "open pidfd of process %d", (int)pid);
+  }
+  *out = (cf_process){
+      .pid = pid,
+      .pidfd = pidfd,
+      .stdin_fd = cf_steal_fd(&setup->parent_stdio[0]),
+      .stdout_fd = cf_steal_fd(&setup->parent_stdio[1]),
+      .stderr_fd = cf_steal_fd(&setup->parent_stdio[2]),
+  };
+  return 0;
+}
+
+int cf_runtime_exec(const cf_container_init *init, const cf_process_spec *spec, cf_process *out,
+                    cf_err **err)
+{
+  if (spec->path == NULL || spec->path[0] == '\0') {
+    return cf_err_set(err, CF_E_INVALID, "process path is missing");
+  }
+  exec_setup setup;
+  init_setup(&setup);
+  int rc = -1;
+  if (open_init(init, &setup.plan, err) == 0 && resolve_user(spec, &setup, err) == 0) {
+    prepare_command(spec, &setup);
+    rc = make_pipes(&setup, err) == 0 ? spawn(&setup, out, err) : -1;
+  }
+  free_setup(&setup);
+  return rc;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The children of cf_runtime_exec(). A helper forked from the caller joins
+ * the container's namespaces and root, then clones the process with
+ * CLONE_PARENT, so the process is the caller's child although it lives in
+ * the container's pid namespace. The helper reports the process's host pid
+ * and exits; the process switches to its user and directory and execs.
+ */
+#ifndef CFWIN_RUNTIME_LINUX_EXEC_H
+#define CFWIN_RUNTIME_LINUX_EXEC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Everything the children need, prepared by the caller before fork(),
+ * because they must not allocate. */
+typedef struct cf_exec_plan {
+  int init_pidfd;   /* pidfd of the container init: the namespaces to join */
+  int root_fd;      /* O_PATH descriptor of the init's root directory */
+  const char *path; /* the executable as given */
+  char **argv;
+  char **envp;
+  const char *search_path; /* PATH of envp, or NULL */
+  char *candidate;         /* buffer for "dir/path" while searching search_path */
+  size_t candidate_size;
+  char *dir; /* absolute working directory; edited in place while created */
+  uid_t uid;
+  gid_t gid;
+  const gid_t *groups;
+  size_t group_count;
+  int report_fd; /* write end of the report pipe */
+  int stdio[3];  /* the process's ends of its stdin, stdout and stderr pipes */
+} cf_exec_plan;
+
+/* Runs in the helper forked by cf_runtime_exec(). Never returns. */
+_Noreturn void cf_exec_helper_run(cf_exec_plan *plan);
+
+#endif

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The helper and the process of cf_runtime_exec(). Both run in copies of a
+ * multi-threaded caller, so they only make system calls and use memory the
+ * caller prepared. Every failure is reported through the close-on-exec
+ * report pipe, which a successful execve() closes.
+ */
+#include "runtime/linux/exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/linux/report.h"
+#include "runtime/linux/sys.h"
+
+/* Exit status of a process that failed before execve(); the caller gets the
+ * reported error instead and reaps the process. */
+#define EXIT_SETUP_FAILED 127
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Reports the current errno with a message made of the strings given. FAIL
+ * also evaluates to -1. */
+#define REPORT(plan, ...) cf_report_error((plan)->report_fd, CF_E_SYSTEM, errno, __VA_ARGS__, NULL)
+#define FAIL(plan, ...) (REPORT(plan, __VA_ARGS__), -1)
+
+/* Moves *fd to a close-on-exec descriptor above the standard streams. */
+static int move_above_stdio(int *fd)
+{
+  int moved = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+  if (moved < 0) {
+    return -1;
+  }
+  *fd = moved;
+  return 0;
+}
+
+/* Makes the pipe ends the process's standard streams. They are first moved
+ * above 2, so none is overwritten when the caller had a standard stream
+ * closed. Every other descriptor is closed by execve(). */
+static int attach_stdio(cf_exec_plan *plan)
+{
+  if (move_above_stdio(&plan->report_fd) < 0) {
+    return -1;
+  }
+  for (int i = 0; i < 3; i++) {
+    if (move_above_stdio(&plan->stdio[i]) < 0) {
+      return FAIL(plan, "duplicate standard stream pipe");
+    }
+  }
+  for (int i = 0; i < 3; i++) {
+    if (dup2(plan->stdio[i], i) < 0) {
+      return FAIL(plan, "attach standard stream pipe");
+    }
+  }
+  if (cf_sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    return FAIL(plan, "mark inherited descriptors close-on-exec");
+  }
+  return 0;
+}
+
+/* Creates the working directory and its missing parents as root, each new
+ * one owned by the user. */
+static int make_dir(cf_exec_plan *plan)
+{
+  char *dir = plan->dir;
+  for (char *p = dir + 1;; p++) {
+    if (*p != '/' && *p != '\0') {
+      continue;
+    }
+    char saved = *p;
+    *p = '\0';
+    if (mkdir(dir, 0755) == 0) {
+      if (chown(dir, plan->uid, plan->gid) < 0) {
+        return FAIL(plan, "change owner of working directory ", dir);
+      }
+    } else if (errno != EEXIST) {
+      return FAIL(plan, "create working directory ", dir);
+    }
+    *p = saved;
+    if (saved == '\0') {
+      return 0;
+    }
+  }
+}
+
+static int switch_user(cf_exec_plan *plan)
+{
+  if (cf_sys_setgroups(plan->group_count, plan->groups) < 0) {
+    return FAIL(plan, "set supplementary groups");
+  }
+  if (cf_sys_setresgid(plan->gid) < 0) {
+    return FAIL(plan, "set group id");
+  }
+  if (cf_sys_setresuid(plan->uid) < 0) {
+    return FAIL(plan, "set user id");
+  }
+  return 0;
+}
+
+static int enter_dir(cf_exec_plan *plan)
+{
+  if (chdir(plan->dir) < 0) {
+    return FAIL(plan, "enter working directory ", plan->dir);
+  }
+  return 0;
+}
+
+static bool try_next_candidate(int err)
+{
+  return err == ENOENT || err == ENOTDIR || err == EACCES || err == ELOOP || err == ENAMETOOLONG;
+}
+
+/* Execs the first candidate of $PATH that the user may execute, as Go's
+ * exec.LookPath does: an empty entry means the working directory. Returns
+ * only after reporting the failure. */
+static void exec_search(cf_exec_plan *plan)
+{
+  const char *p = plan->search_path != NULL ? plan->search_path : "";
+  size_t name_len = strlen(plan->path);
+  while (plan->search_path != NULL) {
+    const char *colon = strchr(p, ':');
+    size_t len = colon != NULL ? (size_t)(colon - p) : strlen(p);
+    const char *dir = len > 0 ? p : ".";
+    size_t dir_len = len > 0 ? len : 1;
+    if (dir_len + name_len + 2 <= plan->candidate_size) {
+      memcpy(plan->candidate, dir, dir_len);
+      plan->candidate[dir_len] = '/';
+      memcpy(plan->candidate + dir_len + 1, plan->path, name_len + 1);
+      execve(plan->candidate, plan->argv, plan->envp);
+      if (!try_next_candidate(errno)) {
+        REPORT(plan, "exec ", plan->candidate);
+        return;
+      }
+    }
+    if (colon == NULL) {
+      break;
+    }
+    p = colon + 1;
+  }
+  cf_report_error(plan->report_fd, CF_E_EXEC_NOT_FOUND, 0, "exec: \"", plan->path,
+                  "\": executable file not found in $PATH", NULL);
+}
+
+static void exec_program(cf_exec_plan *plan)
+{
+  if (strchr(plan->path, '/') == NULL) {
+    exec_search(plan);
+    return;
+  }
+  execve(plan->path, plan->argv, plan->envp);
+  if (errno == ENOENT) {
+    cf_report_error(plan->report_fd, CF_E_EXEC_NOT_FOUND, 0, "exec: \"", plan->path, "\": stat ",
+                    plan->path, ": no such file or directory", NULL);
+    return;
+  }
+  REPORT(plan, "exec ", plan->path);
+}
+
+/* The process: a child of the caller in the container's namespaces. */
+_Noreturn static void run_process(cf_exec_plan *plan)
+{
+  cf_sys_default_signals();
+  setsid();
+  umask(022);
+  if (attach_stdio(plan) < 0 || make_dir(plan) < 0 || switch_user(plan) < 0 ||
+      enter_dir(plan) < 0) {
+    _exit(EXIT_SETUP_FAILED);
+  }
+  cf_sys_block_signals(0);
+  exec_program(plan);
+  _exit(EXIT_SETUP_FAILED);
+}
+
+/* Joins the namespaces of the init through its pidfd, then its root:
+ * joining a mount namespace puts the caller at the namespace's root mount,
+ * and the init's root directory is the one processes must see. */
+static int enter_container(cf_exec_plan *plan)
+{
+  if (setns(plan->init_pidfd,
+            CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID) < 0) {
+    return FAIL(plan, "join the namespaces of the container init");
+  }
+  if (fchdir(plan->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+    return FAIL(plan, "enter the root directory of the container init");
+  }
+  return 0;
+}
+
+_Noreturn void cf_exec_helper_run(cf_exec_plan *plan)
+{
+  if (enter_container(plan) < 0) {
+    _exit(1);
+  }
+  /* CLONE_PARENT makes the process a child of the caller; after setns() of
+   * the pid namespace, new children start in the container's. */
+  pid_t pid = cf_sys_clone(CLONE_PARENT | SIGCHLD);
+  if (pid == 0) {
+    run_process(plan);
+  }
+  if (pid < 0) {
+    REPORT(plan, "start process in the container");
+    _exit(1);
+  }
+  cf_report_pid(plan->report_fd, pid);
+  _exit(0);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The container init: the child that cf_runtime_container_create() clones
+ * into new mount, pid, uts, ipc and network namespaces. It builds the root
+ * filesystem, reports ready or the failed step through a pipe, and then
+ * reaps orphans as pid 1 until it is killed.
+ */
+#ifndef CFWIN_RUNTIME_LINUX_INIT_H
+#define CFWIN_RUNTIME_LINUX_INIT_H
+
+#include <stddef.h>
+
+/* Everything the init needs, prepared by the parent before clone(), because
+ * the child must not allocate. */
+typedef struct cf_init_plan {
+  const char *target;      /* the overlay mount point; becomes "/" */
+  char *overlay_options;   /* mount(2) data, or NULL when it exceeds a page */
+  const char **lower_dirs; /* top layer first, for fsconfig() when options is NULL */
+  size_t lower_count;
+  const char *upper_dir;
+  const char *work_dir;
+  const char *hostname;
+  char *args; /* the argv area, overwritten with the init's name; or NULL */
+  size_t args_len;
+  int report_fd; /* write end of the report pipe */
+} cf_init_plan;
+
+/* Runs in the cloned child: sets up the container and becomes its init.
+ * Never returns; exits with status 1 after reporting a failed step. */
+_Noreturn void cf_init_run(cf_init_plan *plan);
+
+#endif

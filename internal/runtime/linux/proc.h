@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Process facts from /proc and pidfds that survive pid reuse. */
+#ifndef CFWIN_RUNTIME_LINUX_PROC_H
+#define CFWIN_RUNTIME_LINUX_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+
+/* Reads the state (field 3, e.g. 'S' or 'Z') and start time (field 22) of
+ * /proc/<pid>/stat. Fails with CF_E_NOT_FOUND when there is no such process. */
+int cf_proc_stat_read(pid_t pid, char *state, uint64_t *start_time, cf_err **err);
+
+/* Finds the memory that contains this process's argv strings (fields 48 and 49
+ * of /proc/self/stat), which a child may overwrite to rename itself. */
+int cf_proc_self_args(char **start, size_t *len, cf_err **err);
+
+/* Opens a pidfd of pid when pid still names the process that started at
+ * start_time (it may be a zombie). Sets *pidfd to -1 when that process is
+ * gone, even when another process now has its pid. */
+int cf_proc_open_verified(pid_t pid, uint64_t start_time, int *pidfd, cf_err **err);
+
+#endif
