@@ -172,7 +172,6 @@ int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_
   cf_autofree char *dir = cf_path_join(backend->containers_dir, request->handle);
 
   if (cf_image_pull(backend->images, request->image_uri, &image, err) < 0) {
-    cf_err_wrap(err, "pull image %s", request->image_uri);
     goto fail;
   }
   if (record_container(backend, request, &image, dir, err) < 0) {

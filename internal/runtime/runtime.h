@@ -64,20 +64,20 @@ bool cf_runtime_container_alive(const cf_container_init *init);
 int cf_runtime_container_destroy(const cf_container_init *init, cf_err **err);
 
 typedef struct cf_process_spec {
-  const char *path;              /* looked up in the process's $PATH when it has no '/' */
-  const char *const *args;       /* arguments after argv[0] */
+  const char *path;        /* looked up in the process's $PATH when it has no '/' */
+  const char *const *args; /* arguments after argv[0] */
   size_t arg_count;
-  const char *const *env;        /* "K=V"; HOME, USER and PATH are added when missing */
+  const char *const *env; /* "K=V"; HOME, USER and PATH are added when missing */
   size_t env_count;
-  const char *dir;               /* NULL or "": the user's home; created when missing */
-  const char *user;              /* NULL or "": root; a name or "uid:gid" */
+  const char *dir;  /* NULL or "": the user's home; created when missing */
+  const char *user; /* NULL or "": root; a name or "uid:gid" */
 } cf_process_spec;
 
 /* A running process and the host ends of its stdio pipes (close-on-exec,
  * blocking; the caller may set O_NONBLOCK). */
 typedef struct cf_process {
   pid_t pid;
-  int pidfd;  /* pidfd_open() descriptor: readable when the process exits */
+  int pidfd; /* pidfd_open() descriptor: readable when the process exits */
   int stdin_fd;
   int stdout_fd;
   int stderr_fd;

@@ -142,11 +142,32 @@ int it_server_stop(it_server *server)
   while (waitpid(server->pid, &status, 0) < 0 && errno == EINTR) {
   }
   server->pid = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  server->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return server->exit_status;
+}
+
+/* Destroys whatever containers a failed test left, so that they do not
+ * outlive the test run. */
+static void destroy_leftovers(it_server *server)
+{
+  json_t *result = NULL;
+  if (server->pid <= 0 || cf_garden_client_call(&server->tcp, "GET", "/containers?garden.state=all",
+                                                NULL, &result, NULL) < 0) {
+    return;
+  }
+  size_t i;
+  json_t *handle;
+  json_array_foreach(json_object_get(result, "Handles"), i, handle)
+  {
+    fprintf(stderr, "destroying leftover container %s\n", json_string_value(handle));
+    cf_garden_client_destroy(&server->tcp, json_string_value(handle), NULL);
+  }
+  json_decref(result);
 }
 
 void it_server_cleanup(it_server *server)
 {
+  destroy_leftovers(server);
   it_server_stop(server);
   if (getenv("CFWIN_KEEP_TEST_DIR") == NULL && server->dir != NULL) {
     cf_test_rmdir(server->dir);
@@ -213,7 +234,7 @@ static void read_namespaces(char ***out, size_t *out_count)
       continue;
     }
     for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-      char path[64];
+      char path[300];
       char target[64];
       snprintf(path, sizeof(path), "/proc/%s/ns/%s", entry->d_name, types[t]);
       ssize_t n = readlink(path, target, sizeof(target) - 1);
@@ -265,7 +286,7 @@ static size_t count_children(pid_t parent)
     if (!is_pid_name(entry->d_name)) {
       continue;
     }
-    char path[64];
+    char path[300];
     snprintf(path, sizeof(path), "/proc/%s/stat", entry->d_name);
     FILE *f = fopen(path, "r");
     if (f == NULL) {
@@ -318,8 +339,8 @@ void it_assert_no_leaks(const it_server *server, const it_snapshot *before)
     it_snapshot_take(&after);
     new_namespaces = 0;
     for (size_t i = 0; i < after.namespace_count; i++) {
-      if (bsearch(&after.namespaces[i], before->namespaces, before->namespace_count,
-                  sizeof(char *), compare_strings) == NULL) {
+      if (bsearch(&after.namespaces[i], before->namespaces, before->namespace_count, sizeof(char *),
+                  compare_strings) == NULL) {
         new_namespaces++;
       }
     }

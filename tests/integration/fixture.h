@@ -13,13 +13,14 @@
 #include "garden/client.h"
 
 typedef struct it_server {
-  char *dir;        /* temporary directory holding everything below */
+  char *dir; /* temporary directory holding everything below */
   char *depot;
-  char *image_dir;  /* busybox OCI layout, tag "latest" */
+  char *image_dir; /* busybox OCI layout, tag "latest" */
   char *socket_path;
   char *log_path;
   int port;
   pid_t pid;
+  int exit_status; /* of the last server stopped */
   cf_garden_client tcp;
   cf_garden_client unix_socket;
 } it_server;
@@ -33,13 +34,14 @@ void it_server_prepare(it_server *server);
 void it_server_start(it_server *server);
 /* Sends SIGTERM and waits for the server to exit; returns its exit status. */
 int it_server_stop(it_server *server);
-/* Stops the server if running and removes the directory. */
+/* Destroys containers a failed test left behind, stops the server if
+ * running (its status goes to exit_status) and removes the directory. */
 void it_server_cleanup(it_server *server);
 
 /* Host state that must be unchanged after a test. */
 typedef struct it_snapshot {
-  char *mountinfo;       /* mount points of the host's mount table, sorted */
-  char **namespaces;     /* "mnt:[4026532]" of every process that is not the host's */
+  char *mountinfo;   /* mount points of the host's mount table, sorted */
+  char **namespaces; /* "mnt:[4026532]" of every process that is not the host's */
   size_t namespace_count;
 } it_snapshot;
 

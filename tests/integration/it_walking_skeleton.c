@@ -32,9 +32,8 @@ static int setup_server(void **state)
 static int teardown_server(void **state)
 {
   (void)state;
-  int status = it_server_stop(&server);
   it_server_cleanup(&server);
-  return status == 0 ? 0 : -1;
+  return server.exit_status == 0 ? 0 : -1;
 }
 
 static int take_snapshot(void **state)
@@ -175,7 +174,7 @@ static void test_run_sees_image_env_and_hostname(void **state)
   assert_int_equal(result.exit_status, 0);
   assert_string_equal(result.out.data,
                       "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nit-env\n"
-                      "not-pid-1\ncfwin\n");
+                      "not-pid-1\ncfwin-init\n");
   cf_garden_process_result_clear(&result);
   destroy_container(&server.tcp, handle);
   free(handle);
@@ -452,8 +451,8 @@ static void test_run_errors_are_http_errors(void **state)
   cf_err_clear(&err);
   json_decref(spec);
 
-  spec = json_pack("{s:s, s:s, s:{}, s:{}}", "path", "id", "user", "invalid-user", "rlimits",
-                   "image");
+  spec =
+      json_pack("{s:s, s:s, s:{}, s:{}}", "path", "id", "user", "invalid-user", "rlimits", "image");
   assert_int_equal(cf_garden_client_run(&server.tcp, handle, spec, NULL, 0, &result, &err), -1);
   assert_non_null(
       strstr(err->message, "unable to find user invalid-user: no matching entries in passwd file"));
