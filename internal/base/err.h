@@ -4,7 +4,8 @@
  *
  * Contract: a fallible function returns 0 on success and -1 on failure. On
  * failure it has set *err (when err is not NULL) to a new error that the
- * caller owns and releases with cf_err_free(). Callers add context with
+ * caller owns and releases with cf_err_free(). Setting an error frees the
+ * one *err held before, so reuse a variable only after cf_err_clear(). Callers add context with
  * cf_err_wrap() as the error travels up, so a message reads like
  * "create container w1: unpack layer sha256:ab..: open `etc/passwd`: permission denied".
  * docs/errors.md has the full rules.

@@ -12,12 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "base/fs.h"
 #include "base/mem.h"
 #include "fixture.h"
 #include "garden/client.h"
+#include "image_builder.h"
 
 static it_server server;
 
@@ -470,6 +473,178 @@ static void test_run_errors_are_http_errors(void **state)
   free(handle);
 }
 
+/* Reads from fd until the text so far contains marker; returns the text. */
+static char *read_until(int fd, const char *marker)
+{
+  cf_buf text;
+  cf_buf_init(&text, 1 << 20);
+  char chunk[4096];
+  while (text.data == NULL || strstr(text.data, marker) == NULL) {
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n <= 0) {
+      break;
+    }
+    cf_buf_append(&text, chunk, (size_t)n, NULL);
+  }
+  return cf_buf_take(&text);
+}
+
+static void test_run_hijack_framing(void **state)
+{
+  (void)state;
+  char *handle = create_container(&server.tcp, "it-hijack", NULL);
+  const char *body = "{\"path\":\"echo\",\"args\":[\"hi\"],\"user\":\"root\",\"rlimits\":{},"
+                     "\"image\":{}}\n";
+  cf_autofree char *request =
+      cf_xasprintf("POST /containers/it-hijack/processes HTTP/1.1\r\nHost: api\r\n"
+                   "User-Agent: Go-http-client/1.1\r\nContent-Length: %zu\r\n"
+                   "Content-Type: application/json\r\n\r\n%s",
+                   strlen(body), body);
+  int control = -1;
+  assert_int_equal(cf_garden_client_connect(&server.tcp, &control, NULL), 0);
+  assert_int_equal(cf_write_all(control, request, strlen(request), NULL), 0);
+  cf_autofree char *head = read_until(control, "exit_status");
+  assert_non_null(strstr(head, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                               "Date: "));
+  assert_non_null(strstr(head, "\r\nTransfer-Encoding: chunked\r\n\r\n{\"process_id\":\""));
+  assert_null(strstr(head, "Connection: close"));
+  assert_null(strstr(head, "Content-Length"));
+  const char *first = strstr(head, "\r\n\r\n") + 4;
+  json_t *payload = json_loads(first, JSON_DISABLE_EOF_CHECK, NULL);
+  assert_non_null(payload);
+  const char *process_id = json_string_value(json_object_get(payload, "process_id"));
+  const char *stream_id = json_string_value(json_object_get(payload, "stream_id"));
+  assert_non_null(process_id);
+  assert_non_null(stream_id);
+  assert_true(strspn(stream_id, "0123456789") == strlen(stream_id));
+
+  cf_autofree char *stdout_request = cf_xasprintf(
+      "GET /containers/it-hijack/processes/%s/attaches/%s/stdout HTTP/1.1\r\nHost: api\r\n"
+      "Content-Type: application/json\r\n\r\n",
+      process_id, stream_id);
+  int output = -1;
+  assert_int_equal(cf_garden_client_connect(&server.tcp, &output, NULL), 0);
+  assert_int_equal(cf_write_all(output, stdout_request, strlen(stdout_request), NULL), 0);
+  cf_autofree char *stdout_text = read_until(output, "\r\n\r\nhi\n");
+  assert_non_null(strstr(stdout_text, "HTTP/1.1 200 OK\r\nDate: "));
+  assert_non_null(strstr(stdout_text, "\r\nTransfer-Encoding: chunked\r\n\r\nhi\n"));
+  assert_null(strstr(stdout_text, "Content-Type"));
+  char extra[16];
+  assert_int_equal(read(output, extra, sizeof(extra)), 0); /* closed after the exit */
+
+  cf_autofree char *expected = cf_xasprintf("{\"process_id\":\"%s\",\"stream_id\":\"%s\"}\n"
+                                            "{\"process_id\":\"%s\",\"exit_status\":0}\n",
+                                            process_id, stream_id, process_id);
+  assert_string_equal(first, expected);
+  assert_int_equal(read(control, extra, sizeof(extra)), 0);
+  json_decref(payload);
+  close(output);
+  close(control);
+  destroy_container(&server.tcp, handle);
+  free(handle);
+}
+
+static void test_capacity_is_positive(void **state)
+{
+  (void)state;
+  json_t *capacity = NULL;
+  assert_int_equal(cf_garden_client_call(&server.tcp, "GET", "/capacity", NULL, &capacity, NULL),
+                   0);
+  assert_true(json_integer_value(json_object_get(capacity, "memory_in_bytes")) > 0);
+  assert_true(json_integer_value(json_object_get(capacity, "disk_in_bytes")) > 0);
+  assert_true(json_integer_value(json_object_get(capacity, "schedulable_disk_in_bytes")) > 0);
+  assert_int_equal(json_integer_value(json_object_get(capacity, "max_containers")), 256);
+  json_decref(capacity);
+}
+
+/* Builds a one-layer image of entries in a new layout and returns its URI. */
+static char *write_hostile_image(const char *name, const cf_tar_entry *entries, size_t count)
+{
+  cf_autofree char *dir = cf_path_join(server.dir, name);
+  cf_test_layer layer = {.entries = entries, .entry_count = count};
+  cf_test_image image = {.layers = &layer, .layer_count = 1, .tag = "latest"};
+  cf_err *err = NULL;
+  if (cf_test_layout_write(dir, &image, 1, NULL, &err) < 0) {
+    fail_msg("write image %s: %s", name, err->message);
+  }
+  return cf_xasprintf("oci://%s:latest", dir);
+}
+
+static void test_escaping_layers_rejected(void **state)
+{
+  (void)state;
+  cf_autofree char *outside = cf_path_join(server.dir, "outside");
+  cf_autofree char *victim = cf_path_join(outside, "victim");
+  assert_int_equal(cf_mkdir_p(outside, 0755, NULL), 0);
+  assert_int_equal(cf_write_file_atomic(victim, "original\n", 9, 0644, NULL), 0);
+  cf_autofree char *absolute = cf_path_join(outside, "planted");
+  cf_tar_entry dotdot[] = {{.type = CF_TAR_FILE, .path = "../../../outside/planted", .data = "x"}};
+  cf_tar_entry abs_path[] = {{.type = CF_TAR_FILE, .path = absolute, .data = "x"}};
+  cf_tar_entry through_symlink[] = {
+      {.type = CF_TAR_SYMLINK, .path = "link", .data = outside},
+      {.type = CF_TAR_FILE, .path = "link/planted", .data = "x"},
+  };
+  cf_tar_entry hardlink[] = {
+      {.type = CF_TAR_HARDLINK, .path = "hard", .data = victim},
+      {.type = CF_TAR_FILE, .path = "hard", .data = "overwritten"},
+  };
+  struct {
+    const char *name;
+    const cf_tar_entry *entries;
+    size_t count;
+  } cases[] = {
+      {"dotdot", dotdot, 1},
+      {"absolute", abs_path, 1},
+      {"symlink", through_symlink, 2},
+      {"hardlink", hardlink, 2},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cf_autofree char *uri = write_hostile_image(cases[i].name, cases[i].entries, cases[i].count);
+    json_t *spec = json_pack("{s:s, s:{s:s}}", "handle", "it-hostile", "image", "uri", uri);
+    char *handle = NULL;
+    cf_err *err = NULL;
+    assert_int_equal(cf_garden_client_create(&server.tcp, spec, &handle, &err), -1);
+    assert_non_null(strstr(err->message, "entry \""));
+    cf_err_free(err);
+    json_decref(spec);
+  }
+  cf_buf content;
+  cf_buf_init(&content, 1024);
+  assert_int_equal(cf_read_file(victim, &content, NULL), 0);
+  assert_string_equal(content.data, "original\n");
+  cf_buf_free(&content);
+  assert_int_not_equal(access(absolute, F_OK), 0);
+  json_t *handles = list("?garden.state=all");
+  assert_int_equal(json_array_size(handles), 0);
+  json_decref(handles);
+}
+
+static void test_corrupt_image_rejected(void **state)
+{
+  (void)state;
+  cf_tar_entry entries[] = {{.type = CF_TAR_FILE, .path = "file", .data = "content"}};
+  cf_test_layer layer = {.entries = entries, .entry_count = 1, .corrupt_blob = true};
+  cf_test_image image = {.layers = &layer, .layer_count = 1, .tag = "latest"};
+  cf_autofree char *dir = cf_path_join(server.dir, "corrupt");
+  cf_built_image built;
+  assert_int_equal(cf_test_layout_write(dir, &image, 1, &built, NULL), 0);
+  cf_autofree char *uri = cf_xasprintf("oci://%s:latest", dir);
+  json_t *spec = json_pack("{s:{s:s}}", "image", "uri", uri);
+  char *handle = NULL;
+  cf_err *err = NULL;
+  assert_int_equal(cf_garden_client_create(&server.tcp, spec, &handle, &err), -1);
+  assert_non_null(strstr(err->message, built.layers[0].digest));
+  assert_non_null(strstr(err->message, "application/vnd.oci.image.layer.v1.tar+gzip"));
+  cf_err_clear(&err);
+  json_decref(spec);
+
+  spec = json_pack("{s:{s:s}}", "image", "uri", "oci:///no/such/layout:latest");
+  assert_int_equal(cf_garden_client_create(&server.tcp, spec, &handle, &err), -1);
+  assert_non_null(strstr(err->message, "/no/such/layout"));
+  cf_err_free(err);
+  json_decref(spec);
+}
+
 static void test_server_restart_keeps_container(void **state)
 {
   (void)state;
@@ -508,6 +683,10 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_create_response_framing, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_create_rejects_bad_handles, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_run_errors_are_http_errors, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_run_hijack_framing, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_capacity_is_positive, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_escaping_layers_rejected, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_corrupt_image_rejected, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_server_restart_keeps_container, take_snapshot,
                                       check_leaks),
   };
