@@ -26,6 +26,13 @@
 #include "base/mem.h"
 #include "testutil.h"
 
+/* The servers of this test run carry CFWIN_IT_MARKER=<test directory> in
+ * their environment, and so do the container init processes they clone. The
+ * leak checks look only at processes and mounts of this run, so other
+ * containers on the same host do not disturb them. */
+static char *run_marker;
+static char *run_dir;
+
 static const char *env_or(const char *name, const char *fallback)
 {
   const char *value = getenv(name);
@@ -82,6 +89,10 @@ void it_server_prepare(it_server *server)
   server->log_path = cf_path_join(server->dir, "server.log");
   server->port = free_port();
   server->pid = -1;
+  free(run_marker);
+  free(run_dir);
+  run_marker = cf_xasprintf("CFWIN_IT_MARKER=%s", server->dir);
+  run_dir = cf_xstrdup(server->dir);
   cf_autofree char *mkimage = cf_xasprintf("%s/cfwin-mkimage", env_or("CFWIN_BUILD_DIR", "build"));
   char *argv[] = {mkimage, server->image_dir, "latest", NULL};
   if (it_run_command(argv) != 0) {
@@ -103,6 +114,7 @@ static void exec_server(const it_server *server)
   cf_autofree char *port = cf_xasprintf("%d", server->port);
   cf_autofree char *rootfs = cf_xasprintf("oci://%s:latest", server->image_dir);
   const char *binary = env_or("CFWIN_BINARY", "build/cfwin");
+  putenv(run_marker);
   execl(binary, binary, "serve", "--bind-ip", "127.0.0.1", "--bind-port", port, "--bind-socket",
         server->socket_path, "--depot", server->depot, "--default-rootfs", rootfs, "--log-level",
         "debug", (char *)NULL);
@@ -188,7 +200,8 @@ static int compare_strings(const void *a, const void *b)
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The mount points of the host's mount table, one per line, sorted. */
+/* The mount points of the host's mount table under this run's directory,
+ * one per line, sorted. */
 static char *read_mount_points(void)
 {
   FILE *f = fopen("/proc/self/mountinfo", "r");
@@ -198,7 +211,8 @@ static char *read_mount_points(void)
   char line[4096];
   while (fgets(line, sizeof(line), f) != NULL) {
     char mount_point[4096];
-    if (sscanf(line, "%*s %*s %*s %*s %4095s", mount_point) == 1) {
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", mount_point) == 1 && run_dir != NULL &&
+        strncmp(mount_point, run_dir, strlen(run_dir)) == 0) {
       lines = cf_xrealloc(lines, (count + 1) * sizeof(*lines));
       lines[count++] = cf_xstrdup(mount_point);
     }
@@ -220,7 +234,30 @@ static bool is_pid_name(const char *name)
   return name[0] >= '1' && name[0] <= '9' && strspn(name, "0123456789") == strlen(name);
 }
 
-/* Every namespace of every process, as "type:[inode]", sorted and unique. */
+/* True when the process's environment contains this run's marker. */
+static bool in_this_run(const char *pid)
+{
+  if (run_marker == NULL) {
+    return false;
+  }
+  char path[300];
+  snprintf(path, sizeof(path), "/proc/%s/environ", pid);
+  cf_buf environ_text;
+  cf_buf_init(&environ_text, 4 * 1024 * 1024);
+  bool found = false;
+  if (cf_read_file(path, &environ_text, NULL) == 0) {
+    size_t marker_len = strlen(run_marker) + 1; /* with the NUL that ends the entry */
+    for (size_t i = 0; i + marker_len <= environ_text.len && !found; i++) {
+      found = (i == 0 || environ_text.data[i - 1] == '\0') &&
+              memcmp(environ_text.data + i, run_marker, marker_len) == 0;
+    }
+  }
+  cf_buf_free(&environ_text);
+  return found;
+}
+
+/* Every namespace of every process of this run, as "type:[inode]", sorted
+ * and unique. */
 static void read_namespaces(char ***out, size_t *out_count)
 {
   static const char *const types[] = {"mnt", "pid", "net", "uts", "ipc"};
@@ -230,7 +267,7 @@ static void read_namespaces(char ***out, size_t *out_count)
   assert_non_null(proc);
   struct dirent *entry;
   while ((entry = readdir(proc)) != NULL) {
-    if (!is_pid_name(entry->d_name)) {
+    if (!is_pid_name(entry->d_name) || !in_this_run(entry->d_name)) {
       continue;
     }
     for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
