@@ -112,6 +112,9 @@ static int run_gdn(int argc, char **argv, int start)
     } else if (strncmp(argv[i], "--config=", 9) == 0) {
       mode.config_path = argv[i] + 9;
       i++;
+    } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      cf_cli_serve_help();
+      return 0;
     } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0) {
       printf("cfwin %s\n", CFWIN_VERSION);
       return 0;
@@ -168,7 +171,7 @@ int cf_cli_main(int argc, char **argv)
     return run_role(role, argc, argv, 1);
   }
   if (argc < 2) {
-    print_help(stderr);
+    fprintf(stderr, "cfwin: a command is missing; run `cfwin help` for the list\n");
     return 2;
   }
   role = find_role(argv[1], strlen(argv[1]), false);

@@ -33,6 +33,7 @@ typedef struct serve_options {
   long long max_containers;
   int64_t default_grace_time;
   bool destroy_on_startup;
+  bool help;
   bool ignored_bool;
 } serve_options;
 
@@ -51,6 +52,7 @@ static int init_flags(serve_options *o, cf_flag *flags)
       {"max-containers", CF_FLAG_INT, &o->max_containers},
       {"default-grace-time", CF_FLAG_DURATION, &o->default_grace_time},
       {"destroy-containers-on-startup", CF_FLAG_BOOL, &o->destroy_on_startup},
+      {"help", CF_FLAG_BOOL, &o->help},
       /* gdn flags a Guardian deployment passes that cfwin does not need. */
       {"skip-setup", CF_FLAG_BOOL, &o->ignored_bool},
       {"cleanup-process-dirs-on-wait", CF_FLAG_BOOL, &o->ignored_bool},
@@ -88,7 +90,8 @@ static void print_serve_usage(FILE *out)
                "                           listener is given; gdn: only when set)\n"
                "  --bind-port PORT         TCP port (default 7777)\n"
                "  --bind-socket PATH       listen on a unix socket (gdn default /tmp/garden.sock)\n"
-               "  --depot DIR              state directory (default " DEFAULT_DEPOT ")\n"
+               "  --depot DIR              state directory (default " DEFAULT_DEPOT
+               "; gdn: " GDN_DEFAULT_DEPOT ")\n"
                "  --default-rootfs URI     image for containers that name none\n"
                "                           (default oci://DEPOT/default-rootfs)\n"
                "  --max-containers N       containers allowed at once (default 256)\n"
@@ -97,7 +100,8 @@ static void print_serve_usage(FILE *out)
                "  --destroy-containers-on-startup\n"
                "                           destroy every container left from an earlier run\n"
                "  --log-level LEVEL        debug, info, error or fatal (default info)\n"
-               "  --time-format FORMAT     unix-epoch or rfc3339 (default unix-epoch)\n");
+               "  --time-format FORMAT     unix-epoch or rfc3339 (default unix-epoch)\n"
+               "  --help                   print this help\n");
 }
 
 /* Reads a gdn INI config file: `name = value` lines, any section. The text
@@ -224,6 +228,10 @@ int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
   }
   if (cf_flags_parse(flags, count, argc, argv, start, &next, &err) < 0) {
     goto usage;
+  }
+  if (o.help) {
+    print_serve_usage(stdout);
+    goto out;
   }
   if (next < argc) {
     cf_err_set(&err, CF_E_INVALID, "unexpected argument \"%s\"", argv[next]);

@@ -380,7 +380,6 @@ static void after_create(uv_work_t *work, int status)
   cf_conn *conn = cw->conn;
   cf_ctr *ctr = cf_ctr_find(conn->server, cw->handle);
   if (cw->err != NULL) {
-    cf_log_error("create.failed", cw->err, "{s:s}", "handle", cw->handle);
     cf_ctr_remove(conn->server, ctr);
     cf_conn_respond_error(conn, cw->err, NULL, NULL);
   } else {
@@ -447,7 +446,6 @@ static void after_destroy(uv_work_t *work, int status)
   cf_conn *conn = dw->conn;
   cf_ctr *ctr = cf_ctr_find(conn->server, dw->handle);
   if (dw->err != NULL && dw->err->code != CF_E_NOT_FOUND) {
-    cf_log_error("destroy.failed", dw->err, "{s:s}", "handle", dw->handle);
     ctr->state = CF_CTR_ACTIVE;
     cf_conn_respond_error(conn, dw->err, NULL, NULL);
     cf_conn_request_done(conn);

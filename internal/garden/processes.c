@@ -643,7 +643,6 @@ static void after_exec(uv_work_t *work, int status)
     start_watching(proc, &ew->err);
   }
   if (ew->err != NULL) {
-    cf_log_error("run.failed", ew->err, "{s:s, s:s}", "handle", proc->handle, "process", proc->id);
     cf_conn_respond_error(conn, ew->err, NULL, NULL);
     remove_proc(proc);
     exec_work_free(ew);

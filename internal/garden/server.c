@@ -154,6 +154,9 @@ void cf_conn_respond_error(cf_conn *conn, const cf_err *err, const char *handle,
   } else if (err != NULL && err->code == CF_E_EXEC_NOT_FOUND) {
     type = "ExecutableNotFoundError";
   }
+  cf_log(status == 404 ? CF_LOG_DEBUG : CF_LOG_ERROR, "api.request-failed", "{s:s, s:s, s:i, s:s}",
+         "method", conn->req.method, "path", conn->req.path != NULL ? conn->req.path : "", "status",
+         status, "error", message);
   json_t *envelope = cf_json_error_envelope(type, message, status == 404 ? handle : NULL,
                                             status == 404 ? process_id : NULL);
   cf_conn_respond_json(conn, status, envelope);
