@@ -60,12 +60,8 @@ void cf_sha256_digest(const void *data, size_t len, char out[CF_DIGEST_LEN + 1])
   cf_sha256_finish(&ctx, out);
 }
 
-int cf_sha256_file(const char *path, char out[CF_DIGEST_LEN + 1], uint64_t *size, cf_err **err)
+int cf_sha256_fd(int fd, cf_buf *copy, char out[CF_DIGEST_LEN + 1], uint64_t *size, cf_err **err)
 {
-  cf_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return cf_err_sys(err, errno, "open %s", path);
-  }
   cf_sha256 ctx;
   cf_sha256_init(&ctx);
   uint64_t total = 0;
@@ -78,10 +74,14 @@ int cf_sha256_file(const char *path, char out[CF_DIGEST_LEN + 1], uint64_t *size
     if (n < 0) {
       int saved = errno;
       cf_sha256_finish(&ctx, out);
-      return cf_err_sys(err, saved, "read %s", path);
+      return cf_err_sys(err, saved, "read");
     }
     if (n == 0) {
       break;
+    }
+    if (copy != NULL && cf_buf_append(copy, chunk, (size_t)n, err) < 0) {
+      cf_sha256_finish(&ctx, out);
+      return -1;
     }
     cf_sha256_update(&ctx, chunk, (size_t)n);
     total += (uint64_t)n;
@@ -89,6 +89,18 @@ int cf_sha256_file(const char *path, char out[CF_DIGEST_LEN + 1], uint64_t *size
   cf_sha256_finish(&ctx, out);
   if (size != NULL) {
     *size = total;
+  }
+  return 0;
+}
+
+int cf_sha256_file(const char *path, char out[CF_DIGEST_LEN + 1], uint64_t *size, cf_err **err)
+{
+  cf_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return cf_err_sys(err, errno, "open %s", path);
+  }
+  if (cf_sha256_fd(fd, NULL, out, size, err) < 0) {
+    return cf_err_wrap(err, "%s", path);
   }
   return 0;
 }

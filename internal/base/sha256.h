@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 
 #define CF_DIGEST_LEN 71 /* "sha256:" + 64 hex characters */
@@ -24,6 +25,10 @@ void cf_sha256_finish(cf_sha256 *ctx, char out[CF_DIGEST_LEN + 1]);
 
 /* Digest of a memory block. */
 void cf_sha256_digest(const void *data, size_t len, char out[CF_DIGEST_LEN + 1]);
+
+/* Digest and size of the rest of fd, read to its end. When copy is not
+ * NULL the bytes are also appended to it (its maximum applies). */
+int cf_sha256_fd(int fd, cf_buf *copy, char out[CF_DIGEST_LEN + 1], uint64_t *size, cf_err **err);
 
 /* Digest and size of a whole file. */
 int cf_sha256_file(const char *path, char out[CF_DIGEST_LEN + 1], uint64_t *size, cf_err **err);

@@ -50,38 +50,6 @@ static int open_blob(const char *layout, const cf_oci_descriptor *desc, int *fd_
   return 0;
 }
 
-/* Hashes the rest of fd, appending the bytes to buf when buf is not NULL. */
-static int hash_fd(int fd, cf_buf *buf, char digest[CF_DIGEST_LEN + 1], int64_t *total,
-                   cf_err **err)
-{
-  cf_sha256 sha;
-  cf_sha256_init(&sha);
-  *total = 0;
-  char chunk[65536];
-  for (;;) {
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      int saved = errno;
-      cf_sha256_finish(&sha, digest);
-      return cf_err_sys(err, saved, "read");
-    }
-    if (n == 0) {
-      break;
-    }
-    if (buf != NULL && cf_buf_append(buf, chunk, (size_t)n, err) < 0) {
-      cf_sha256_finish(&sha, digest);
-      return -1;
-    }
-    cf_sha256_update(&sha, chunk, (size_t)n);
-    *total += n;
-  }
-  cf_sha256_finish(&sha, digest);
-  return 0;
-}
-
 static int check_blob(const char *layout, const cf_oci_descriptor *desc, cf_buf *buf, cf_err **err)
 {
   cf_autoclose int fd = -1;
@@ -89,14 +57,14 @@ static int check_blob(const char *layout, const cf_oci_descriptor *desc, cf_buf 
     return -1;
   }
   char digest[CF_DIGEST_LEN + 1];
-  int64_t total = 0;
-  if (hash_fd(fd, buf, digest, &total, err) < 0) {
+  uint64_t total = 0;
+  if (cf_sha256_fd(fd, buf, digest, &total, err) < 0) {
     return cf_err_wrap(err, "read %s blob %s", desc->media_type, desc->digest);
   }
-  if (total != desc->size) {
+  if (desc->size < 0 || total != (uint64_t)desc->size) {
     return cf_err_set(err, CF_E_INTEGRITY,
                       "%s blob %s: size mismatch: the descriptor says %" PRId64
-                      " bytes, read %" PRId64 " bytes",
+                      " bytes, read %" PRIu64 " bytes",
                       desc->media_type, desc->digest, desc->size, total);
   }
   if (strcmp(digest, desc->digest) != 0) {
