@@ -7,8 +7,9 @@
  *
  * Before unpacking, the store records the layer as "unpacking" with the
  * path of its temporary directory, so a crash leaves a record that names
- * what to remove. The next pull under the lock removes that directory and
- * any half-renamed layer directory, then unpacks again.
+ * what to remove. Opening the store removes what such records name for
+ * layers nobody holds the lock of, and a later pull of the layer under the
+ * lock does the same before it unpacks again.
  */
 #include "image/layer_store.h"
 
@@ -24,9 +25,12 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/sha256.h"
 #include "image/blob.h"
 
 #define TEMP_PREFIX "tmp-"
+
+static void recover_unfinished(cf_image_store *images);
 
 int cf_image_store_open(const char *depot, cf_store *store, cf_image_store **out, cf_err **err)
 {
@@ -39,6 +43,7 @@ int cf_image_store_open(const char *depot, cf_store *store, cf_image_store **out
   cf_image_store *images = cf_xcalloc(1, sizeof(*images));
   images->layers_dir = cf_steal(&layers);
   images->store = store;
+  recover_unfinished(images);
   *out = images;
   return 0;
 }
@@ -52,13 +57,18 @@ void cf_image_store_close(cf_image_store *images)
   free(images);
 }
 
-static int lock_layer(const char *path, int *fd_out, cf_err **err)
+/* Takes the layer's lock; with try_only, fails with CF_E_BUSY instead of
+ * waiting when another thread or process holds it. */
+static int lock_layer(const char *path, bool try_only, int *fd_out, cf_err **err)
 {
   cf_autoclose int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     return cf_err_sys(err, errno, "open lock file %s", path);
   }
-  while (flock(fd, LOCK_EX) < 0) {
+  while (flock(fd, LOCK_EX | (try_only ? LOCK_NB : 0)) < 0) {
+    if (errno == EWOULDBLOCK && try_only) {
+      return cf_err_set(err, CF_E_BUSY, "layer lock %s is held", path);
+    }
     if (errno != EINTR) {
       return cf_err_sys(err, errno, "lock %s", path);
     }
@@ -245,7 +255,7 @@ int cf_image_layer_ensure(cf_image_store *images, const cf_layer_request *reques
   cf_autofree char *layer_dir = cf_path_join(images->layers_dir, hex);
   cf_autofree char *lock_path = cf_xasprintf("%s.lock", layer_dir);
   cf_autoclose int lock_fd = -1;
-  if (lock_layer(lock_path, &lock_fd, err) < 0) {
+  if (lock_layer(lock_path, false, &lock_fd, err) < 0) {
     return -1;
   }
   if (ensure_locked(images, request, layer_dir, err) < 0) {
@@ -253,4 +263,49 @@ int cf_image_layer_ensure(cf_image_store *images, const cf_layer_request *reques
   }
   *dir = cf_steal(&layer_dir);
   return 0;
+}
+
+/* Discards one unfinished layer unless an unpack of it is in progress. */
+static void recover_layer(cf_image_store *images, const char *chain_id)
+{
+  const char *hex = chain_id + strlen("sha256:");
+  cf_autofree char *layer_dir = cf_path_join(images->layers_dir, hex);
+  cf_autofree char *lock_path = cf_xasprintf("%s.lock", layer_dir);
+  cf_autoclose int lock_fd = -1;
+  cf_layer_record record;
+  bool found = false;
+  cf_err *err = NULL;
+  if (lock_layer(lock_path, true, &lock_fd, &err) < 0 ||
+      load_record(images, chain_id, &record, &found, &err) < 0) {
+    cf_err_free(err);
+    return;
+  }
+  if (found && !record_is_ready(&record, layer_dir) &&
+      discard_layer(images, &record, found, layer_dir, &err) < 0) {
+    cf_log_error("layer-recovery-failed", err, "{s:s}", "chain_id", chain_id);
+    cf_err_free(err);
+  }
+  if (found) {
+    cf_layer_record_clear(&record);
+  }
+}
+
+/* Removes the temporary directories of unpacks that a crash interrupted, so
+ * they do not wait for the same layer to be pulled again. */
+static void recover_unfinished(cf_image_store *images)
+{
+  char **chain_ids = NULL;
+  size_t count = 0;
+  cf_err *err = NULL;
+  if (cf_store_layer_list(images->store, &chain_ids, &count, &err) < 0) {
+    cf_log_error("layer-recovery-failed", err, NULL);
+    cf_err_free(err);
+    return;
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (cf_digest_validate(chain_ids[i], NULL) == 0) {
+      recover_layer(images, chain_ids[i]);
+    }
+  }
+  cf_strv_free(chain_ids, count);
 }

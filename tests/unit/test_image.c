@@ -15,6 +15,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -1590,6 +1592,74 @@ static void pull_recovers_interrupted_unpack(void **state)
   cf_image_clear(&image);
 }
 
+/* Writes what a crash in the middle of an unpack leaves for chain_id: a
+ * record in state "unpacking" naming a temporary directory with content. */
+static void leave_interrupted_unpack(struct fixture *f, const char *chain_id, const char *temp)
+{
+  cf_err *err = NULL;
+  assert_ok(cf_mkdir_p(temp, 0755, &err), &err);
+  cf_autofree char *junk = cf_path_join(temp, "junk");
+  write_file(junk, "junk");
+  cf_layer_record stale = {
+      .chain_id = (char *)chain_id,
+      .diff_id = (char *)chain_id,
+      .path = (char *)temp,
+      .state = CF_LAYER_UNPACKING,
+  };
+  assert_ok(cf_store_layer_put(f->store, &stale, &err), &err);
+}
+
+static void store_open_removes_interrupted_unpack(void **state)
+{
+  struct fixture *f = *state;
+  const char *chain_id = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+  cf_autofree char *temp = cf_path_join(f->layers, "tmp-00000000000000aa");
+  leave_interrupted_unpack(f, chain_id, temp);
+
+  cf_image_store *reopened = NULL;
+  cf_err *err = NULL;
+  assert_ok(cf_image_store_open(f->depot, f->store, &reopened, &err), &err);
+  assert_false(path_exists(temp, NULL));
+  cf_layer_record record;
+  assert_int_equal(cf_store_layer_get(f->store, chain_id, &record, &err), -1);
+  assert_int_equal(err->code, CF_E_NOT_FOUND);
+  cf_err_free(err);
+  cf_image_store_close(reopened);
+}
+
+static void store_open_keeps_locked_unpack(void **state)
+{
+  struct fixture *f = *state;
+  const char *chain_id = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+  cf_autofree char *temp = cf_path_join(f->layers, "tmp-00000000000000bb");
+  leave_interrupted_unpack(f, chain_id, temp);
+  /* Another process unpacking the layer holds its lock. */
+  cf_autofree char *lock_path = cf_xasprintf("%s/%s.lock", f->layers, chain_id + 7);
+  int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  assert_true(lock_fd >= 0);
+  pid_t holder = fork();
+  if (holder == 0) {
+    flock(lock_fd, LOCK_EX);
+    pause();
+    _exit(0);
+  }
+  close(lock_fd);
+  usleep(100 * 1000);
+
+  cf_image_store *reopened = NULL;
+  cf_err *err = NULL;
+  assert_ok(cf_image_store_open(f->depot, f->store, &reopened, &err), &err);
+  bool kept = path_exists(temp, NULL);
+  kill(holder, SIGKILL);
+  waitpid(holder, NULL, 0);
+  assert_true(kept);
+  cf_layer_record record;
+  get_record(f, chain_id, &record);
+  assert_string_equal(record.state, CF_LAYER_UNPACKING);
+  cf_layer_record_clear(&record);
+  cf_image_store_close(reopened);
+}
+
 static void pull_redoes_ready_layer_without_directory(void **state)
 {
   struct fixture *f = *state;
@@ -1719,6 +1789,8 @@ int main(void)
       IMAGE_TEST(pull_concurrent_processes_unpack_once),
       IMAGE_TEST(pull_recovers_interrupted_unpack),
       IMAGE_TEST(pull_redoes_ready_layer_without_directory),
+      IMAGE_TEST(store_open_removes_interrupted_unpack),
+      IMAGE_TEST(store_open_keeps_locked_unpack),
       IMAGE_TEST(pull_rejects_image_without_layers),
       IMAGE_TEST(rootfs_prepare_creates_dirs),
   };
