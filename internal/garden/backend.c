@@ -294,13 +294,14 @@ static void drop_process_records(cf_backend *backend, const char *handle)
 }
 
 static int reconcile_one(cf_backend *backend, const char *handle, bool destroy_all, bool *kept,
-                         cf_err **err)
+                         pid_t *init_pid, cf_err **err)
 {
   cf_container_record record = {0};
   if (cf_store_container_get(backend->store, handle, &record, err) < 0) {
     return -1;
   }
   *kept = should_keep(&record, destroy_all);
+  *init_pid = (pid_t)record.init_pid;
   cf_container_record_clear(&record);
   if (*kept) {
     drop_process_records(backend, handle);
@@ -319,20 +320,31 @@ int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, si
     return cf_err_wrap(err, "reconcile depot");
   }
   char **result = cf_xcalloc(count + 1, sizeof(*result));
+  pid_t *kept_inits = cf_xcalloc(count + 1, sizeof(*kept_inits));
   size_t n = 0;
   for (size_t i = 0; i < count; i++) {
     bool keep = false;
+    pid_t init_pid = 0;
     cf_err *one_err = NULL;
-    if (reconcile_one(backend, handles[i], destroy_all, &keep, &one_err) < 0) {
+    if (reconcile_one(backend, handles[i], destroy_all, &keep, &init_pid, &one_err) < 0) {
       cf_log_error("reconcile.failed", one_err, "{s:s}", "handle", handles[i]);
       cf_err_free(one_err);
       continue;
     }
     if (keep) {
+      kept_inits[n] = init_pid;
       result[n++] = cf_xstrdup(handles[i]);
     }
   }
   cf_strv_free(handles, count);
+  /* Inits that no kept record names are left from a crash, for example one
+   * between starting a container and recording its pid. */
+  cf_err *sweep_err = NULL;
+  if (cf_runtime_sweep_inits(backend->containers_dir, kept_inits, n, NULL, &sweep_err) < 0) {
+    cf_log_error("reconcile.sweep-failed", sweep_err, NULL);
+    cf_err_free(sweep_err);
+  }
+  free(kept_inits);
   *kept = result;
   *kept_count = n;
   return 0;

@@ -63,6 +63,14 @@ bool cf_runtime_container_alive(const cf_container_init *init);
  * Fails with CF_E_BUSY when init has not exited 30 s after the SIGKILL. */
 int cf_runtime_container_destroy(const cf_container_init *init, cf_err **err);
 
+/* Finds container inits (pid 1 of their pid namespace) whose overlay upper
+ * directory lies under dir_prefix, and destroys each one whose pid is not
+ * in keep. A crashed server leaves such inits when it dies between starting
+ * a container and recording its pid. Sets *destroyed to the number
+ * destroyed (may be NULL). */
+int cf_runtime_sweep_inits(const char *dir_prefix, const pid_t *keep, size_t keep_count,
+                           size_t *destroyed, cf_err **err);
+
 typedef struct cf_process_spec {
   const char *path;        /* looked up in the process's $PATH when it has no '/' */
   const char *const *args; /* arguments after argv[0] */

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -21,6 +23,7 @@
 #include "fixture.h"
 #include "garden/client.h"
 #include "image_builder.h"
+#include "store/store.h"
 
 static it_server server;
 
@@ -645,6 +648,38 @@ static void test_corrupt_image_rejected(void **state)
   json_decref(spec);
 }
 
+/* Kills the server with SIGKILL, as a crash would. */
+static void crash_server(void)
+{
+  kill(server.pid, SIGKILL);
+  waitpid(server.pid, NULL, 0);
+  server.pid = -1;
+}
+
+static void test_restart_cleans_half_made_container(void **state)
+{
+  (void)state;
+  char *handle = create_container(&server.tcp, "it-half-made", NULL);
+  crash_server();
+  /* Make the record look like a crash between starting the container's
+   * init and recording its pid. */
+  cf_store *store = NULL;
+  assert_int_equal(cf_store_open(server.depot, &store, NULL), 0);
+  assert_int_equal(cf_store_container_set_init(store, handle, 0, 0, NULL), 0);
+  assert_int_equal(cf_store_container_set_state(store, handle, CF_CONTAINER_CREATING, NULL), 0);
+  cf_store_close(store);
+
+  it_server_start(&server);
+  json_t *handles = list("?garden.state=all");
+  assert_int_equal(json_array_size(handles), 0);
+  json_decref(handles);
+  cf_err *err = NULL;
+  assert_int_equal(cf_garden_client_destroy(&server.tcp, handle, &err), -1);
+  assert_int_equal(err->code, CF_E_NOT_FOUND);
+  cf_err_free(err);
+  free(handle);
+}
+
 static void test_server_restart_keeps_container(void **state)
 {
   (void)state;
@@ -687,6 +722,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_capacity_is_positive, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_escaping_layers_rejected, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_corrupt_image_rejected, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_restart_cleans_half_made_container, take_snapshot,
+                                      check_leaks),
       cmocka_unit_test_setup_teardown(test_server_restart_keeps_container, take_snapshot,
                                       check_leaks),
   };

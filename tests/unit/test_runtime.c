@@ -776,6 +776,31 @@ static void destroy_checks_start_time(void **state)
   container_stop(c);
 }
 
+static void sweep_destroys_unkept_inits(void **state)
+{
+  skip_unless_root();
+  container *c = container_start(HANDLE);
+  size_t destroyed = 99;
+  cf_err *err = NULL;
+
+  /* A prefix that is not the container's directory finds nothing. */
+  cf_autofree char *elsewhere = cf_xasprintf("%s-other", c->dir);
+  assert_int_equal(cf_runtime_sweep_inits(elsewhere, NULL, 0, &destroyed, &err), 0);
+  assert_int_equal(destroyed, 0);
+  assert_true(cf_runtime_container_alive(&c->init));
+
+  /* A kept init stays. */
+  assert_int_equal(cf_runtime_sweep_inits(c->dir, &c->init.pid, 1, &destroyed, &err), 0);
+  assert_int_equal(destroyed, 0);
+  assert_true(cf_runtime_container_alive(&c->init));
+
+  /* An init no record keeps is destroyed, as after a crash. */
+  assert_int_equal(cf_runtime_sweep_inits(c->dir, NULL, 0, &destroyed, &err), 0);
+  assert_int_equal(destroyed, 1);
+  assert_false(cf_runtime_container_alive(&c->init));
+  container_free(c);
+}
+
 static void create_fails_for_missing_lower(void **state)
 {
   skip_unless_root();
@@ -1331,6 +1356,7 @@ int main(void)
   const struct CMUnitTest lifecycle[] = {
       cmocka_unit_test(destroy_cleans_up_everything),
       cmocka_unit_test(destroy_checks_start_time),
+      cmocka_unit_test(sweep_destroys_unkept_inits),
       cmocka_unit_test(create_fails_for_missing_lower),
       cmocka_unit_test(create_fails_for_symlinked_mount_point),
       cmocka_unit_test(create_with_many_layers),
