@@ -21,8 +21,10 @@
 
 #define CF_MAX_HEADER_BYTES (64 * 1024)
 #define CF_MAX_BODY_BYTES (1024 * 1024)
-/* Output kept for a stream whose reader has not attached yet (or is slow);
- * more is dropped so a process never blocks on its output. */
+/* Output kept per stream and file descriptor, for a reader that has not
+ * attached yet or reads slower than the process writes; more is dropped so
+ * a process never blocks on its output and the server's memory stays
+ * bounded. */
 #define CF_MAX_STREAM_BUFFER (16 * 1024 * 1024)
 /* How long a finished process's streams stay attachable, as the Go server
  * keeps them. */
@@ -56,6 +58,7 @@ struct cf_conn {
   cf_http_request req;
   cf_buf input; /* received bytes not yet parsed */
   int pending_writes;
+  size_t queued_bytes; /* written but not yet sent to the peer */
   bool close_when_written;
   bool keep_alive;   /* the current request allows another one after it */
   bool ignore_input; /* control connection: the client closed stdin */

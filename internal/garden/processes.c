@@ -151,8 +151,13 @@ static void stream_output(cf_stream *stream, int fd, const char *data, size_t le
   if (stream->finished) {
     return;
   }
-  if (stream->output[fd] != NULL) {
-    cf_conn_write(stream->output[fd], data, len);
+  cf_conn *conn = stream->output[fd];
+  if (conn != NULL && conn->queued_bytes + len <= CF_MAX_STREAM_BUFFER) {
+    cf_conn_write(conn, data, len);
+    return;
+  }
+  if (conn != NULL) {
+    stream->dropped[fd] += len;
     return;
   }
   if (cf_buf_append(&stream->pending[fd], data, len, NULL) < 0) {

@@ -28,6 +28,7 @@ static void process_input(cf_conn *conn);
 typedef struct write_req {
   uv_write_t req;
   cf_conn *conn;
+  size_t len;
   char data[];
 } write_req;
 
@@ -65,6 +66,7 @@ static void on_written(uv_write_t *req, int status)
 {
   write_req *wr = (write_req *)req;
   cf_conn *conn = wr->conn;
+  conn->queued_bytes -= wr->len;
   free(wr);
   conn->pending_writes--;
   if (status < 0 && status != UV_ECANCELED) {
@@ -84,6 +86,7 @@ void cf_conn_write(cf_conn *conn, const void *data, size_t len)
   }
   write_req *wr = cf_xmalloc(sizeof(*wr) + len);
   wr->conn = conn;
+  wr->len = len;
   memcpy(wr->data, data, len);
   uv_buf_t buf = uv_buf_init(wr->data, (unsigned int)len);
   int rc = uv_write(&wr->req, &conn->io.stream, &buf, 1, on_written);
@@ -93,6 +96,7 @@ void cf_conn_write(cf_conn *conn, const void *data, size_t len)
     return;
   }
   conn->pending_writes++;
+  conn->queued_bytes += len;
 }
 
 void cf_conn_close_when_written(cf_conn *conn)

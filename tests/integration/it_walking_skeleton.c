@@ -547,6 +547,64 @@ static void test_run_hijack_framing(void **state)
   free(handle);
 }
 
+/* Resident memory of a process in KiB, from /proc/<pid>/status. */
+static long resident_kib(pid_t pid)
+{
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char line[256];
+  long kib = -1;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) {
+      break;
+    }
+  }
+  fclose(f);
+  return kib;
+}
+
+/* A reader that attaches to stdout and never reads must not make the server
+ * keep all of a process's output: it keeps at most 16 MiB per stream. */
+static void test_unread_output_stays_bounded(void **state)
+{
+  (void)state;
+  char *handle = create_container(&server.tcp, "it-flood", NULL);
+  const char *body = "{\"path\":\"dd\",\"args\":[\"if=/dev/zero\",\"bs=1048576\",\"count=200\"],"
+                     "\"rlimits\":{},\"image\":{}}";
+  cf_autofree char *request = cf_xasprintf(
+      "POST /containers/it-flood/processes HTTP/1.1\r\nHost: api\r\nContent-Length: %zu\r\n"
+      "Content-Type: application/json\r\n\r\n%s",
+      strlen(body), body);
+  int control = -1;
+  assert_int_equal(cf_garden_client_connect(&server.tcp, &control, NULL), 0);
+  assert_int_equal(cf_write_all(control, request, strlen(request), NULL), 0);
+  cf_autofree char *head = read_until(control, "}\n");
+  json_t *first = json_loads(strstr(head, "\r\n\r\n") + 4, JSON_DISABLE_EOF_CHECK, NULL);
+  assert_non_null(first);
+  cf_autofree char *stdout_request = cf_xasprintf(
+      "GET /containers/it-flood/processes/%s/attaches/%s/stdout HTTP/1.1\r\nHost: api\r\n\r\n",
+      json_string_value(json_object_get(first, "process_id")),
+      json_string_value(json_object_get(first, "stream_id")));
+  json_decref(first);
+  int output = -1;
+  assert_int_equal(cf_garden_client_connect(&server.tcp, &output, NULL), 0);
+  assert_int_equal(cf_write_all(output, stdout_request, strlen(stdout_request), NULL), 0);
+
+  cf_autofree char *rest =
+      strstr(head, "exit_status") != NULL ? NULL : read_until(control, "exit_status");
+  const char *exit_text = rest != NULL ? rest : head;
+  assert_non_null(strstr(exit_text, "\"exit_status\":0"));
+  long kib = resident_kib(server.pid);
+  assert_true(kib > 0);
+  assert_true(kib < 100 * 1024);
+  close(output);
+  close(control);
+  destroy_container(&server.tcp, handle);
+  free(handle);
+}
+
 static void test_capacity_is_positive(void **state)
 {
   (void)state;
@@ -719,6 +777,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_create_rejects_bad_handles, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_run_errors_are_http_errors, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_run_hijack_framing, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_unread_output_stays_bounded, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_capacity_is_positive, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_escaping_layers_rejected, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_corrupt_image_rejected, take_snapshot, check_leaks),
