@@ -398,22 +398,12 @@ void cf_garden_process_result_clear(cf_garden_process_result *result)
  * more bytes are needed. */
 static int take_payload(cf_buf *buf, json_t **payload, cf_err **err)
 {
-  size_t skip = strspn(buf->data != NULL ? buf->data : "", " \t\r\n");
-  cf_buf_consume(buf, skip);
-  if (buf->len == 0) {
-    return 0;
+  *payload = NULL;
+  int got = cf_json_take(buf, payload, err);
+  if (got < 0) {
+    return cf_err_wrap(err, "malformed process payload");
   }
-  json_error_t jerr;
-  json_t *value = json_loadb(buf->data, buf->len, JSON_DISABLE_EOF_CHECK, &jerr);
-  if (value == NULL && json_error_code(&jerr) == json_error_premature_end_of_input) {
-    return 0;
-  }
-  if (value == NULL) {
-    return cf_err_set(err, CF_E_INVALID, "malformed process payload: %s", jerr.text);
-  }
-  cf_buf_consume(buf, (size_t)jerr.position);
-  *payload = value;
-  return 1;
+  return got;
 }
 
 /* Reads control payloads until one arrives. */
@@ -488,7 +478,8 @@ static int collect(const cf_garden_client *client, int control, int out_fd, int 
   char chunk[65536];
   for (;;) {
     json_t *payload = NULL;
-    while (!have_exit && take_payload(pending, &payload, err) > 0) {
+    int got = 0;
+    while (!have_exit && (got = take_payload(pending, &payload, err)) > 0) {
       json_t *status = json_object_get(payload, "exit_status");
       json_t *error = json_object_get(payload, "error");
       if (json_is_integer(status)) {
@@ -500,6 +491,9 @@ static int collect(const cf_garden_client *client, int control, int out_fd, int 
         return -1;
       }
       json_decref(payload);
+    }
+    if (got < 0) {
+      return -1;
     }
     if (have_exit) {
       fds[0].fd = -1;

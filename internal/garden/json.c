@@ -70,6 +70,36 @@ int cf_json_decode(const char *data, size_t len, json_t **out, cf_err **err)
   return 0;
 }
 
+/* The longest tail an unfinished token can have: "\\uXXXX" or a UTF-8
+ * sequence, plus the byte at which jansson notices. */
+#define MAX_CUT_TOKEN 8
+
+int cf_json_take(cf_buf *stream, json_t **out, cf_err **err)
+{
+  size_t skip = 0;
+  while (skip < stream->len && strchr(" \t\r\n", stream->data[skip]) != NULL) {
+    skip++;
+  }
+  cf_buf_consume(stream, skip);
+  if (stream->len == 0) {
+    return 0;
+  }
+  json_error_t jerr;
+  json_t *value = json_loadb(stream->data, stream->len,
+                             JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
+  if (value != NULL) {
+    cf_buf_consume(stream, (size_t)jerr.position);
+    *out = value;
+    return 1;
+  }
+  if (json_error_code(&jerr) == json_error_premature_end_of_input ||
+      (size_t)jerr.position + MAX_CUT_TOKEN >= stream->len) {
+    return 0;
+  }
+  return cf_err_set(err, CF_E_INVALID, "invalid JSON at line %d column %d: %s", jerr.line,
+                    jerr.column, jerr.text);
+}
+
 json_t *cf_json_get(const json_t *object, const char *key)
 {
   if (!json_is_object(object)) {

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 
 /* Encodes value (borrowed) like Go's json.Encoder: keys in insertion order,
@@ -20,6 +21,14 @@ char *cf_json_encode(const json_t *value);
  * with message "EOF", as Go's decoder reports it; other errors name the
  * position. Trailing bytes after the value are ignored, as Go's decoder does. */
 int cf_json_decode(const char *data, size_t len, json_t **out, cf_err **err);
+
+/* Takes one JSON value from the front of a stream of values (as Go's
+ * json.Decoder reads them), skipping whitespace before it. Returns 1 and
+ * sets *out (new reference) when a whole value was taken, 0 when the bytes
+ * so far end inside a value, and -1 with *err for invalid input. A value cut
+ * inside an escape or a UTF-8 sequence counts as unfinished, because a TCP
+ * read may end anywhere. */
+int cf_json_take(cf_buf *stream, json_t **out, cf_err **err);
 
 /* Gets key from object, preferring an exact match and falling back to a
  * case-insensitive one, as Go's decoder does. Borrowed reference or NULL. */

@@ -390,38 +390,30 @@ static bool apply_payload(cf_proc *proc, const json_t *payload)
 void cf_control_input(cf_conn *conn)
 {
   cf_buf *in = &conn->input;
-  while (in->len > 0 && !conn->ignore_input) {
-    size_t skip = 0;
-    while (skip < in->len && strchr(" \t\r\n", in->data[skip]) != NULL) {
-      skip++;
-    }
-    cf_buf_consume(in, skip);
-    if (in->len == 0) {
-      return;
-    }
-    json_error_t jerr;
-    json_t *payload = json_loadb(in->data, in->len, JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
-    if (payload == NULL && json_error_code(&jerr) == json_error_premature_end_of_input) {
+  while (!conn->ignore_input) {
+    json_t *payload = NULL;
+    cf_err *err = NULL;
+    int got = cf_json_take(in, &payload, &err);
+    if (got == 0) {
       return; /* the rest of the message is still on its way */
     }
     cf_proc *proc = conn->stream != NULL ? conn->stream->proc : NULL;
-    if (payload == NULL) {
-      cf_log(CF_LOG_DEBUG, "run.bad-payload", "{s:s}", "error", jerr.text);
+    if (got < 0) {
+      cf_log(CF_LOG_INFO, "run.bad-payload", "{s:s, s:s}", "process", proc != NULL ? proc->id : "",
+             "error", err->message);
+      cf_err_free(err);
       if (proc != NULL) {
         close_stdin(proc);
       }
       conn->ignore_input = true;
       break;
     }
-    cf_buf_consume(in, (size_t)jerr.position);
     if (proc != NULL && !proc->finished && !apply_payload(proc, payload)) {
       conn->ignore_input = true;
     }
     json_decref(payload);
   }
-  if (conn->ignore_input) {
-    cf_buf_reset(in);
-  }
+  cf_buf_reset(in);
 }
 
 void cf_control_closed(cf_conn *conn)

@@ -332,6 +332,67 @@ static void test_json_decode_errors(void **state)
   json_decref(value);
 }
 
+/* Feeds text in two pieces split at every position and checks that exactly
+ * one value with the given data comes out. */
+static void assert_take_survives_splits(const char *text, const char *expected_data)
+{
+  size_t len = strlen(text);
+  for (size_t cut = 1; cut < len; cut++) {
+    cf_buf stream;
+    cf_buf_init(&stream, 4096);
+    json_t *value = NULL;
+    cf_err *err = NULL;
+    cf_buf_append(&stream, text, cut, NULL);
+    int first = cf_json_take(&stream, &value, &err);
+    assert_int_equal(first, 0);
+    cf_buf_append(&stream, text + cut, len - cut, NULL);
+    assert_int_equal(cf_json_take(&stream, &value, &err), 1);
+    assert_string_equal(json_string_value(json_object_get(value, "data")), expected_data);
+    json_decref(value);
+    cf_buf_free(&stream);
+  }
+}
+
+static void test_json_take_split_anywhere(void **state)
+{
+  (void)state;
+  assert_take_survives_splits("{\"source\":0,\"data\":\"x\\u00e9\\u003cy\"}", "x\xc3\xa9<y");
+  assert_take_survives_splits("{\"source\":0,\"data\":\"x\xc3\xa9\xe2\x82\xacy\"}",
+                              "x\xc3\xa9\xe2\x82\xacy");
+  assert_take_survives_splits("{\"data\":\"\\ud83d\\ude00\"}", "\xf0\x9f\x98\x80");
+}
+
+static void test_json_take_stream_of_values(void **state)
+{
+  (void)state;
+  cf_buf stream;
+  cf_buf_init(&stream, 4096);
+  cf_buf_append_str(&stream, " {\"a\":1}\n{\"a\":2}{\"a\":3}\n{\"a\"", NULL);
+  json_t *value = NULL;
+  cf_err *err = NULL;
+  for (int expected = 1; expected <= 3; expected++) {
+    assert_int_equal(cf_json_take(&stream, &value, &err), 1);
+    assert_int_equal(json_integer_value(json_object_get(value, "a")), expected);
+    json_decref(value);
+  }
+  assert_int_equal(cf_json_take(&stream, &value, &err), 0);
+  cf_buf_free(&stream);
+}
+
+static void test_json_take_rejects_invalid(void **state)
+{
+  (void)state;
+  cf_buf stream;
+  cf_buf_init(&stream, 4096);
+  cf_buf_append_str(&stream, "{\"a\":tru} and more bytes after the error", NULL);
+  json_t *value = NULL;
+  cf_err *err = NULL;
+  assert_int_equal(cf_json_take(&stream, &value, &err), -1);
+  assert_int_equal(err->code, CF_E_INVALID);
+  cf_err_free(err);
+  cf_buf_free(&stream);
+}
+
 static void test_json_get_case_insensitive(void **state)
 {
   (void)state;
@@ -378,6 +439,9 @@ int main(void)
       cmocka_unit_test(test_json_encode_like_go),
       cmocka_unit_test(test_json_invalid_utf8_replaced),
       cmocka_unit_test(test_json_decode_errors),
+      cmocka_unit_test(test_json_take_split_anywhere),
+      cmocka_unit_test(test_json_take_stream_of_values),
+      cmocka_unit_test(test_json_take_rejects_invalid),
       cmocka_unit_test(test_json_get_case_insensitive),
       cmocka_unit_test(test_json_error_envelope),
   };
