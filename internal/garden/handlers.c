@@ -236,6 +236,24 @@ static void create_work_free(create_work *cw)
 
 /* Rejects create fields that later work implements, instead of silently
  * ignoring them. */
+static int check_types(const json_t *spec, cf_err **err)
+{
+  static const struct {
+    const char *key;
+    json_type type;
+  } fields[] = {
+      {"image", JSON_OBJECT},       {"limits", JSON_OBJECT},     {"properties", JSON_OBJECT},
+      {"privileged", JSON_TRUE},    {"bind_mounts", JSON_ARRAY}, {"netin", JSON_ARRAY},
+      {"netout_rules", JSON_ARRAY}, {"network", JSON_STRING},    {"env", JSON_ARRAY},
+  };
+  for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+    if (cf_json_check_type(spec, fields[i].key, fields[i].type, err) < 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int check_unsupported(const json_t *spec, cf_err **err)
 {
   static const char *const list_fields[] = {"bind_mounts", "netin", "netout_rules"};
@@ -289,8 +307,10 @@ static int parse_properties(const json_t *spec, create_work *cw, cf_err **err)
   json_t *value;
   json_object_foreach(props, key, value)
   {
-    if (!json_is_string(value)) {
-      return cf_err_set(err, CF_E_INVALID, "invalid value for property \"%s\": expected a string",
+    if (!json_is_string(value) || cf_json_has_nul(value)) {
+      return cf_err_set(err, CF_E_INVALID,
+                        "invalid value for property \"%s\": expected a string without NUL "
+                        "characters",
                         key);
     }
     cf_property *p = &cw->properties[cw->property_count++];
@@ -349,8 +369,8 @@ static int parse_create(cf_server *server, const json_t *spec, create_work *cw, 
   if (!json_is_object(spec)) {
     return cf_err_set(err, CF_E_INVALID, "invalid container spec: expected a JSON object");
   }
-  if (check_unsupported(spec, err) < 0 || pick_handle(spec, cw, err) < 0 ||
-      pick_image(server, spec, cw, err) < 0 ||
+  if (check_types(spec, err) < 0 || check_unsupported(spec, err) < 0 ||
+      pick_handle(spec, cw, err) < 0 || pick_image(server, spec, cw, err) < 0 ||
       cf_json_get_strings(spec, "env", &cw->env, &cw->env_count, err) < 0 ||
       parse_properties(spec, cw, err) < 0 || cf_json_get_int(spec, "grace_time", &grace, err) < 0) {
     return -1;

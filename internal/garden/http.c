@@ -99,6 +99,11 @@ static int on_headers_complete(http_parser *parser)
   if (flush_header(req) < 0) {
     return -1;
   }
+  if (parser->http_major != 1) {
+    /* HTTP/0.9 (no version in the request line) and HTTP/2 and later. */
+    req->callback_error = parser->http_major == 0 ? CF_E_INVALID : CF_E_NOT_IMPLEMENTED;
+    return -1;
+  }
   snprintf(req->method, sizeof(req->method), "%s",
            http_method_str((enum http_method)parser->method));
   req->keep_alive = http_should_keep_alive(parser) != 0;
@@ -184,9 +189,15 @@ static int parse_error(cf_http_request *req, cf_err **err)
                       "request too large: headers may have %zu bytes and the body %zu bytes",
                       req->max_header_bytes, req->body.max);
   }
+  if (req->callback_error == CF_E_INVALID || req->callback_error == CF_E_NOT_IMPLEMENTED) {
+    return cf_err_set(err, req->callback_error, "unsupported HTTP version %u.%u: use HTTP/1.1",
+                      req->parser.http_major, req->parser.http_minor);
+  }
   enum http_errno code = HTTP_PARSER_ERRNO(&req->parser);
   if (code == HPE_HEADER_OVERFLOW) {
-    return cf_err_set(err, CF_E_LIMIT, "request headers too large");
+    return cf_err_set(err, CF_E_LIMIT,
+                      "request too large: headers may have %zu bytes and the body %zu bytes",
+                      req->max_header_bytes, req->body.max);
   }
   return cf_err_set(err, CF_E_INVALID, "malformed HTTP request: %s", http_errno_description(code));
 }
@@ -265,6 +276,11 @@ int cf_http_unescape(const char *text, size_t len, char **out, cf_err **err)
       free(result);
       return cf_err_set(err, CF_E_INVALID, "invalid URL escape \"%.*s\"",
                         (int)(len - i < 3 ? len - i : 3), text + i);
+    }
+    if (hi == 0 && lo == 0) {
+      free(result);
+      return cf_err_set(err, CF_E_INVALID,
+                        "invalid URL escape \"%%00\": NUL bytes are not allowed");
     }
     result[j++] = (char)(hi << 4 | lo);
     i += 2;
@@ -354,6 +370,8 @@ const char *cf_http_status_text(int status)
     return "Request Entity Too Large";
   case 431:
     return "Request Header Fields Too Large";
+  case 505:
+    return "HTTP Version Not Supported";
   case 500:
     return "Internal Server Error";
   case 503:

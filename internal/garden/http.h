@@ -50,8 +50,9 @@ void cf_http_request_reset(cf_http_request *req);
 
 /* Feeds len bytes. *consumed says how many belong to this request; once
  * req->complete is set, the remaining bytes are not consumed. Fails with
- * CF_E_INVALID for malformed input and CF_E_LIMIT for headers or a body over
- * the limits; the request cannot be fed again after an error. */
+ * CF_E_INVALID for malformed input or HTTP/0.9, CF_E_NOT_IMPLEMENTED for
+ * HTTP/2 and later, and CF_E_LIMIT for headers or a body over the limits;
+ * the request cannot be fed again after an error. */
 int cf_http_request_feed(cf_http_request *req, const char *data, size_t len, size_t *consumed,
                          cf_err **err);
 
@@ -63,7 +64,8 @@ int cf_http_request_finish(cf_http_request *req, cf_err **err);
 const char *cf_http_request_header(const cf_http_request *req, const char *name);
 
 /* Query-unescapes text as Go's url.QueryUnescape does ('+' is a space, %XX
- * is a byte). Fails with CF_E_INVALID on a bad escape. */
+ * is a byte). Fails with CF_E_INVALID on a bad escape and on %00, because a
+ * NUL byte would cut a handle or key short in C. */
 int cf_http_unescape(const char *text, size_t len, char **out, cf_err **err);
 
 /* Finds the first value of key in a raw query string, unescaped. Returns 1

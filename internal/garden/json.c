@@ -120,6 +120,29 @@ json_t *cf_json_get(const json_t *object, const char *key)
   return NULL;
 }
 
+bool cf_json_has_nul(const json_t *string)
+{
+  return strlen(json_string_value(string)) != json_string_length(string);
+}
+
+int cf_json_check_type(const json_t *object, const char *key, json_type type, cf_err **err)
+{
+  static const char *const names[] = {
+      [JSON_OBJECT] = "an object",    [JSON_ARRAY] = "an array", [JSON_STRING] = "a string",
+      [JSON_INTEGER] = "an integer",  [JSON_REAL] = "a number",  [JSON_TRUE] = "true or false",
+      [JSON_FALSE] = "true or false", [JSON_NULL] = "null",
+  };
+  json_t *value = cf_json_get(object, key);
+  if (value == NULL || json_is_null(value)) {
+    return 0;
+  }
+  bool matches = json_typeof(value) == type || (type == JSON_TRUE && json_is_boolean(value));
+  if (!matches) {
+    return cf_err_set(err, CF_E_INVALID, "invalid value for \"%s\": expected %s", key, names[type]);
+  }
+  return 0;
+}
+
 int cf_json_get_string(const json_t *object, const char *key, const char **out, cf_err **err)
 {
   json_t *value = cf_json_get(object, key);
@@ -129,6 +152,9 @@ int cf_json_get_string(const json_t *object, const char *key, const char **out, 
   }
   if (!json_is_string(value)) {
     return cf_err_set(err, CF_E_INVALID, "invalid value for \"%s\": expected a string", key);
+  }
+  if (cf_json_has_nul(value)) {
+    return cf_err_set(err, CF_E_INVALID, "invalid value for \"%s\": contains a NUL character", key);
   }
   *out = json_string_value(value);
   return 0;
@@ -165,7 +191,7 @@ int cf_json_get_strings(const json_t *object, const char *key, char ***out, size
   char **strv = cf_xcalloc(n + 1, sizeof(*strv));
   for (size_t i = 0; i < n; i++) {
     json_t *item = json_array_get(value, i);
-    if (!json_is_string(item)) {
+    if (!json_is_string(item) || cf_json_has_nul(item)) {
       for (size_t j = 0; j < i; j++) {
         free(strv[j]);
       }

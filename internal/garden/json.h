@@ -8,6 +8,7 @@
 #define CFWIN_GARDEN_JSON_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/buf.h"
@@ -33,6 +34,13 @@ int cf_json_take(cf_buf *stream, json_t **out, cf_err **err);
 /* Gets key from object, preferring an exact match and falling back to a
  * case-insensitive one, as Go's decoder does. Borrowed reference or NULL. */
 json_t *cf_json_get(const json_t *object, const char *key);
+
+/* True when a JSON string holds a NUL character, which C strings would cut. */
+bool cf_json_has_nul(const json_t *string);
+
+/* Checks that an optional member is absent, null or of type (JSON_TRUE
+ * stands for any boolean); fails with CF_E_INVALID naming the key. */
+int cf_json_check_type(const json_t *object, const char *key, json_type type, cf_err **err);
 
 /* Reads an optional string member; fails with CF_E_INVALID naming the key
  * when present with another type. *out is borrowed and NULL when absent. */

@@ -469,6 +469,18 @@ static void exec_work_free(exec_work *ew)
 /* Rejects process fields that later work implements. */
 static int check_unsupported(const json_t *spec, cf_err **err)
 {
+  static const struct {
+    const char *key;
+    json_type type;
+  } fields[] = {
+      {"image", JSON_OBJECT}, {"rlimits", JSON_OBJECT},    {"limits", JSON_OBJECT},
+      {"tty", JSON_OBJECT},   {"bind_mounts", JSON_ARRAY},
+  };
+  for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+    if (cf_json_check_type(spec, fields[i].key, fields[i].type, err) < 0) {
+      return -1;
+    }
+  }
   const char *image_uri = NULL;
   if (cf_json_get_string(cf_json_get(spec, "image"), "uri", &image_uri, err) < 0) {
     return -1;

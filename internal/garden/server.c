@@ -207,7 +207,7 @@ static void alloc_chunk(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 
 static void reject_request(cf_conn *conn, const cf_err *err)
 {
-  int status = err->code == CF_E_LIMIT ? 413 : 400;
+  int status = err->code == CF_E_LIMIT ? 413 : err->code == CF_E_NOT_IMPLEMENTED ? 505 : 400;
   conn->keep_alive = false;
   cf_autofree char *body = cf_xasprintf("%s\n", err->message);
   cf_conn_respond(conn, status, "text/plain; charset=utf-8", body, strlen(body), NULL);
@@ -288,6 +288,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
   if (nread > 0) {
     cf_err *err = NULL;
     if (cf_buf_append(&conn->input, buf->base, (size_t)nread, &err) < 0) {
+      cf_log_error("api.input-too-large", err, "{s:s}", "path",
+                   conn->req.path != NULL ? conn->req.path : "");
       cf_err_free(err);
       free(buf->base);
       cf_conn_close(conn);
@@ -331,7 +333,9 @@ static void on_connection(uv_stream_t *listener, int status)
   conn->io.handle.data = conn;
   conn->next = server->conns;
   server->conns = conn;
-  if (uv_accept(listener, &conn->io.stream) < 0) {
+  int rc = uv_accept(listener, &conn->io.stream);
+  if (rc < 0) {
+    cf_log(CF_LOG_ERROR, "api.accept-failed", "{s:s}", "error", uv_strerror(rc));
     cf_conn_close(conn);
     return;
   }

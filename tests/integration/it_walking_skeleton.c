@@ -369,6 +369,26 @@ static void test_malformed_json_is_500(void **state)
   assert_int_equal(status, 500);
   assert_non_null(strstr(text, "{\"Type\":\"\",\"Message\":\"invalid JSON"));
   free(text);
+  const char *bodies[] = {"{\"image\":\"x\"}",
+                          "{\"privileged\":\"yes\"}",
+                          "{\"limits\":\"x\"}",
+                          "{\"network\":5}",
+                          "[1,2]",
+                          ""};
+  for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+    cf_autofree char *request =
+        cf_xasprintf("POST /containers HTTP/1.1\r\nHost: api\r\nConnection: close\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     strlen(bodies[i]), bodies[i]);
+    cf_autofree char *reply = exchange(request, &status);
+    assert_int_equal(status, 500);
+    assert_non_null(strstr(reply, "\"Type\":\"\""));
+  }
+  cf_autofree char *nul = exchange("DELETE /containers/x%00y HTTP/1.1\r\nHost: api\r\n"
+                                   "Connection: close\r\n\r\n",
+                                   &status);
+  assert_int_equal(status, 500);
+  assert_non_null(strstr(nul, "NUL bytes are not allowed"));
   json_t *handles = list("?garden.state=all");
   assert_int_equal(json_array_size(handles), 0);
   json_decref(handles);

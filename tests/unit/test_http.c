@@ -118,6 +118,86 @@ static void test_request_malformed(void **state)
   }
 }
 
+static void test_request_http_version(void **state)
+{
+  (void)state;
+  struct {
+    const char *text;
+    int code;
+  } cases[] = {
+      {"GET /ping\r\n\r\n", CF_E_INVALID},
+      {"GET /ping HTTP/2.0\r\n\r\n", CF_E_NOT_IMPLEMENTED},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cf_http_request req;
+    cf_http_request_init(&req, 4096, 4096);
+    size_t consumed = 0;
+    cf_err *err = NULL;
+    assert_int_equal(feed_all(&req, cases[i].text, &consumed, &err), -1);
+    assert_int_equal(err->code, cases[i].code);
+    assert_non_null(strstr(err->message, "unsupported HTTP version"));
+    cf_err_free(err);
+    cf_http_request_clear(&req);
+  }
+  cf_http_request req;
+  cf_http_request_init(&req, 4096, 4096);
+  size_t consumed = 0;
+  assert_int_equal(feed_all(&req, "GET /ping HTTP/1.0\r\n\r\n", &consumed, NULL), 0);
+  assert_true(req.complete);
+  assert_false(req.keep_alive);
+  cf_http_request_clear(&req);
+}
+
+static void test_unescape_rejects_nul(void **state)
+{
+  (void)state;
+  char *out = NULL;
+  cf_err *err = NULL;
+  assert_int_equal(cf_http_unescape("victim%00anything", 17, &out, &err), -1);
+  assert_non_null(strstr(err->message, "NUL"));
+  cf_err_free(err);
+  enum cf_route_result result;
+  cf_route_match match;
+  err = NULL;
+  assert_int_equal(cf_route_find("DELETE", "/containers/victim%00x", &result, &match, &err), -1);
+  cf_err_free(err);
+}
+
+static void test_json_strings_reject_nul(void **state)
+{
+  (void)state;
+  json_t *object = NULL;
+  cf_err *err = NULL;
+  const char *text = "{\"handle\":\"nul\\u0000x\",\"env\":[\"A=\\u0000\"]}";
+  assert_int_equal(cf_json_decode(text, strlen(text), &object, &err), 0);
+  const char *handle = NULL;
+  assert_int_equal(cf_json_get_string(object, "handle", &handle, &err), -1);
+  assert_non_null(strstr(err->message, "NUL"));
+  cf_err_clear(&err);
+  char **env = NULL;
+  size_t count = 0;
+  assert_int_equal(cf_json_get_strings(object, "env", &env, &count, &err), -1);
+  cf_err_free(err);
+  json_decref(object);
+}
+
+static void test_json_check_type(void **state)
+{
+  (void)state;
+  json_t *object =
+      json_pack("{s:s, s:b, s:n, s:{}}", "image", "x", "privileged", 1, "limits", "tty");
+  cf_err *err = NULL;
+  assert_int_equal(cf_json_check_type(object, "image", JSON_OBJECT, &err), -1);
+  assert_non_null(strstr(err->message, "\"image\": expected an object"));
+  cf_err_clear(&err);
+  assert_int_equal(cf_json_check_type(object, "privileged", JSON_TRUE, &err), 0);
+  assert_int_equal(cf_json_check_type(object, "limits", JSON_OBJECT, &err), 0);
+  assert_int_equal(cf_json_check_type(object, "missing", JSON_ARRAY, &err), 0);
+  assert_int_equal(cf_json_check_type(object, "tty", JSON_ARRAY, &err), -1);
+  cf_err_free(err);
+  json_decref(object);
+}
+
 static void test_request_headers_too_large(void **state)
 {
   (void)state;
@@ -428,6 +508,10 @@ int main(void)
       cmocka_unit_test(test_request_keeps_trailing_bytes),
       cmocka_unit_test(test_request_chunked_body),
       cmocka_unit_test(test_request_malformed),
+      cmocka_unit_test(test_request_http_version),
+      cmocka_unit_test(test_unescape_rejects_nul),
+      cmocka_unit_test(test_json_strings_reject_nul),
+      cmocka_unit_test(test_json_check_type),
       cmocka_unit_test(test_request_headers_too_large),
       cmocka_unit_test(test_request_body_too_large),
       cmocka_unit_test(test_request_too_many_headers),
