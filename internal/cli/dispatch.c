@@ -55,14 +55,11 @@ static enum role find_role(const char *name, size_t len, bool program_name)
 }
 
 /* The role of the program name: base name, case-insensitive, ".exe" removed. */
+static const char *program_name(const char *argv0);
+
 static enum role role_of_program(const char *argv0)
 {
-  const char *base = argv0;
-  for (const char *p = argv0; *p != '\0'; p++) {
-    if (*p == '/' || *p == '\\') {
-      base = p + 1;
-    }
-  }
+  const char *base = program_name(argv0);
   size_t len = strlen(base);
   if (len > 4 && strcasecmp(base + len - 4, ".exe") == 0) {
     len -= 4;
@@ -91,12 +88,24 @@ static void print_help(FILE *out)
   cf_cli_serve_help();
 }
 
-static int not_built(const char *what)
+/* The program name for messages: the base name argv[0] was called by. */
+static const char *program_name(const char *argv0)
+{
+  const char *base = argv0;
+  for (const char *p = argv0; *p != '\0'; p++) {
+    if (*p == '/' || *p == '\\') {
+      base = p + 1;
+    }
+  }
+  return base;
+}
+
+static int not_built(const char *argv0, const char *what)
 {
   fprintf(stderr,
-          "cfwin: the %s role is not built yet; this build provides `cfwin serve` only "
+          "%s: the %s role is not built yet; this build provides `cfwin serve` only "
           "(see `cfwin help`)\n",
-          what);
+          program_name(argv0), what);
   return 2;
 }
 
@@ -145,13 +154,13 @@ static int run_role(enum role role, int argc, char **argv, int start)
   case ROLE_GDN:
     return run_gdn(argc, argv, start);
   case ROLE_RUNTIME:
-    return not_built("runtime (winc)");
+    return not_built(argv[0], "runtime (winc)");
   case ROLE_NETWORK:
-    return not_built("network (winc-network)");
+    return not_built(argv[0], "network (winc-network)");
   case ROLE_IMAGE:
-    return not_built("image (groot)");
+    return not_built(argv[0], "image (groot)");
   case ROLE_CLIENT:
-    return not_built("client");
+    return not_built(argv[0], "client");
   case ROLE_VERSION:
     printf("cfwin %s\n", CFWIN_VERSION);
     return 0;
