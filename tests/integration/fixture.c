@@ -158,9 +158,7 @@ int it_server_stop(it_server *server)
   return server->exit_status;
 }
 
-/* Destroys whatever containers a failed test left, so that they do not
- * outlive the test run. */
-static void destroy_leftovers(it_server *server)
+void it_destroy_leftovers(it_server *server)
 {
   json_t *result = NULL;
   if (server->pid <= 0 || cf_garden_client_call(&server->tcp, "GET", "/containers?garden.state=all",
@@ -179,7 +177,7 @@ static void destroy_leftovers(it_server *server)
 
 void it_server_cleanup(it_server *server)
 {
-  destroy_leftovers(server);
+  it_destroy_leftovers(server);
   it_server_stop(server);
   if (getenv("CFWIN_KEEP_TEST_DIR") == NULL && server->dir != NULL) {
     cf_test_rmdir(server->dir);
@@ -218,7 +216,9 @@ static char *read_mount_points(void)
     }
   }
   fclose(f);
-  qsort(lines, count, sizeof(*lines), compare_strings);
+  if (count > 0) {
+    qsort(lines, count, sizeof(*lines), compare_strings);
+  }
   cf_buf out;
   cf_buf_init(&out, 64 * 1024 * 1024);
   for (size_t i = 0; i < count; i++) {
@@ -284,7 +284,9 @@ static void read_namespaces(char ***out, size_t *out_count)
     }
   }
   closedir(proc);
-  qsort(list, count, sizeof(*list), compare_strings);
+  if (count > 0) {
+    qsort(list, count, sizeof(*list), compare_strings);
+  }
   size_t unique = 0;
   for (size_t i = 0; i < count; i++) {
     if (unique > 0 && strcmp(list[unique - 1], list[i]) == 0) {
@@ -376,7 +378,8 @@ void it_assert_no_leaks(const it_server *server, const it_snapshot *before)
     it_snapshot_take(&after);
     new_namespaces = 0;
     for (size_t i = 0; i < after.namespace_count; i++) {
-      if (bsearch(&after.namespaces[i], before->namespaces, before->namespace_count, sizeof(char *),
+      if (before->namespace_count == 0 ||
+          bsearch(&after.namespaces[i], before->namespaces, before->namespace_count, sizeof(char *),
                   compare_strings) == NULL) {
         new_namespaces++;
       }

@@ -34,6 +34,10 @@ void it_server_prepare(it_server *server);
 void it_server_start(it_server *server);
 /* Sends SIGTERM and waits for the server to exit; returns its exit status. */
 int it_server_stop(it_server *server);
+/* Destroys every container the running server lists, which a failed test
+ * may have left behind. */
+void it_destroy_leftovers(it_server *server);
+
 /* Destroys containers a failed test left behind, stops the server if
  * running (its status goes to exit_status) and removes the directory. */
 void it_server_cleanup(it_server *server);

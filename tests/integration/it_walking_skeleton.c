@@ -44,6 +44,8 @@ static int teardown_server(void **state)
 
 static int take_snapshot(void **state)
 {
+  /* A test that failed before its own clean-up must not fail the next ones. */
+  it_destroy_leftovers(&server);
   it_snapshot *snapshot = cf_xcalloc(1, sizeof(*snapshot));
   it_snapshot_take(snapshot);
   *state = snapshot;
@@ -618,7 +620,12 @@ static void test_unread_output_stays_bounded(void **state)
   assert_non_null(strstr(exit_text, "\"exit_status\":0"));
   long kib = resident_kib(server.pid);
   assert_true(kib > 0);
-  assert_true(kib < 100 * 1024);
+  /* AddressSanitizer keeps freed memory in quarantine, so a sanitized
+   * server's size says nothing about what it keeps. */
+  const char *sanitized = getenv("CFWIN_SANITIZED");
+  if (sanitized == NULL || strcmp(sanitized, "1") != 0) {
+    assert_true(kib < 100 * 1024);
+  }
   close(output);
   close(control);
   destroy_container(&server.tcp, handle);
