@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,4 +89,87 @@ int cf_image_blob_read(const char *layout, const cf_oci_descriptor *desc, cf_buf
   }
   cf_buf_reset(buf);
   return check_blob(layout, desc, buf, err);
+}
+
+void cf_blob_sink_init(cf_blob_sink *sink, const cf_oci_descriptor *desc, int fd)
+{
+  sink->desc = desc;
+  sink->fd = fd;
+  sink->written = 0;
+  cf_sha256_init(&sink->sha);
+}
+
+/* send() with MSG_NOSIGNAL, so a closed reader gives EPIPE and not SIGPIPE. */
+static int send_all(int fd, const char *data, size_t len, cf_err **err)
+{
+  while (len > 0) {
+    ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return cf_err_sys(err, errno, "pass the blob to the unpack thread");
+    }
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int cf_blob_sink_write(cf_blob_sink *sink, const void *data, size_t len, cf_err **err)
+{
+  const cf_oci_descriptor *desc = sink->desc;
+  if ((uint64_t)sink->written + len > (uint64_t)desc->size) {
+    return cf_err_set(err, CF_E_INTEGRITY,
+                      "%s blob %s: size mismatch: the descriptor says %" PRId64
+                      " bytes, the source sent more",
+                      desc->media_type, desc->digest, desc->size);
+  }
+  cf_sha256_update(&sink->sha, data, len);
+  sink->written += (int64_t)len;
+  return send_all(sink->fd, data, len, err);
+}
+
+int cf_blob_sink_finish(cf_blob_sink *sink, cf_err **err)
+{
+  const cf_oci_descriptor *desc = sink->desc;
+  if (sink->written != desc->size) {
+    return cf_err_set(err, CF_E_INTEGRITY,
+                      "%s blob %s: size mismatch: the descriptor says %" PRId64
+                      " bytes, the source sent %" PRId64 " bytes",
+                      desc->media_type, desc->digest, desc->size, sink->written);
+  }
+  char digest[CF_DIGEST_LEN + 1];
+  cf_sha256_finish(&sink->sha, digest);
+  if (strcmp(digest, desc->digest) != 0) {
+    return cf_err_set(err, CF_E_INTEGRITY, "%s blob: digest mismatch: expected %s, got %s",
+                      desc->media_type, desc->digest, digest);
+  }
+  return 0;
+}
+
+int cf_image_blob_produce(void *ctx, const cf_oci_descriptor *desc, cf_blob_sink *sink,
+                          cf_err **err)
+{
+  const char *layout = ctx;
+  cf_autoclose int fd = -1;
+  if (open_blob(layout, desc, &fd, err) < 0) {
+    return -1;
+  }
+  char chunk[65536];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return cf_err_sys(err, errno, "read %s blob %s", desc->media_type, desc->digest);
+    }
+    if (n == 0) {
+      return 0;
+    }
+    if (cf_blob_sink_write(sink, chunk, (size_t)n, err) < 0) {
+      return -1;
+    }
+  }
 }

@@ -3,8 +3,11 @@
 #ifndef CFWIN_IMAGE_BLOB_H
 #define CFWIN_IMAGE_BLOB_H
 
+#include <stdint.h>
+
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/sha256.h"
 #include "oci/oci.h"
 
 /* Largest JSON document (index, manifest, config) read from a layout. */
@@ -22,5 +25,45 @@ int cf_image_blob_verify(const char *layout, const cf_oci_descriptor *desc, cf_e
 /* Reads a verified blob of at most CF_IMAGE_JSON_MAX bytes into buf. */
 int cf_image_blob_read(const char *layout, const cf_oci_descriptor *desc, cf_buf *buf,
                        cf_err **err);
+
+/* The writing end of a streamed layer blob: hashes and counts the compressed
+ * bytes and passes them to the unpack thread. Writing more bytes than the
+ * descriptor's size fails at once, so a source cannot send an endless blob. */
+typedef struct cf_blob_sink {
+  const cf_oci_descriptor *desc;
+  int fd; /* borrowed */
+  cf_sha256 sha;
+  int64_t written;
+} cf_blob_sink;
+
+void cf_blob_sink_init(cf_blob_sink *sink, const cf_oci_descriptor *desc, int fd);
+
+/* Hashes and forwards data. CF_E_INTEGRITY when the blob grows past the
+ * descriptor's size, CF_E_SYSTEM when the unpack thread stopped reading. */
+int cf_blob_sink_write(cf_blob_sink *sink, const void *data, size_t len, cf_err **err);
+
+/* Checks that the bytes written have the descriptor's size and digest
+ * (CF_E_INTEGRITY naming the media type and both values otherwise). */
+int cf_blob_sink_finish(cf_blob_sink *sink, cf_err **err);
+
+/* Writes the whole compressed blob desc names into sink. A producer that
+ * resumes an interrupted transfer continues at sink->written. */
+typedef int (*cf_blob_producer)(void *ctx, const cf_oci_descriptor *desc, cf_blob_sink *sink,
+                                cf_err **err);
+
+/* Unpacks a layer blob that produce writes, in one pass: the compressed
+ * bytes are hashed as they arrive, decompressed, hashed again and extracted
+ * with the checks of cf_layer_unpack(). No copy of the blob is stored, and
+ * memory use does not depend on the blob's size. Fails with CF_E_INTEGRITY
+ * when the blob's size or digest differs from desc or the uncompressed
+ * digest from expected_diff_id. On failure dest is emptied again. */
+int cf_layer_unpack_stream(const cf_oci_descriptor *desc, cf_blob_producer produce, void *ctx,
+                           const char *dest, const char *expected_diff_id, int64_t *size,
+                           cf_err **err);
+
+/* A producer that streams the verified blob of the OCI layout at ctx (a
+ * const char * path). */
+int cf_image_blob_produce(void *ctx, const cf_oci_descriptor *desc, cf_blob_sink *sink,
+                          cf_err **err);
 
 #endif

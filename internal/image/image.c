@@ -39,7 +39,9 @@ static int pull_layer(cf_image_store *images, const char *layout, const cf_resol
   char chain_id[CF_DIGEST_LEN + 1];
   cf_chain_id(parent, resolved->config.diff_ids[i], chain_id);
   cf_layer_request request = {
-      .layout = layout,
+      .produce = cf_image_blob_produce,
+      .produce_ctx = (void *)layout,
+      .verify_first = true,
       .blob = &resolved->manifest.layers[i],
       .diff_id = resolved->config.diff_ids[i],
       .parent_chain_id = parent,

@@ -161,11 +161,14 @@ static int create_dir(const char *path, cf_err **err)
 static int extract_blob(const cf_layer_request *request, const char *dest, int64_t *size,
                         cf_err **err)
 {
-  if (cf_image_blob_verify(request->layout, request->blob, err) < 0) {
+  /* A local blob is checked in full before unpacking, so a corrupt file
+   * fails with a digest mismatch, not with a decompression error. The
+   * stream checks the digest again as it unpacks. */
+  if (request->verify_first && cf_image_blob_verify(request->produce_ctx, request->blob, err) < 0) {
     return -1;
   }
-  cf_autofree char *blob = cf_image_blob_path(request->layout, request->blob->digest);
-  return cf_layer_unpack(blob, request->blob->media_type, dest, request->diff_id, size, err);
+  return cf_layer_unpack_stream(request->blob, request->produce, request->produce_ctx, dest,
+                                request->diff_id, size, err);
 }
 
 /* Writes the unpacked files to disk before the store calls the layer ready,

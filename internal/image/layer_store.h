@@ -4,6 +4,7 @@
 #define CFWIN_IMAGE_LAYER_STORE_H
 
 #include "base/err.h"
+#include "image/blob.h"
 #include "image/image.h"
 #include "oci/oci.h"
 
@@ -12,9 +13,12 @@ struct cf_image_store {
   cf_store *store;  /* borrowed */
 };
 
-/* A layer to make available: where its blob is and what it must contain. */
+/* A layer to make available: where its blob comes from and what it must
+ * contain. */
 typedef struct cf_layer_request {
-  const char *layout;            /* OCI layout directory holding the blob */
+  cf_blob_producer produce; /* writes the compressed blob; called only to unpack */
+  void *produce_ctx;        /* passed to produce */
+  bool verify_first;        /* produce_ctx is an OCI layout: verify the blob before unpacking */
   const cf_oci_descriptor *blob; /* the manifest's layer descriptor */
   const char *diff_id;           /* from the verified image config */
   const char *parent_chain_id;   /* NULL for the base layer */

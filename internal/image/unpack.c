@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/sha256.h"
+#include "image/blob.h"
 #include "image/entry.h"
 #include "image/image.h"
 #include "oci/oci.h"
@@ -42,8 +44,9 @@ struct hashed_stream {
 };
 
 struct unpack_job {
-  int blob_fd;
+  int blob_fd; /* a file, or the read end of a stream the producer writes */
   int dest_fd;
+  bool drain_input; /* read blob_fd to its end before the thread exits */
   enum cf_oci_compression compression;
   char diff_id[CF_DIGEST_LEN + 1]; /* computed */
   int64_t size;                    /* computed: bytes of the uncompressed stream */
@@ -310,23 +313,46 @@ static int enter_dest(struct unpack_job *job, cf_err **err)
   return 0;
 }
 
+/* Reads a stream to its end, so a producer that is still writing the
+ * compressed blob finishes and can check its digest and size, whatever the
+ * extraction did. The producer stops at the descriptor's size, so this is
+ * bounded. */
+static void drain_input(int fd)
+{
+  char buf[STREAM_CHUNK];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n == 0 || (n < 0 && errno != EINTR)) {
+      return;
+    }
+  }
+}
+
 static void *unpack_thread(void *arg)
 {
   struct unpack_job *job = arg;
   if (enter_dest(job, &job->err) == 0) {
     extract(job, &job->err);
   }
+  if (job->drain_input) {
+    drain_input(job->blob_fd);
+  }
   return NULL;
 }
 
-static int run_job(struct unpack_job *job, cf_err **err)
+static int start_job(struct unpack_job *job, pthread_t *thread, cf_err **err)
 {
-  pthread_t thread;
-  int rc = pthread_create(&thread, NULL, unpack_thread, job);
+  int rc = pthread_create(thread, NULL, unpack_thread, job);
   if (rc != 0) {
     return cf_err_sys(err, rc, "start the unpack thread");
   }
   job->started = true;
+  return 0;
+}
+
+/* Joins the unpack thread and moves its error to *err. */
+static int finish_job(struct unpack_job *job, pthread_t thread, cf_err **err)
+{
   pthread_join(thread, NULL);
   if (job->err == NULL) {
     return 0;
@@ -337,6 +363,15 @@ static int run_job(struct unpack_job *job, cf_err **err)
   }
   cf_err_clear(&job->err);
   return -1;
+}
+
+static int run_job(struct unpack_job *job, cf_err **err)
+{
+  pthread_t thread;
+  if (start_job(job, &thread, err) < 0) {
+    return -1;
+  }
+  return finish_job(job, thread, err);
 }
 
 /* Empties dest after a failed unpack, so the caller gets it back empty. */
@@ -375,14 +410,9 @@ static int open_inputs(const char *blob_path, const char *dest, struct unpack_jo
   return 0;
 }
 
-static int unpack(const char *blob_path, const char *media_type, const char *dest,
-                  const char *expected_diff_id, struct unpack_job *job, cf_err **err)
+static int check_diff_id(const struct unpack_job *job, const char *media_type,
+                         const char *expected_diff_id, cf_err **err)
 {
-  if (cf_digest_validate(expected_diff_id, err) < 0 ||
-      cf_oci_layer_compression(media_type, &job->compression, err) < 0 ||
-      open_inputs(blob_path, dest, job, err) < 0 || run_job(job, err) < 0) {
-    return -1;
-  }
   if (strcmp(job->diff_id, expected_diff_id) != 0) {
     return cf_err_set(err, CF_E_INTEGRITY,
                       "uncompressed %s content: diff_id mismatch: expected %s, got %s", media_type,
@@ -391,11 +421,108 @@ static int unpack(const char *blob_path, const char *media_type, const char *des
   return 0;
 }
 
+static int unpack(const char *blob_path, const char *media_type, const char *dest,
+                  const char *expected_diff_id, struct unpack_job *job, cf_err **err)
+{
+  if (cf_digest_validate(expected_diff_id, err) < 0 ||
+      cf_oci_layer_compression(media_type, &job->compression, err) < 0 ||
+      open_inputs(blob_path, dest, job, err) < 0 || run_job(job, err) < 0) {
+    return -1;
+  }
+  return check_diff_id(job, media_type, expected_diff_id, err);
+}
+
 int cf_layer_unpack(const char *blob_path, const char *media_type, const char *dest,
                     const char *expected_diff_id, int64_t *size, cf_err **err)
 {
   struct unpack_job job = {.blob_fd = -1, .dest_fd = -1};
   int rc = unpack(blob_path, media_type, dest, expected_diff_id, &job, err);
+  cf_closep(&job.blob_fd);
+  cf_closep(&job.dest_fd);
+  if (rc < 0) {
+    if (job.started) {
+      remove_children(dest);
+    }
+    return cf_err_wrap(err, "layer %s", expected_diff_id);
+  }
+  *size = job.size;
+  return 0;
+}
+
+/* Runs the producer on the calling thread while the unpack thread reads
+ * what it writes. The producer's error (a failed download, a digest or size
+ * mismatch of the compressed blob) wins over the extraction's, because it
+ * names the cause. */
+static int unpack_streamed(const cf_oci_descriptor *blob, cf_blob_producer produce, void *ctx,
+                           struct unpack_job *job, cf_err **err)
+{
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+    return cf_err_sys(err, errno, "create the stream to the unpack thread");
+  }
+  job->blob_fd = pair[0];
+  job->drain_input = true;
+  pthread_t thread;
+  if (start_job(job, &thread, err) < 0) {
+    close(pair[1]);
+    return -1;
+  }
+  cf_blob_sink sink;
+  cf_blob_sink_init(&sink, blob, pair[1]);
+  cf_err *produce_err = NULL;
+  int rc = produce(ctx, blob, &sink, &produce_err);
+  if (rc == 0) {
+    rc = cf_blob_sink_finish(&sink, &produce_err);
+  }
+  close(pair[1]);
+  cf_err *unpack_err = NULL;
+  int unpack_rc = finish_job(job, thread, &unpack_err);
+  if (rc < 0) {
+    cf_err_free(unpack_err);
+    if (err != NULL) {
+      cf_err_free(*err);
+      *err = produce_err;
+    } else {
+      cf_err_free(produce_err);
+    }
+    return -1;
+  }
+  if (unpack_rc < 0) {
+    if (err != NULL) {
+      cf_err_free(*err);
+      *err = unpack_err;
+    } else {
+      cf_err_free(unpack_err);
+    }
+    return -1;
+  }
+  return 0;
+}
+
+static int unpack_stream(const cf_oci_descriptor *blob, cf_blob_producer produce, void *ctx,
+                         const char *dest, const char *expected_diff_id, struct unpack_job *job,
+                         cf_err **err)
+{
+  if (cf_digest_validate(expected_diff_id, err) < 0 ||
+      cf_oci_layer_compression(blob->media_type, &job->compression, err) < 0) {
+    return -1;
+  }
+  job->dest_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (job->dest_fd < 0) {
+    return cf_err_sys(err, errno, "open %s", dest);
+  }
+  if (unpack_streamed(blob, produce, ctx, job, err) < 0) {
+    return -1;
+  }
+  return check_diff_id(job, blob->media_type, expected_diff_id, err);
+}
+
+int cf_layer_unpack_stream(const cf_oci_descriptor *blob, cf_blob_producer produce, void *ctx,
+                           const char *dest, const char *expected_diff_id, int64_t *size,
+                           cf_err **err)
+{
+  struct unpack_job job = {.blob_fd = -1, .dest_fd = -1};
+  int rc = unpack_stream(blob, produce, ctx, dest, expected_diff_id, &job, err);
   cf_closep(&job.blob_fd);
   cf_closep(&job.dest_fd);
   if (rc < 0) {

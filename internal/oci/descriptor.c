@@ -19,6 +19,8 @@ void cf_oci_descriptor_clear(cf_oci_descriptor *desc)
   free(desc->platform.os);
   free(desc->platform.architecture);
   free(desc->platform.variant);
+  free(desc->platform.os_version);
+  cf_oci_strings_free(desc->urls, desc->url_count);
   memset(desc, 0, sizeof(*desc));
 }
 
@@ -82,11 +84,15 @@ static int parse_platform(json_t *obj, cf_oci_descriptor *desc, cf_err **err)
   cf_oci_platform *p = &desc->platform;
   if (cf_oci_json_string(platform, "os", true, &p->os, err) < 0 ||
       cf_oci_json_string(platform, "architecture", true, &p->architecture, err) < 0 ||
-      cf_oci_json_string(platform, "variant", false, &p->variant, err) < 0) {
+      cf_oci_json_string(platform, "variant", false, &p->variant, err) < 0 ||
+      cf_oci_json_string(platform, "os.version", false, &p->os_version, err) < 0) {
     return cf_err_wrap(err, "platform");
   }
   if (p->variant == NULL) {
     p->variant = cf_xstrdup("");
+  }
+  if (p->os_version == NULL) {
+    p->os_version = cf_xstrdup("");
   }
   return 0;
 }
@@ -105,6 +111,9 @@ static int parse_fields(json_t *obj, cf_oci_descriptor *out, cf_err **err)
   }
   if (parse_size(obj, &out->size, err) < 0 || parse_annotations(obj, out, err) < 0) {
     return -1;
+  }
+  if (cf_oci_json_strings(obj, "urls", &out->urls, &out->url_count, err) < 0) {
+    return cf_err_wrap(err, "urls");
   }
   return parse_platform(obj, out, err);
 }

@@ -93,6 +93,7 @@ typedef struct cf_oci_platform {
   char *os;
   char *architecture;
   char *variant;
+  char *os_version; /* "os.version", such as "10.0.17763.5329" for Windows */
 } cf_oci_platform;
 
 typedef struct cf_oci_descriptor {
@@ -103,6 +104,8 @@ typedef struct cf_oci_descriptor {
   size_t annotation_count;
   bool has_platform;
   cf_oci_platform platform;
+  char **urls; /* "urls" of foreign and non-distributable layers, in order */
+  size_t url_count;
 } cf_oci_descriptor;
 
 void cf_oci_descriptor_clear(cf_oci_descriptor *desc);
