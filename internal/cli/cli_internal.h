@@ -21,4 +21,9 @@ typedef struct cf_serve_mode {
 int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode);
 void cf_cli_serve_help(void);
 
+/* Runs the groot-compatible image role on argv[start..]. Returns the exit
+ * status: 0, 1 for a failed command (message on stdout), 3 for an unknown
+ * command. */
+int cf_cli_image(int argc, char **argv, int start);
+
 #endif

@@ -25,6 +25,14 @@ typedef struct cf_rootfs_spec {
   const char *upper_dir;
   const char *work_dir;
   const char *target; /* existing empty directory: the overlay mount point */
+  /* Optional filesystem that holds upper_dir and work_dir, such as an ext4
+   * image on a loop device that limits the container's disk use. When
+   * upper_device is set, the init mounts it with type upper_fs_type on the
+   * existing directory upper_mount_dir inside the container's mount
+   * namespace, before the overlay, so the host never sees the mount. */
+  const char *upper_device;
+  const char *upper_fs_type;
+  const char *upper_mount_dir;
 } cf_rootfs_spec;
 
 typedef struct cf_container_spec {

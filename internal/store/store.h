@@ -154,6 +154,53 @@ int cf_store_layer_delete(cf_store *store, const char *chain_id, cf_err **err);
 /* Chain ids of all layers, sorted. */
 int cf_store_layer_list(cf_store *store, char ***chain_ids, size_t *count, cf_err **err);
 
+#define CF_VOLUME_CREATING "creating"
+#define CF_VOLUME_READY "ready"
+#define CF_VOLUME_DELETING "deleting"
+
+/* A volume: a container's root filesystem made of image layers (referenced
+ * by chain id, which keeps them from garbage collection) and a writable
+ * layer. */
+typedef struct cf_volume_record {
+  char *handle;          /* the key */
+  char *state;           /* one of CF_VOLUME_* */
+  char *path;            /* absolute directory of the volume */
+  char *image_uri;       /* the image the volume was made from */
+  int64_t image_size;    /* bytes of the image's layers (uncompressed tars) */
+  int64_t disk_limit;    /* bytes requested; 0 for no limit */
+  int scope;             /* 0: the image counts against the limit; 1: it does not */
+  int64_t quota;         /* bytes the writable layer may hold; 0 for no limit */
+  int64_t fs_base_used;  /* bytes the empty writable filesystem uses */
+  char *loop_device;     /* "/dev/loopN" backing the writable layer, or NULL */
+  char *backing_file;    /* the filesystem image attached to loop_device, or NULL */
+  int64_t created_at_ns; /* CLOCK_REALTIME */
+  char **chain_ids;      /* the image's layers, bottom first */
+  size_t layer_count;
+} cf_volume_record;
+
+void cf_volume_record_clear(cf_volume_record *record);
+
+/* Inserts the volume and its layer references in one savepoint. Fails with
+ * CF_E_EXISTS when the handle is already recorded. */
+int cf_store_volume_insert(cf_store *store, const cf_volume_record *record, cf_err **err);
+/* Fails with CF_E_NOT_FOUND ("unknown volume: H") for an unknown handle;
+ * *out is zeroed on failure. */
+int cf_store_volume_get(cf_store *store, const char *handle, cf_volume_record *out, cf_err **err);
+int cf_store_volume_set_state(cf_store *store, const char *handle, const char *state, cf_err **err);
+/* Records the loop device and the filesystem image of the writable layer;
+ * NULLs clear them. Call it before attaching, so a crash leaves a record. */
+int cf_store_volume_set_loop(cf_store *store, const char *handle, const char *loop_device,
+                             const char *backing_file, cf_err **err);
+/* Sets the bytes the empty writable filesystem uses. */
+int cf_store_volume_set_base_used(cf_store *store, const char *handle, int64_t fs_base_used,
+                                  cf_err **err);
+/* Deletes the volume and its layer references; CF_E_NOT_FOUND when unknown. */
+int cf_store_volume_delete(cf_store *store, const char *handle, cf_err **err);
+/* Handles of all volumes, sorted. */
+int cf_store_volume_list(cf_store *store, char ***handles, size_t *count, cf_err **err);
+/* Number of volumes that reference the layer. */
+int cf_store_layer_ref_count(cf_store *store, const char *chain_id, int64_t *count, cf_err **err);
+
 /* Every list call returns NULL and a count of 0 for an empty list; free a
  * returned array with cf_strv_free() from base/mem.h. */
 

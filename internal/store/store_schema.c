@@ -54,6 +54,32 @@ const char *const cf_store__migrations[] = {
     "  state TEXT NOT NULL"
     ");"
     "PRAGMA user_version = 3;",
+
+    /* 4: volumes (a container's writable layer over image layers) and the
+     * layers each volume uses, which keep those layers from garbage
+     * collection. */
+    "CREATE TABLE volumes ("
+    "  handle TEXT PRIMARY KEY NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  image_uri TEXT,"
+    "  image_size INTEGER NOT NULL DEFAULT 0,"
+    "  disk_limit INTEGER NOT NULL DEFAULT 0,"
+    "  scope INTEGER NOT NULL DEFAULT 0,"
+    "  quota INTEGER NOT NULL DEFAULT 0,"
+    "  fs_base_used INTEGER NOT NULL DEFAULT 0,"
+    "  loop_device TEXT,"
+    "  backing_file TEXT,"
+    "  created_at_ns INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE volume_layers ("
+    "  handle TEXT NOT NULL REFERENCES volumes (handle) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  chain_id TEXT NOT NULL,"
+    "  PRIMARY KEY (handle, position)"
+    ");"
+    "CREATE INDEX volume_layers_by_chain_id ON volume_layers (chain_id);"
+    "PRAGMA user_version = 4;",
 };
 
 const int cf_store__migration_count =

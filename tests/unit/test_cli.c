@@ -45,12 +45,9 @@ static void test_roles_not_built_exit_2(void **state)
       {"/usr/bin/winc", "create", NULL},
       {"C:\\var\\vcap\\packages\\winc\\WINC.EXE", "state", NULL},
       {"winc-network.exe", "--action", NULL},
-      {"Groot", "create", NULL},
       {"cfwin", "runtime", NULL},
       {"cfwin", "network", NULL},
-      {"cfwin", "image", NULL},
       {"cfwin", "client", NULL},
-      {"cfwin", "groot", NULL},
   };
   for (size_t i = 0; i < sizeof(by_name) / sizeof(by_name[0]); i++) {
     assert_int_equal(run_main(by_name[i]), 2);

@@ -25,6 +25,7 @@ static const char *const tables_at_version[] = {
     "containers,properties",
     "containers,processes,properties",
     "containers,layers,processes,properties",
+    "containers,layers,processes,properties,volume_layers,volumes",
 };
 
 #define VERSION_COUNT ((int)(sizeof(tables_at_version) / sizeof(tables_at_version[0])))

@@ -54,6 +54,32 @@ static int check_path(const char *label, const char *path, cf_err **err)
   return 0;
 }
 
+/* The optional upper filesystem must come with a type and a mount point
+ * that holds the upper and work directories. */
+static int check_upper_fs(const cf_rootfs_spec *rootfs, cf_err **err)
+{
+  if (rootfs->upper_device == NULL) {
+    return 0;
+  }
+  if (check_path("upper filesystem device", rootfs->upper_device, err) < 0 ||
+      check_path("upper filesystem mount point", rootfs->upper_mount_dir, err) < 0) {
+    return -1;
+  }
+  if (rootfs->upper_fs_type == NULL || rootfs->upper_fs_type[0] == '\0') {
+    return cf_err_set(err, CF_E_INVALID, "upper filesystem %s has no filesystem type",
+                      rootfs->upper_device);
+  }
+  size_t len = strlen(rootfs->upper_mount_dir);
+  const char *dirs[] = {rootfs->upper_dir, rootfs->work_dir};
+  for (size_t i = 0; i < 2; i++) {
+    if (strncmp(dirs[i], rootfs->upper_mount_dir, len) != 0 || dirs[i][len] != '/') {
+      return cf_err_set(err, CF_E_INVALID, "%s is not inside the upper filesystem mount point %s",
+                        dirs[i], rootfs->upper_mount_dir);
+    }
+  }
+  return 0;
+}
+
 static int check_spec(const cf_container_spec *spec, cf_err **err)
 {
   if (cf_handle_validate(spec->handle, err) < 0) {
@@ -77,7 +103,7 @@ static int check_spec(const cf_container_spec *spec, cf_err **err)
       check_path("root filesystem target", rootfs->target, err) < 0) {
     return -1;
   }
-  return 0;
+  return check_upper_fs(rootfs, err);
 }
 
 /* Returns path with ':' and ',' escaped for overlay mount options. */
@@ -136,6 +162,9 @@ static void prepare_init(const cf_container_spec *spec, init_setup *setup)
   plan->lower_count = rootfs->lower_count;
   plan->upper_dir = rootfs->upper_dir;
   plan->work_dir = rootfs->work_dir;
+  plan->upper_device = rootfs->upper_device;
+  plan->upper_fs_type = rootfs->upper_fs_type;
+  plan->upper_mount_dir = rootfs->upper_mount_dir;
   plan->hostname = setup->hostname;
   /* Without the argv area the init keeps the caller's command line. */
   if (cf_proc_self_args(&plan->args, &plan->args_len, NULL) < 0) {

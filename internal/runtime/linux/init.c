@@ -104,9 +104,27 @@ static int mount_overlay_fsconfig(cf_init_plan *plan)
   return 0;
 }
 
+/* Mounts the filesystem that holds the overlay's upper and work
+ * directories. After pivot_root detaches the host's tree, only the overlay
+ * keeps this mount alive, and it goes away with the mount namespace. */
+static int mount_upper_fs(cf_init_plan *plan)
+{
+  if (plan->upper_device == NULL) {
+    return 0;
+  }
+  if (mount(plan->upper_device, plan->upper_mount_dir, plan->upper_fs_type, MS_NOATIME, NULL) < 0) {
+    return FAIL(plan, "mount ", plan->upper_fs_type, " ", plan->upper_device, " on ",
+                plan->upper_mount_dir);
+  }
+  return 0;
+}
+
 /* Mounts the overlay on the target and makes it the working directory. */
 static int mount_rootfs(cf_init_plan *plan)
 {
+  if (mount_upper_fs(plan) < 0) {
+    return -1;
+  }
   if (plan->overlay_options == NULL) {
     if (mount_overlay_fsconfig(plan) < 0) {
       return -1;

@@ -19,6 +19,9 @@ typedef struct cf_init_plan {
   size_t lower_count;
   const char *upper_dir;
   const char *work_dir;
+  const char *upper_device;    /* NULL, or the device to mount on upper_mount_dir first */
+  const char *upper_fs_type;   /* its filesystem type */
+  const char *upper_mount_dir; /* where upper_dir and work_dir live */
   const char *hostname;
   char *args; /* the argv area, overwritten with the init's name; or NULL */
   size_t args_len;

@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The image role, groot-compatible: `groot [global options] COMMAND ...`.
+ * As groot does, it prints a failed command's error on stdout (Guardian
+ * reads it from there) and exits 1, writes lager JSON lines with source
+ * "groot" on stderr, and exits 3 with "No help topic for 'X'" on stderr for
+ * an unknown command.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "cli/cli_internal.h"
+#include "cli/flags.h"
+#include "cli/image_config.h"
+#include "image/volume.h"
+
+/* groot on Linux has no default; this is the BOSH groot job's default store. */
+#define DEFAULT_DRIVER_STORE "/var/lib/groot"
+#define OCI_VERSION "1.2.1"
+
+typedef struct global_options {
+  const char *driver_store;
+  const char *config_path;
+  const char *log_level;
+  bool help;
+} global_options;
+
+typedef struct create_options {
+  long long disk_limit;
+  bool exclude_image;
+  const char *username;
+  const char *password;
+} create_options;
+
+/* An open driver store. */
+typedef struct groot {
+  char *dir;
+  cf_store *store;
+  cf_image_store *images;
+} groot;
+
+static void print_usage(FILE *out)
+{
+  fprintf(out, "usage: groot [--driver-store DIR] [--config FILE] [--log-level LEVEL] COMMAND ...\n"
+               "\n"
+               "Image plugin for Guardian, groot-compatible.\n"
+               "\n"
+               "Commands:\n"
+               "  create [--disk-limit-size-bytes N] [--exclude-image-from-quota]\n"
+               "         [--username U --password P] IMAGE-URI HANDLE\n"
+               "                      make a volume and print its runtime spec\n"
+               "  pull IMAGE-URI      unpack an image into the store\n"
+               "  delete HANDLE       remove a volume (an unknown handle succeeds)\n"
+               "  stats HANDLE        print the volume's disk use\n"
+               "  capacity            print the store filesystem's size in bytes\n"
+               "  list                print the handles of all volumes\n"
+               "  gc                  remove layers that no volume uses\n"
+               "\n"
+               "IMAGE-URI is oci:///path[:tag], docker://[host[:port]]/repo[:tag], or the path\n"
+               "of an uncompressed tar file (a single-layer image).\n"
+               "The store defaults to " DEFAULT_DRIVER_STORE "; the log level (debug, info,\n"
+               "error, fatal) comes from the config file's log_level and --log-level.\n");
+}
+
+static int configure_logging(const char *level_text, cf_err **err)
+{
+  enum cf_log_level level = CF_LOG_INFO;
+  if (level_text != NULL && cf_log_parse_level(level_text, &level, NULL) < 0) {
+    return cf_err_set(err, CF_E_INVALID, "invalid log level: %s", level_text);
+  }
+  cf_log_configure(STDERR_FILENO, level, CF_LOG_TIME_RFC3339, "groot");
+  return 0;
+}
+
+static int open_groot(const char *driver_store, groot *g, cf_err **err)
+{
+  memset(g, 0, sizeof(*g));
+  if (driver_store[0] == '\0') {
+    return cf_err_set(err, CF_E_INVALID, "driver store must be set");
+  }
+  if (cf_mkdir_p(driver_store, 0700, err) < 0) {
+    return cf_err_wrap(err, "create driver store");
+  }
+  g->dir = realpath(driver_store, NULL);
+  if (g->dir == NULL) {
+    return cf_err_sys(err, errno, "resolve driver store %s", driver_store);
+  }
+  if (cf_store_open(g->dir, &g->store, err) < 0 ||
+      cf_image_store_open(g->dir, g->store, &g->images, err) < 0) {
+    return -1;
+  }
+  return 0;
+}
+
+static void close_groot(groot *g)
+{
+  cf_image_store_close(g->images);
+  cf_store_close(g->store);
+  free(g->dir);
+}
+
+static int check_arg_count(int have, int expected, cf_err **err)
+{
+  if (have != expected) {
+    return cf_err_set(err, CF_E_INVALID, "Incorrect number of args. Expect %d, got %d", expected,
+                      have);
+  }
+  return 0;
+}
+
+/* The lower layers top first, as overlayfs takes them. */
+static char *lowerdir_option(const cf_volume *volume)
+{
+  cf_autofree char *dirs = cf_xstrdup("");
+  for (size_t i = volume->layer_count; i > 0; i--) {
+    char *next =
+        cf_xasprintf("%s%s%s", dirs, dirs[0] != '\0' ? ":" : "", volume->layer_dirs[i - 1]);
+    free(dirs);
+    dirs = next;
+  }
+  return cf_xasprintf("lowerdir=%s", dirs);
+}
+
+/* Linux form: root.path is the overlay mount point, and mounts list what a
+ * runtime mounts inside the container's mount namespace, in order. */
+static json_t *linux_mounts(const cf_volume *volume)
+{
+  json_t *mounts = json_array();
+  if (volume->device != NULL) {
+    json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s]}", "destination",
+                                            volume->mount_dir, "type", volume->fs_type, "source",
+                                            volume->device, "options", "noatime"));
+  }
+  cf_autofree char *lower = lowerdir_option(volume);
+  cf_autofree char *upper = cf_xasprintf("upperdir=%s", volume->upper);
+  cf_autofree char *work = cf_xasprintf("workdir=%s", volume->work);
+  json_array_append_new(mounts,
+                        json_pack("{s:s, s:s, s:s, s:[s, s, s]}", "destination", "/", "type",
+                                  "overlay", "source", "overlay", "options", lower, upper, work));
+  return mounts;
+}
+
+static json_t *create_output(const cf_volume *volume, const cf_image *image)
+{
+  json_t *spec = json_pack("{s:s}", "ociVersion", OCI_VERSION);
+  if (image->env_count > 0) {
+    json_t *env = json_array();
+    for (size_t i = 0; i < image->env_count; i++) {
+      json_array_append_new(env, json_string(image->env[i]));
+    }
+    json_object_set_new(spec, "process", json_pack("{s:o}", "env", env));
+  }
+#ifdef _WIN32
+  /* windows.layerFolders lists the layers top first; root.path is the volume. */
+  json_t *folders = json_array();
+  for (size_t i = volume->layer_count; i > 0; i--) {
+    json_array_append_new(folders, json_string(volume->layer_dirs[i - 1]));
+  }
+  json_object_set_new(spec, "root", json_pack("{s:s}", "path", volume->path));
+  json_object_set_new(spec, "windows", json_pack("{s:o}", "layerFolders", folders));
+#else
+  json_object_set_new(spec, "root", json_pack("{s:s}", "path", volume->target));
+  json_object_set_new(spec, "mounts", linux_mounts(volume));
+#endif
+  return spec;
+}
+
+static int print_json(json_t *value)
+{
+  char *text = json_dumps(value, JSON_COMPACT);
+  json_decref(value);
+  if (text == NULL) {
+    return -1;
+  }
+  printf("%s\n", text);
+  free(text);
+  return 0;
+}
+
+static int pull_image(groot *g, const char *uri, cf_image *image, cf_err **err)
+{
+  cf_log(CF_LOG_INFO, "pull.start", "{s:s}", "uri", uri);
+  if (cf_image_source_pull(g->images, uri, image, err) < 0) {
+    return cf_err_wrap(err, "pulling image");
+  }
+  cf_log(CF_LOG_INFO, "pull.done", "{s:s, s:s}", "uri", uri, "digest", image->manifest_digest);
+  return 0;
+}
+
+/* NOTE: --username and --password are accepted but not passed to the pull
+ * yet, so only anonymous registry pulls work. */
+static int run_create(groot *g, const create_options *o, char **args, cf_err **err)
+{
+  if (o->disk_limit < 0) {
+    return cf_err_set(err, CF_E_INVALID, "invalid disk limit: %lld", o->disk_limit);
+  }
+  cf_image image = {0};
+  if (pull_image(g, args[0], &image, err) < 0) {
+    return -1;
+  }
+  cf_volume_request request = {
+      .handle = args[1],
+      .image_uri = args[0],
+      .image = &image,
+      .disk_limit = o->disk_limit,
+      .scope = o->exclude_image ? CF_DISK_SCOPE_EXCLUSIVE : CF_DISK_SCOPE_TOTAL,
+  };
+  cf_volume volume;
+  int rc = cf_volume_create(g->images, &request, &volume, err);
+  if (rc == 0) {
+    cf_log(CF_LOG_INFO, "create.done", "{s:s, s:I}", "handle", args[1], "quota",
+           (json_int_t)volume.quota);
+    print_json(create_output(&volume, &image));
+    cf_volume_clear(&volume);
+  }
+  cf_image_clear(&image);
+  return rc;
+}
+
+static int run_pull(groot *g, char **args, cf_err **err)
+{
+  cf_image image = {0};
+  int rc = pull_image(g, args[0], &image, err);
+  cf_image_clear(&image);
+  return rc;
+}
+
+static int run_delete(groot *g, const char *handle, cf_err **err)
+{
+  bool existed = false;
+  if (cf_volume_delete(g->images, handle, &existed, err) < 0) {
+    return -1;
+  }
+  if (!existed) {
+    cf_log(CF_LOG_INFO, "delete.volume-not-found", "{s:s}", "bundleID", handle);
+  }
+  return 0;
+}
+
+static int run_stats(groot *g, const char *handle, cf_err **err)
+{
+  cf_volume_stats stats;
+  if (cf_volume_stats_get(g->images, handle, &stats, err) < 0) {
+    return -1;
+  }
+  return print_json(json_pack("{s:{s:I, s:I}}", "disk_usage", "total_bytes_used",
+                              (json_int_t)stats.total_bytes_used, "exclusive_bytes_used",
+                              (json_int_t)stats.exclusive_bytes_used));
+}
+
+static int run_capacity(groot *g, cf_err **err)
+{
+  struct statvfs vfs;
+  if (statvfs(g->dir, &vfs) < 0) {
+    return cf_err_sys(err, errno, "read the size of the filesystem of %s", g->dir);
+  }
+  json_int_t bytes = (json_int_t)vfs.f_blocks * (json_int_t)vfs.f_frsize;
+  return print_json(json_pack("{s:I}", "capacity", bytes));
+}
+
+static int run_list(groot *g, cf_err **err)
+{
+  char **handles = NULL;
+  size_t count = 0;
+  if (cf_volume_list(g->images, &handles, &count, err) < 0) {
+    return -1;
+  }
+  for (size_t i = 0; i < count; i++) {
+    printf("%s\n", handles[i]);
+  }
+  cf_strv_free(handles, count);
+  return 0;
+}
+
+static int run_gc(groot *g, cf_err **err)
+{
+  size_t removed = 0;
+  if (cf_image_gc(g->images, &removed, err) < 0) {
+    return -1;
+  }
+  cf_log(CF_LOG_INFO, "gc.done", "{s:I}", "removed_layers", (json_int_t)removed);
+  return 0;
+}
+
+/* Parses the command's own options and checks its argument count. */
+static int parse_command(const char *command, int argc, char **argv, int start, create_options *o,
+                         int *next, int *expected, cf_err **err)
+{
+  cf_flag create_flags[] = {
+      {"disk-limit-size-bytes", CF_FLAG_INT, &o->disk_limit},
+      {"exclude-image-from-quota", CF_FLAG_BOOL, &o->exclude_image},
+      {"username", CF_FLAG_STRING, &o->username},
+      {"password", CF_FLAG_STRING, &o->password},
+  };
+  int flag_count = 0;
+  cf_flag *flags = create_flags;
+  if (strcmp(command, "create") == 0) {
+    flag_count = 4;
+    *expected = 2;
+  } else if (strcmp(command, "pull") == 0) {
+    flags = create_flags + 2;
+    flag_count = 2;
+    *expected = 1;
+  } else if (strcmp(command, "delete") == 0 || strcmp(command, "stats") == 0) {
+    *expected = 1;
+  } else {
+    *expected = 0;
+  }
+  if (cf_flags_parse(flags, flag_count, argc, argv, start, next, err) < 0) {
+    return -1;
+  }
+  return check_arg_count(argc - *next, *expected, err);
+}
+
+static int run_command(groot *g, const char *command, const create_options *o, char **args,
+                       cf_err **err)
+{
+  if (strcmp(command, "create") == 0) {
+    return run_create(g, o, args, err);
+  }
+  if (strcmp(command, "pull") == 0) {
+    return run_pull(g, args, err);
+  }
+  if (strcmp(command, "delete") == 0) {
+    return run_delete(g, args[0], err);
+  }
+  if (strcmp(command, "stats") == 0) {
+    return run_stats(g, args[0], err);
+  }
+  if (strcmp(command, "capacity") == 0) {
+    return run_capacity(g, err);
+  }
+  if (strcmp(command, "list") == 0) {
+    return run_list(g, err);
+  }
+  return run_gc(g, err);
+}
+
+static bool known_command(const char *command)
+{
+  static const char *const commands[] = {"create",   "pull", "delete", "stats",
+                                         "capacity", "list", "gc"};
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+    if (strcmp(command, commands[i]) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Reads the config file and the global options; the flag overrides the
+ * config's log level. */
+static int setup(const global_options *o, cf_image_config *config, cf_err **err)
+{
+  if (o->config_path != NULL && cf_image_config_load(o->config_path, config, err) < 0) {
+    return -1;
+  }
+  const char *level = o->log_level != NULL ? o->log_level : config->log_level;
+  if (configure_logging(level, err) < 0) {
+    return -1;
+  }
+  for (size_t i = 0; i < config->unknown_key_count; i++) {
+    cf_log(CF_LOG_INFO, "config.unknown-key-ignored", "{s:s, s:s}", "key", config->unknown_keys[i],
+           "config", o->config_path);
+  }
+  return 0;
+}
+
+static int fail(cf_err *err)
+{
+  cf_log_error("failed", err, NULL);
+  printf("%s\n", err->message);
+  cf_err_free(err);
+  return 1;
+}
+
+int cf_cli_image(int argc, char **argv, int start)
+{
+  global_options o = {0};
+  cf_flag flags[] = {
+      {"driver-store", CF_FLAG_STRING, &o.driver_store},
+      {"config", CF_FLAG_STRING, &o.config_path},
+      {"log-level", CF_FLAG_STRING, &o.log_level},
+      {"store", CF_FLAG_IGNORED, NULL}, /* groot keeps it for older Guardians */
+      {"help", CF_FLAG_BOOL, &o.help},
+      {"h", CF_FLAG_BOOL, &o.help},
+  };
+  cf_err *err = NULL;
+  int next = 0;
+  cf_log_configure(STDERR_FILENO, CF_LOG_INFO, CF_LOG_TIME_RFC3339, "groot");
+  if (cf_flags_parse(flags, (int)(sizeof(flags) / sizeof(flags[0])), argc, argv, start, &next,
+                     &err) < 0) {
+    return fail(err);
+  }
+  if (o.help || next >= argc) {
+    print_usage(stdout);
+    return 0;
+  }
+  const char *command = argv[next];
+  if (!known_command(command)) {
+    fprintf(stderr, "No help topic for '%s'\n", command);
+    return 3;
+  }
+  cf_image_config config = {0};
+  if (setup(&o, &config, &err) < 0) {
+    cf_image_config_clear(&config);
+    return fail(err);
+  }
+  create_options co = {0};
+  int expected = 0;
+  groot g = {0};
+  int rc = parse_command(command, argc, argv, next + 1, &co, &next, &expected, &err);
+  if (rc == 0) {
+    rc = open_groot(o.driver_store != NULL ? o.driver_store : DEFAULT_DRIVER_STORE, &g, &err);
+  }
+  if (rc == 0) {
+    rc = run_command(&g, command, &co, argv + next, &err);
+  }
+  close_groot(&g);
+  cf_image_config_clear(&config);
+  return rc < 0 ? fail(err) : 0;
+}

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Volume create and delete; see volume.h for the layout on disk. */
+#include "image/volume.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "image/layer_store.h"
+#include "image/volume_internal.h"
+
+#define DISK_IMAGE "disk.ext4"
+
+void cf_volume_clear(cf_volume *volume)
+{
+  free(volume->path);
+  cf_strv_free(volume->layer_dirs, volume->layer_count);
+  free(volume->upper);
+  free(volume->work);
+  free(volume->target);
+  free(volume->device);
+  free(volume->fs_type);
+  free(volume->mount_dir);
+  memset(volume, 0, sizeof(*volume));
+}
+
+char *cf_volume__dir(cf_image_store *images, const char *handle)
+{
+  cf_autofree char *volumes = cf_volume__root(images);
+  return cf_path_join(volumes, handle);
+}
+
+char *cf_volume__root(cf_image_store *images)
+{
+  /* layers_dir is <depot>/layers. */
+  const char *slash = strrchr(images->layers_dir, '/');
+  size_t len = slash != NULL ? (size_t)(slash - images->layers_dir) : 0;
+  cf_autofree char *depot = cf_xstrndup(images->layers_dir, len);
+  return cf_path_join(len > 0 ? depot : "/", "volumes");
+}
+
+int cf_volume__lock_layer(cf_image_store *images, const char *chain_id, bool try_only, int *fd_out,
+                          cf_err **err)
+{
+  cf_autofree char *path =
+      cf_xasprintf("%s/%s.lock", images->layers_dir, chain_id + strlen("sha256:"));
+  cf_autoclose int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return cf_err_sys(err, errno, "open lock file %s", path);
+  }
+  while (flock(fd, LOCK_EX | (try_only ? LOCK_NB : 0)) < 0) {
+    if (errno == EWOULDBLOCK && try_only) {
+      return cf_err_set(err, CF_E_BUSY, "layer lock %s is held", path);
+    }
+    if (errno != EINTR) {
+      return cf_err_sys(err, errno, "lock %s", path);
+    }
+  }
+  *fd_out = cf_steal_fd(&fd);
+  return 0;
+}
+
+static int64_t now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int image_size(cf_image_store *images, const cf_image *image, int64_t *size, cf_err **err)
+{
+  *size = 0;
+  for (size_t i = 0; i < image->layer_count; i++) {
+    cf_layer_record record;
+    if (cf_store_layer_get(images->store, image->chain_ids[i], &record, err) < 0) {
+      return cf_err_wrap(err, "read the size of layer %s", image->chain_ids[i]);
+    }
+    *size += record.size;
+    cf_layer_record_clear(&record);
+  }
+  return 0;
+}
+
+/* groot's quota rule: the image counts against a total-scope limit. */
+static int compute_quota(const cf_volume_request *request, int64_t size, int64_t *quota,
+                         cf_err **err)
+{
+  if (request->disk_limit < 0) {
+    return cf_err_set(err, CF_E_INVALID, "invalid disk limit: %lld",
+                      (long long)request->disk_limit);
+  }
+  *quota = request->disk_limit;
+  if (request->disk_limit == 0 || request->scope == CF_DISK_SCOPE_EXCLUSIVE) {
+    return 0;
+  }
+  *quota = request->disk_limit - size;
+  if (*quota <= 0) {
+    return cf_err_set(err, CF_E_INVALID, "disk limit %lld must be larger than image size %lld",
+                      (long long)request->disk_limit, (long long)size);
+  }
+  return 0;
+}
+
+static int insert_record(cf_image_store *images, const cf_volume_request *request,
+                         const cf_volume *volume, cf_err **err)
+{
+  cf_volume_record record = {
+      .handle = (char *)request->handle,
+      .state = CF_VOLUME_CREATING,
+      .path = volume->path,
+      .image_uri = (char *)request->image_uri,
+      .image_size = volume->image_size,
+      .disk_limit = request->disk_limit,
+      .scope = request->scope,
+      .quota = volume->quota,
+      .created_at_ns = now_ns(),
+      .chain_ids = request->image->chain_ids,
+      .layer_count = request->image->layer_count,
+  };
+  if (cf_store_volume_insert(images->store, &record, err) < 0) {
+    if (err != NULL && *err != NULL && (*err)->code == CF_E_EXISTS) {
+      cf_err_clear(err);
+      return cf_err_set(err, CF_E_EXISTS, "layer already exists: %s", request->handle);
+    }
+    return -1;
+  }
+  return 0;
+}
+
+/* Checks, under each layer's lock, that the layer is still ready. Run after
+ * the volume's references are recorded: garbage collection checks the
+ * references under the same lock, so a layer it removed before that shows
+ * up here as missing. */
+static int check_layers(cf_image_store *images, const cf_image *image, cf_err **err)
+{
+  for (size_t i = 0; i < image->layer_count; i++) {
+    cf_autoclose int lock = -1;
+    if (cf_volume__lock_layer(images, image->chain_ids[i], false, &lock, err) < 0) {
+      return -1;
+    }
+    cf_layer_record record;
+    if (cf_store_layer_get(images->store, image->chain_ids[i], &record, NULL) < 0) {
+      return cf_err_set(err, CF_E_BUSY,
+                        "layer %s was removed by garbage collection during create; pull the "
+                        "image again",
+                        image->chain_ids[i]);
+    }
+    bool ready = strcmp(record.state, CF_LAYER_READY) == 0 && access(record.path, F_OK) == 0;
+    cf_layer_record_clear(&record);
+    if (!ready) {
+      return cf_err_set(err, CF_E_BUSY, "layer %s is not ready; pull the image again",
+                        image->chain_ids[i]);
+    }
+  }
+  return 0;
+}
+
+static int make_dir(const char *path, mode_t mode, cf_err **err)
+{
+  if (mkdir(path, mode) < 0 || chmod(path, mode) < 0) {
+    return cf_err_sys(err, errno, "create %s", path);
+  }
+  return 0;
+}
+
+static int make_plain_layer(cf_volume *volume, cf_err **err)
+{
+  volume->upper = cf_path_join(volume->path, "upper");
+  volume->work = cf_path_join(volume->path, "work");
+  if (make_dir(volume->upper, 0755, err) < 0 || make_dir(volume->work, 0755, err) < 0) {
+    return -1;
+  }
+  return 0;
+}
+
+static int make_limited_layer(cf_image_store *images, const char *handle, cf_volume *volume,
+                              cf_err **err)
+{
+  cf_autofree char *disk = cf_path_join(volume->path, DISK_IMAGE);
+  int64_t base_used = 0;
+  volume->mount_dir = cf_path_join(volume->path, "mnt");
+  volume->upper = cf_path_join(volume->mount_dir, "upper");
+  volume->work = cf_path_join(volume->mount_dir, "work");
+  volume->fs_type = cf_xstrdup("ext4");
+  if (make_dir(volume->mount_dir, 0755, err) < 0 ||
+      cf_ext4_image_create(disk, volume->quota, &base_used, err) < 0 ||
+      cf_store_volume_set_base_used(images->store, handle, base_used, err) < 0) {
+    return -1;
+  }
+  return cf_loop_attach(images->store, handle, disk, &volume->device, err);
+}
+
+static void copy_layer_dirs(const cf_image *image, cf_volume *volume)
+{
+  volume->layer_dirs = cf_xcalloc(image->layer_count + 1, sizeof(char *));
+  for (size_t i = 0; i < image->layer_count; i++) {
+    volume->layer_dirs[i] = cf_xstrdup(image->layer_dirs[i]);
+  }
+  volume->layer_count = image->layer_count;
+}
+
+/* Makes the directories and the writable layer of a recorded volume. */
+static int build(cf_image_store *images, const cf_volume_request *request, cf_volume *volume,
+                 cf_err **err)
+{
+  if (check_layers(images, request->image, err) < 0) {
+    return -1;
+  }
+  cf_autofree char *root = cf_volume__root(images);
+  if (cf_mkdir_p(root, 0700, err) < 0 || cf_rm_rf(volume->path, err) < 0 ||
+      make_dir(volume->path, 0700, err) < 0) {
+    return -1;
+  }
+  volume->target = cf_path_join(volume->path, "rootfs");
+  if (make_dir(volume->target, 0755, err) < 0) {
+    return -1;
+  }
+  int rc = volume->quota > 0 ? make_limited_layer(images, request->handle, volume, err)
+                             : make_plain_layer(volume, err);
+  if (rc < 0) {
+    return -1;
+  }
+  copy_layer_dirs(request->image, volume);
+  return cf_store_volume_set_state(images->store, request->handle, CF_VOLUME_READY, err);
+}
+
+int cf_volume_create(cf_image_store *images, const cf_volume_request *request, cf_volume *out,
+                     cf_err **err)
+{
+  memset(out, 0, sizeof(*out));
+  if (cf_handle_validate(request->handle, err) < 0) {
+    return -1;
+  }
+  if (image_size(images, request->image, &out->image_size, err) < 0 ||
+      compute_quota(request, out->image_size, &out->quota, err) < 0) {
+    return -1;
+  }
+  out->path = cf_volume__dir(images, request->handle);
+  if (insert_record(images, request, out, err) < 0) {
+    cf_volume_clear(out);
+    return -1;
+  }
+  if (build(images, request, out, err) < 0) {
+    cf_err *undo_err = NULL;
+    if (cf_volume_delete(images, request->handle, NULL, &undo_err) < 0) {
+      cf_log_error("volume.create.undo-failed", undo_err, "{s:s}", "handle", request->handle);
+      cf_err_free(undo_err);
+    }
+    cf_volume_clear(out);
+    return cf_err_wrap(err, "create volume %s", request->handle);
+  }
+  return 0;
+}
+
+/* Removes what the record names; the record goes last, so a failure leaves
+ * it for the next delete. */
+static int delete_recorded(cf_image_store *images, const cf_volume_record *record, cf_err **err)
+{
+  if (cf_store_volume_set_state(images->store, record->handle, CF_VOLUME_DELETING, err) < 0) {
+    return -1;
+  }
+  if (record->loop_device != NULL && record->backing_file != NULL &&
+      cf_loop_detach(record->loop_device, record->backing_file, err) < 0) {
+    return -1;
+  }
+  /* Only a directory under <depot>/volumes is removed, whatever the record says. */
+  cf_autofree char *expected = cf_volume__dir(images, record->handle);
+  if (cf_rm_rf(expected, err) < 0) {
+    return -1;
+  }
+  return cf_store_volume_delete(images->store, record->handle, err);
+}
+
+int cf_volume_delete(cf_image_store *images, const char *handle, bool *existed, cf_err **err)
+{
+  if (existed != NULL) {
+    *existed = false;
+  }
+  if (cf_handle_validate(handle, err) < 0) {
+    return -1;
+  }
+  cf_volume_record record;
+  cf_err *get_err = NULL;
+  if (cf_store_volume_get(images->store, handle, &record, &get_err) < 0) {
+    bool unknown = get_err->code == CF_E_NOT_FOUND;
+    if (unknown) {
+      cf_err_free(get_err);
+      return 0;
+    }
+    if (err != NULL) {
+      cf_err_free(*err);
+      *err = get_err;
+    } else {
+      cf_err_free(get_err);
+    }
+    return cf_err_wrap(err, "delete volume %s", handle);
+  }
+  if (existed != NULL) {
+    *existed = true;
+  }
+  int rc = delete_recorded(images, &record, err);
+  cf_volume_record_clear(&record);
+  if (rc < 0) {
+    return cf_err_wrap(err, "delete volume %s", handle);
+  }
+  return 0;
+}
+
+int cf_volume_list(cf_image_store *images, char ***handles, size_t *count, cf_err **err)
+{
+  return cf_store_volume_list(images->store, handles, count, err);
+}
