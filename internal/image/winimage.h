@@ -19,8 +19,9 @@
 
 #include "base/err.h"
 
-/* Longest UTF-8 path a builder makes. Longer results fail with CF_E_LIMIT:
- * the layer calls take plain Win32 paths, not `\\?\` long paths. */
+/* Maximum length of a store, layer or volume path in UTF-8 bytes. Longer
+ * results fail with CF_E_LIMIT, because the layer calls take plain Win32
+ * paths, not `\\?\` long paths. */
 #define CF_WIN_PATH_MAX 259
 
 /* Turns a --driver-store value into an absolute Windows path as groot does:
@@ -98,7 +99,7 @@ int cf_win_windows_json(char *const *folders, size_t count, char **out, cf_err *
 int cf_win_image_spec_json(const char *volume_path, char *const *env, size_t env_count,
                            char *const *folders, size_t folder_count, char **out, cf_err **err);
 
-/* What a layer tar entry becomes in the Windows layer format. */
+/* Kind of change a layer tar entry makes in the Windows layer format. */
 enum cf_win_entry_kind {
   CF_WIN_ENTRY_PATH,     /* create the entry at the path */
   CF_WIN_ENTRY_WHITEOUT, /* `.wh.NAME`: remove the path (NAME in the same directory) */
@@ -107,11 +108,11 @@ enum cf_win_entry_kind {
 
 /* Converts a tar entry name of a Windows layer (`Files/…`, `Hives/…`,
  * `UtilityVM/…`, `/` separators, an optional leading `./`) into its path
- * inside the layer (`Files\…`). Rejects, naming the entry and the rule:
- * absolute names, drive letters, `..` components, `\` in a name, `:`
- * (alternate data streams and drive-relative names), reserved device names,
- * trailing dots or spaces, entries outside those three top directories, and
- * results longer than CF_WIN_PATH_MAX. */
+ * inside the layer (`Files\…`). Each rejection names the entry and the rule.
+ * Rejected are absolute names, drive letters, `..` components, `\` in a
+ * name and `:` (alternate data streams and drive-relative names). So are
+ * reserved device names, trailing dots or spaces, names outside those three
+ * top directories and names of more than 512 components. */
 int cf_win_layer_entry_path(const char *tar_name, char **out, enum cf_win_entry_kind *kind,
                             cf_err **err);
 

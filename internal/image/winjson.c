@@ -12,8 +12,8 @@
 #include "base/buf.h"
 #include "base/mem.h"
 
-/* Upper bound of a document: a spec lists at most a few hundred layers and
- * env entries, far below this. */
+/* Maximum size of a document, the same 4 MiB the image module allows for the
+ * JSON documents it reads. */
 #define DOC_MAX (4u * 1024 * 1024)
 
 void cf_win_guid_format(const cf_win_guid *guid, char out[CF_WIN_GUID_STRLEN + 1])
