@@ -7,7 +7,8 @@
 
 #include "base/mem.h"
 
-static int set_errv(cf_err **err, enum cf_code code, int errnum, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int set_errv(cf_err **err, enum cf_code code,
+                                                          int errnum, const char *fmt, va_list ap)
 {
   if (err == NULL) {
     return -1;
