@@ -11,10 +11,12 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "image/volume.h"
 
 struct cf_backend {
   char *depot;
   char *containers_dir;
+  char *volumes_dir;
   cf_store *store;
   cf_image_store *images;
 };
@@ -24,6 +26,7 @@ int cf_backend_open(const char *depot, cf_backend **out, cf_err **err)
   cf_backend *backend = cf_xcalloc(1, sizeof(*backend));
   backend->depot = cf_xstrdup(depot);
   backend->containers_dir = cf_path_join(depot, "containers");
+  backend->volumes_dir = cf_path_join(depot, "volumes");
   if (cf_mkdir_p(backend->containers_dir, 0700, err) < 0 ||
       cf_store_open(depot, &backend->store, err) < 0 ||
       cf_image_store_open(depot, backend->store, &backend->images, err) < 0) {
@@ -42,6 +45,7 @@ void cf_backend_close(cf_backend *backend)
   cf_image_store_close(backend->images);
   cf_store_close(backend->store);
   free(backend->containers_dir);
+  free(backend->volumes_dir);
   free(backend->depot);
   free(backend);
 }
@@ -108,8 +112,8 @@ static int record_container(cf_backend *backend, const cf_create_request *reques
   return cf_store_commit(backend->store, err);
 }
 
-static int start_init(const char *handle, const cf_image *image, const cf_rootfs_dirs *dirs,
-                      cf_container_init *init, cf_err **err)
+static int start_init(const char *handle, const cf_volume *volume, cf_container_init *init,
+                      cf_err **err)
 {
   char hostname[64];
   cf_runtime_hostname(handle, hostname);
@@ -118,11 +122,14 @@ static int start_init(const char *handle, const cf_image *image, const cf_rootfs
       .hostname = hostname,
       .rootfs =
           {
-              .lower_dirs = (const char *const *)image->layer_dirs,
-              .lower_count = image->layer_count,
-              .upper_dir = dirs->upper,
-              .work_dir = dirs->work,
-              .target = dirs->target,
+              .lower_dirs = (const char *const *)volume->layer_dirs,
+              .lower_count = volume->layer_count,
+              .upper_dir = volume->upper,
+              .work_dir = volume->work,
+              .target = volume->target,
+              .upper_device = volume->device,
+              .upper_fs_type = volume->fs_type,
+              .upper_mount_dir = volume->mount_dir,
           },
   };
   return cf_runtime_container_create(&spec, init, err);
@@ -153,6 +160,10 @@ static void undo_create(cf_backend *backend, const char *handle, const char *dir
     cf_log_error("create.undo.kill-init-failed", err, "{s:s}", "handle", handle);
     cf_err_clear(&err);
   }
+  if (cf_volume_delete(backend->images, handle, NULL, &err) < 0) {
+    cf_log_error("create.undo.delete-volume-failed", err, "{s:s}", "handle", handle);
+    cf_err_clear(&err);
+  }
   if (cf_rm_rf(dir, &err) < 0) {
     cf_log_error("create.undo.remove-dir-failed", err, "{s:s}", "handle", handle);
     cf_err_clear(&err);
@@ -166,7 +177,7 @@ static void undo_create(cf_backend *backend, const char *handle, const char *dir
 int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_err **err)
 {
   cf_image image = {0};
-  cf_rootfs_dirs dirs = {0};
+  cf_volume volume = {0};
   cf_container_init init = {0};
   bool recorded = false;
   cf_autofree char *dir = cf_path_join(backend->containers_dir, request->handle);
@@ -178,10 +189,18 @@ int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_
     goto fail;
   }
   recorded = true;
-  if (cf_mkdir_p(dir, 0700, err) < 0 || cf_image_rootfs_prepare(dir, &dirs, err) < 0) {
+  cf_volume_request volume_request = {
+      .handle = request->handle,
+      .image_uri = request->image_uri,
+      .image = &image,
+      .disk_limit = request->disk_limit,
+      .scope = request->disk_scope == 1 ? CF_DISK_SCOPE_EXCLUSIVE : CF_DISK_SCOPE_TOTAL,
+  };
+  if (cf_mkdir_p(dir, 0700, err) < 0 ||
+      cf_volume_create(backend->images, &volume_request, &volume, err) < 0) {
     goto fail;
   }
-  if (start_init(request->handle, &image, &dirs, &init, err) < 0) {
+  if (start_init(request->handle, &volume, &init, err) < 0) {
     cf_err_wrap(err, "start container");
     goto fail;
   }
@@ -189,13 +208,13 @@ int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_
     goto fail;
   }
   cf_image_clear(&image);
-  cf_rootfs_dirs_clear(&dirs);
+  cf_volume_clear(&volume);
   return 0;
 
 fail:
   undo_create(backend, request->handle, dir, &init, recorded);
   cf_image_clear(&image);
-  cf_rootfs_dirs_clear(&dirs);
+  cf_volume_clear(&volume);
   return -1;
 }
 
@@ -214,13 +233,41 @@ int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err)
     cf_err_wrap(err, "stop container processes");
     goto out;
   }
-  if (cf_rm_rf(record.dir, err) < 0) {
+  if (cf_volume_delete(backend->images, handle, NULL, err) < 0 || cf_rm_rf(record.dir, err) < 0) {
     goto out;
   }
   rc = cf_store_container_delete(backend->store, handle, err);
 out:
   cf_container_record_clear(&record);
   return rc;
+}
+
+int cf_backend_disk_limits(cf_backend *backend, const char *handle, int64_t *limit, int *scope,
+                           cf_err **err)
+{
+  *limit = 0;
+  *scope = 0;
+  cf_volume_record record;
+  cf_err *get_err = NULL;
+  if (cf_store_volume_get(backend->store, handle, &record, &get_err) == 0) {
+    *limit = record.disk_limit;
+    *scope = record.scope;
+    cf_volume_record_clear(&record);
+    return 0;
+  }
+  bool unknown = get_err->code == CF_E_NOT_FOUND;
+  cf_err_free(get_err);
+  if (!unknown) {
+    return cf_err_set(err, CF_E_SYSTEM, "read the disk limits of %s", handle);
+  }
+  /* A container without a volume record has no limit; an unknown handle is
+   * an error. */
+  cf_container_record container = {0};
+  if (cf_store_container_get(backend->store, handle, &container, err) < 0) {
+    return -1;
+  }
+  cf_container_record_clear(&container);
+  return 0;
 }
 
 static int load_env(const char *text, json_t **env, cf_err **err)
@@ -311,6 +358,33 @@ static int reconcile_one(cf_backend *backend, const char *handle, bool destroy_a
   return cf_backend_destroy(backend, handle, err);
 }
 
+/* Deletes volumes whose container record is gone, for example after a
+ * crash between deleting the volume's container and its volume. */
+static void delete_orphan_volumes(cf_backend *backend)
+{
+  char **handles = NULL;
+  size_t count = 0;
+  cf_err *err = NULL;
+  if (cf_volume_list(backend->images, &handles, &count, &err) < 0) {
+    cf_log_error("reconcile.list-volumes-failed", err, NULL);
+    cf_err_free(err);
+    return;
+  }
+  for (size_t i = 0; i < count; i++) {
+    cf_container_record record = {0};
+    if (cf_store_container_get(backend->store, handles[i], &record, NULL) == 0) {
+      cf_container_record_clear(&record);
+      continue;
+    }
+    cf_log(CF_LOG_INFO, "reconcile.deleting-volume", "{s:s}", "handle", handles[i]);
+    if (cf_volume_delete(backend->images, handles[i], NULL, &err) < 0) {
+      cf_log_error("reconcile.delete-volume-failed", err, "{s:s}", "handle", handles[i]);
+      cf_err_clear(&err);
+    }
+  }
+  cf_strv_free(handles, count);
+}
+
 int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, size_t *kept_count,
                          cf_err **err)
 {
@@ -344,7 +418,12 @@ int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, si
     cf_log_error("reconcile.sweep-failed", sweep_err, NULL);
     cf_err_free(sweep_err);
   }
+  if (cf_runtime_sweep_inits(backend->volumes_dir, kept_inits, n, NULL, &sweep_err) < 0) {
+    cf_log_error("reconcile.sweep-failed", sweep_err, NULL);
+    cf_err_free(sweep_err);
+  }
   free(kept_inits);
+  delete_orphan_volumes(backend);
   *kept = result;
   *kept_count = n;
   return 0;

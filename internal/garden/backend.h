@@ -31,15 +31,24 @@ typedef struct cf_create_request {
   const cf_property *properties;
   size_t property_count;
   int64_t grace_time_ns;
+  int64_t disk_limit; /* bytes for the container's volume; 0 for none */
+  int disk_scope;     /* 0: the image counts against disk_limit; 1: it does not */
 } cf_create_request;
 
-/* Pulls the image, records the container, prepares its root filesystem and
- * starts its init. On failure everything made so far is removed again. */
+/* Pulls the image, records the container, creates its volume (with the
+ * disk limit) and starts its init. On failure everything made so far is
+ * removed again. */
 int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_err **err);
 
-/* Kills the container's processes, removes its directory and its record.
+/* Kills the container's processes, deletes its volume, removes its
+ * directory and its record.
  * Fails with CF_E_NOT_FOUND for an unknown handle. */
 int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err);
+
+/* The disk limit and scope the container's volume was created with; 0 and
+ * 0 when it has none. CF_E_NOT_FOUND for an unknown container. */
+int cf_backend_disk_limits(cf_backend *backend, const char *handle, int64_t *limit, int *scope,
+                           cf_err **err);
 
 /* Starts a process in the container. spec->env holds the process's own env;
  * the container's env (image then container spec) goes before it. */
@@ -48,9 +57,9 @@ int cf_backend_exec(cf_backend *backend, const char *handle, const cf_process_sp
 
 /* Brings the store in line with the host after a start: destroys containers
  * left half-made or half-destroyed, and those whose init is gone (all of
- * them with destroy_all). The process records of kept containers are
- * dropped, because a restarted server cannot re-attach to those processes
- * yet. Sets *kept to the handles kept (free with cf_strv_free()). */
+ * them with destroy_all), and volumes that no container uses. The process records of kept
+ * containers are dropped, because a restarted server cannot re-attach to those processes yet. Sets
+ * *kept to the handles kept (free with cf_strv_free()). */
 int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, size_t *kept_count,
                          cf_err **err);
 

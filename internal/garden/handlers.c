@@ -221,6 +221,8 @@ typedef struct create_work {
   cf_property *properties;
   size_t property_count;
   int64_t grace_time_ns;
+  int64_t disk_limit; /* bytes; 0 for none */
+  int disk_scope;     /* 0 total, 1 exclusive */
   cf_err *err;
 } create_work;
 
@@ -254,6 +256,47 @@ static int check_types(const json_t *spec, cf_err **err)
   return 0;
 }
 
+/* The disk limit fields the volume implements; the inode limits are not. */
+static bool is_disk_field(const char *kind, const char *field)
+{
+  return strcmp(kind, "disk_limits") == 0 &&
+         (strcmp(field, "byte_hard") == 0 || strcmp(field, "byte_soft") == 0 ||
+          strcmp(field, "scope") == 0);
+}
+
+/* limits.disk_limits: byte_hard is the limit, byte_soft stands in when
+ * byte_hard is 0; scope 0 counts the image against it, 1 does not. */
+static int parse_disk_limits(const json_t *spec, create_work *cw, cf_err **err)
+{
+  json_t *disk = cf_json_get(cf_json_get(spec, "limits"), "disk_limits");
+  if (disk == NULL || json_is_null(disk)) {
+    return 0;
+  }
+  if (!json_is_object(disk)) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "invalid value for \"limits.disk_limits\": expected an object");
+  }
+  long long hard = 0;
+  long long soft = 0;
+  long long scope = 0;
+  if (cf_json_get_int(disk, "byte_hard", &hard, err) < 0 ||
+      cf_json_get_int(disk, "byte_soft", &soft, err) < 0 ||
+      cf_json_get_int(disk, "scope", &scope, err) < 0) {
+    return cf_err_wrap(err, "limits.disk_limits");
+  }
+  if (hard < 0 || soft < 0) {
+    return cf_err_set(err, CF_E_INVALID, "invalid disk limit %lld: use 0 or more bytes",
+                      hard < 0 ? hard : soft);
+  }
+  if (scope != 0 && scope != 1) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "invalid disk limit scope %lld: use 0 (total) or 1 (exclusive)", scope);
+  }
+  cw->disk_limit = hard != 0 ? hard : soft;
+  cw->disk_scope = (int)scope;
+  return 0;
+}
+
 static int check_unsupported(const json_t *spec, cf_err **err)
 {
   static const char *const list_fields[] = {"bind_mounts", "netin", "netout_rules"};
@@ -284,6 +327,9 @@ static int check_unsupported(const json_t *spec, cf_err **err)
     json_t *value;
     json_object_foreach(json_is_object(group) ? group : NULL, field, value)
     {
+      if (is_disk_field(kind, field)) {
+        continue;
+      }
       if (!(json_is_integer(value) && json_integer_value(value) == 0) && !json_is_null(value)) {
         return cf_err_set(err, CF_E_NOT_IMPLEMENTED, "limit %s.%s is not implemented yet in cfwin",
                           kind, field);
@@ -372,7 +418,8 @@ static int parse_create(cf_server *server, const json_t *spec, create_work *cw, 
   if (check_types(spec, err) < 0 || check_unsupported(spec, err) < 0 ||
       pick_handle(spec, cw, err) < 0 || pick_image(server, spec, cw, err) < 0 ||
       cf_json_get_strings(spec, "env", &cw->env, &cw->env_count, err) < 0 ||
-      parse_properties(spec, cw, err) < 0 || cf_json_get_int(spec, "grace_time", &grace, err) < 0) {
+      parse_properties(spec, cw, err) < 0 || parse_disk_limits(spec, cw, err) < 0 ||
+      cf_json_get_int(spec, "grace_time", &grace, err) < 0) {
     return -1;
   }
   cw->grace_time_ns = grace != 0 ? grace : server->config.default_grace_time_ns;
@@ -390,6 +437,8 @@ static void run_create(uv_work_t *work)
       .properties = cw->properties,
       .property_count = cw->property_count,
       .grace_time_ns = cw->grace_time_ns,
+      .disk_limit = cw->disk_limit,
+      .disk_scope = cw->disk_scope,
   };
   cf_backend_create(cw->conn->server->backend, &request, &cw->err);
 }
@@ -630,6 +679,32 @@ static void handle_remove_property(cf_conn *conn, const char *handle, const char
 
 /* --- Routes that later work implements --- */
 
+/* GET /containers/:handle/limits/disk: the limits given at create, with
+ * Garden's omitempty fields, so no limit is {}. */
+static void handle_disk_limits(cf_conn *conn, const char *handle)
+{
+  if (lookup(conn, handle) == NULL) {
+    return;
+  }
+  int64_t limit = 0;
+  int scope = 0;
+  cf_err *err = NULL;
+  if (cf_backend_disk_limits(conn->server->backend, handle, &limit, &scope, &err) < 0) {
+    respond_err(conn, err);
+    return;
+  }
+  json_t *body = json_object();
+  if (limit > 0) {
+    json_object_set_new(body, "byte_hard", json_integer(limit));
+  }
+  if (scope != 0) {
+    json_object_set_new(body, "scope", json_integer(scope));
+  }
+  cf_conn_respond_json(conn, 200, body);
+  json_decref(body);
+  cf_conn_request_done(conn);
+}
+
 static void handle_not_implemented(cf_conn *conn, enum cf_route route, const char *handle)
 {
   if (handle != NULL && lookup(conn, handle) == NULL) {
@@ -673,6 +748,9 @@ void cf_handle_request(cf_conn *conn, cf_route_match *match)
     break;
   case CF_ROUTE_REMOVE_PROPERTY:
     handle_remove_property(conn, match->handle, match->key);
+    break;
+  case CF_ROUTE_DISK_LIMITS:
+    handle_disk_limits(conn, match->handle);
     break;
   case CF_ROUTE_RUN:
     cf_handle_run(conn, match);

@@ -367,8 +367,42 @@ static size_t count_entries(const char *dir, const char *prefix)
   return n;
 }
 
+/* Counts loop devices whose backing file lies under dir, as
+ * /sys/block/loopN/loop/backing_file shows it (with " (deleted)" appended
+ * once the file is gone). */
+size_t it_count_loop_devices(const char *dir, bool report)
+{
+  DIR *block = opendir("/sys/block");
+  if (block == NULL || dir == NULL) {
+    if (block != NULL) {
+      closedir(block);
+    }
+    return 0;
+  }
+  size_t n = 0;
+  struct dirent *entry;
+  while ((entry = readdir(block)) != NULL) {
+    if (strncmp(entry->d_name, "loop", 4) != 0) {
+      continue;
+    }
+    cf_autofree char *path = cf_xasprintf("/sys/block/%s/loop/backing_file", entry->d_name);
+    cf_buf text;
+    cf_buf_init(&text, 8192);
+    if (cf_read_file(path, &text, NULL) == 0 && text.data != NULL &&
+        strncmp(text.data, dir, strlen(dir)) == 0) {
+      if (report) {
+        fprintf(stderr, "leftover loop device /dev/%s backed by %s", entry->d_name, text.data);
+      }
+      n++;
+    }
+    cf_buf_free(&text);
+  }
+  closedir(block);
+  return n;
+}
+
 /* Polls briefly: a destroyed container's processes may take a moment to be
- * reaped by the host. */
+ * reaped by the host, and its loop device to be released. */
 void it_assert_no_leaks(const it_server *server, const it_snapshot *before)
 {
   it_snapshot after = {0};
@@ -384,19 +418,23 @@ void it_assert_no_leaks(const it_server *server, const it_snapshot *before)
         new_namespaces++;
       }
     }
-    if (new_namespaces == 0 && strcmp(after.mountinfo, before->mountinfo) == 0) {
+    if (new_namespaces == 0 && strcmp(after.mountinfo, before->mountinfo) == 0 &&
+        it_count_loop_devices(run_dir, false) == 0) {
       break;
     }
     usleep(100 * 1000);
   }
   assert_string_equal(after.mountinfo, before->mountinfo);
   assert_int_equal(new_namespaces, 0);
+  assert_int_equal(it_count_loop_devices(run_dir, true), 0);
   it_snapshot_clear(&after);
   if (server->pid > 0) {
     assert_int_equal(count_children(server->pid), 0);
   }
   cf_autofree char *containers = cf_path_join(server->depot, "containers");
   cf_autofree char *layers = cf_path_join(server->depot, "layers");
+  cf_autofree char *volumes = cf_path_join(server->depot, "volumes");
   assert_int_equal(count_entries(containers, NULL), 0);
+  assert_int_equal(count_entries(volumes, NULL), 0);
   assert_int_equal(count_entries(layers, "tmp-"), 0);
 }

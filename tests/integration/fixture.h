@@ -55,6 +55,10 @@ void it_snapshot_clear(it_snapshot *snapshot);
  * server has child processes, or when the depot holds container files. */
 void it_assert_no_leaks(const it_server *server, const it_snapshot *before);
 
+/* Counts loop devices backed by a file under dir; with report, names each
+ * on stderr. */
+size_t it_count_loop_devices(const char *dir, bool report);
+
 /* Runs a command line (argv NULL-terminated) and returns its exit status. */
 int it_run_command(char *const argv[]);
 
