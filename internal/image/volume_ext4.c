@@ -176,9 +176,23 @@ static int64_t first_size(int64_t quota)
   return size < MIN_IMAGE_SIZE ? MIN_IMAGE_SIZE : size;
 }
 
-static int size_image(const char *path, const char *seed, int64_t quota, int64_t *base_used,
+/* Free blocks a writer cannot use: ext4 keeps a pool of 2 % of the blocks,
+ * at most 4096 clusters, for metadata of delayed allocation
+ * (ext4_calculate_resv_clusters() in Linux 6.x), and a file of the quota's
+ * size needs a few extent and directory blocks. */
+static int64_t unusable_bytes(int64_t quota)
+{
+  int64_t pool = quota / 50;
+  if (pool > 4096LL * BLOCK_SIZE) {
+    pool = 4096LL * BLOCK_SIZE;
+  }
+  return round_up_blocks(pool) + 16 * BLOCK_SIZE;
+}
+
+static int size_image(const char *path, const char *seed, int64_t user_quota, int64_t *base_used,
                       cf_err **err)
 {
+  int64_t quota = user_quota + unusable_bytes(user_quota);
   int64_t size = first_size(quota);
   int64_t best_size = 0;
   for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
