@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The groot role run as a program: build/cfwin through a symbolic link
+ * named groot, with a driver store in a temporary directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "base/fs.h"
+#include "base/mem.h"
+#include "fixture.h"
+#include "testutil.h"
+
+static char *dir;
+static char *groot;
+static char *store_arg;
+static char *image_uri;
+
+typedef struct output {
+  int status;
+  char *out;
+  char *err;
+} output;
+
+static void output_clear(output *o)
+{
+  free(o->out);
+  free(o->err);
+}
+
+static char *read_text(const char *path)
+{
+  cf_buf buf;
+  cf_buf_init(&buf, 16 * 1024 * 1024);
+  if (cf_read_file(path, &buf, NULL) < 0 || buf.data == NULL) {
+    cf_buf_free(&buf);
+    return cf_xstrdup("");
+  }
+  return cf_buf_take(&buf);
+}
+
+/* Runs groot with the arguments (NULL-terminated), capturing both streams. */
+static output run_groot(const char *first, ...)
+{
+  const char *argv[32] = {groot};
+  int argc = 1;
+  va_list ap;
+  va_start(ap, first);
+  for (const char *arg = first; arg != NULL && argc < 31; arg = va_arg(ap, const char *)) {
+    argv[argc++] = arg;
+  }
+  va_end(ap);
+  cf_autofree char *out_path = cf_path_join(dir, "stdout");
+  cf_autofree char *err_path = cf_path_join(dir, "stderr");
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (freopen(out_path, "w", stdout) == NULL || freopen(err_path, "w", stderr) == NULL) {
+      _exit(127);
+    }
+    execv(groot, (char *const *)argv);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  output o = {.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+  o.out = read_text(out_path);
+  o.err = read_text(err_path);
+  return o;
+}
+
+static int setup(void **state)
+{
+  dir = cf_test_tmpdir("groot");
+  groot = cf_path_join(dir, "groot");
+  const char *binary = getenv("CFWIN_BINARY");
+  if (symlink(binary != NULL ? binary : "build/cfwin", groot) < 0) {
+    return -1;
+  }
+  store_arg = cf_xasprintf("--driver-store=%s/store", dir);
+  cf_autofree char *layout = cf_path_join(dir, "image");
+  const char *build = getenv("CFWIN_BUILD_DIR");
+  cf_autofree char *mkimage = cf_xasprintf("%s/cfwin-mkimage", build != NULL ? build : "build");
+  char *argv[] = {mkimage, layout, "latest", NULL};
+  if (it_run_command(argv) != 0) {
+    return -1;
+  }
+  image_uri = cf_xasprintf("oci://%s:latest", layout);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  output o = run_groot(store_arg, "list", NULL);
+  char *save = NULL;
+  for (char *h = strtok_r(o.out, "\n", &save); h != NULL; h = strtok_r(NULL, "\n", &save)) {
+    output d = run_groot(store_arg, "delete", h, NULL);
+    output_clear(&d);
+  }
+  output_clear(&o);
+  assert_int_equal(it_count_loop_devices(dir, true), 0);
+  cf_rm_rf(dir, NULL);
+  free(dir);
+  free(groot);
+  free(store_arg);
+  free(image_uri);
+  return 0;
+}
+
+static void test_create_prints_spec(void **state)
+{
+  output o = run_groot(store_arg, "create", image_uri, "g-spec", NULL);
+  assert_int_equal(o.status, 0);
+  json_t *spec = json_loads(o.out, 0, NULL);
+  assert_non_null(spec);
+  assert_string_equal(json_string_value(json_object_get(spec, "ociVersion")), "1.2.1");
+  const char *root = json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
+  cf_autofree char *expected_root = cf_xasprintf("%s/store/volumes/g-spec/rootfs", dir);
+  assert_string_equal(root, expected_root);
+  json_t *env = json_object_get(json_object_get(spec, "process"), "env");
+  assert_true(json_array_size(env) > 0);
+  json_t *mounts = json_object_get(spec, "mounts");
+  assert_int_equal(json_array_size(mounts), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(mounts, 0), "type")),
+                      "overlay");
+  assert_non_null(strstr(o.err, "\"source\":\"groot\""));
+  json_decref(spec);
+  output_clear(&o);
+}
+
+static void test_delete_unknown_succeeds(void **state)
+{
+  output o = run_groot(store_arg, "delete", "never-made", NULL);
+  assert_int_equal(o.status, 0);
+  assert_string_equal(o.out, "");
+  assert_non_null(strstr(o.err, "volume-not-found"));
+  output_clear(&o);
+}
+
+static long long stat_field(const char *json, const char *field)
+{
+  json_t *value = json_loads(json, 0, NULL);
+  assert_non_null(value);
+  long long n = json_integer_value(json_object_get(json_object_get(value, "disk_usage"), field));
+  json_decref(value);
+  return n;
+}
+
+static void test_stats_count_upper_writes(void **state)
+{
+  output c = run_groot(store_arg, "create", image_uri, "g-stats", NULL);
+  assert_int_equal(c.status, 0);
+  output_clear(&c);
+  output before = run_groot(store_arg, "stats", "g-stats", NULL);
+  assert_int_equal(before.status, 0);
+  assert_int_equal(stat_field(before.out, "exclusive_bytes_used"), 0);
+  long long total_before = stat_field(before.out, "total_bytes_used");
+  assert_true(total_before > 0);
+
+  cf_autofree char *file = cf_xasprintf("%s/store/volumes/g-stats/upper/data", dir);
+  cf_autofree char *data = cf_xmalloc(1024 * 1024);
+  memset(data, 'x', 1024 * 1024);
+  assert_int_equal(cf_write_file_atomic(file, data, 1024 * 1024, 0644, NULL), 0);
+  output after = run_groot(store_arg, "stats", "g-stats", NULL);
+  assert_int_equal(stat_field(after.out, "exclusive_bytes_used"), 1024 * 1024);
+  assert_int_equal(stat_field(after.out, "total_bytes_used"), total_before + 1024 * 1024);
+  output_clear(&before);
+  output_clear(&after);
+}
+
+static void test_limited_volume_uses_loop_device(void **state)
+{
+  output c = run_groot(store_arg, "create", "--disk-limit-size-bytes", "8388608",
+                       "--exclude-image-from-quota", image_uri, "g-limit", NULL);
+  assert_int_equal(c.status, 0);
+  assert_int_equal(it_count_loop_devices(dir, false), 1);
+  output s = run_groot(store_arg, "stats", "g-limit", NULL);
+  assert_int_equal(s.status, 0);
+  assert_int_equal(stat_field(s.out, "exclusive_bytes_used"), 0);
+  output d = run_groot(store_arg, "delete", "g-limit", NULL);
+  assert_int_equal(d.status, 0);
+  assert_int_equal(it_count_loop_devices(dir, false), 0);
+  output_clear(&c);
+  output_clear(&s);
+  output_clear(&d);
+}
+
+static void test_bad_uri_error_on_stdout(void **state)
+{
+  output o = run_groot(store_arg, "create", "oci:///no/such/layout", "g-bad", NULL);
+  assert_int_equal(o.status, 1);
+  assert_non_null(strstr(o.out, "pulling image: "));
+  assert_non_null(strstr(o.out, "/no/such/layout"));
+  output_clear(&o);
+  output e = run_groot(store_arg, "stats", "g-bad", NULL);
+  assert_int_equal(e.status, 1);
+  assert_string_equal(e.out, "could not get volume path for bundle ID: g-bad\n");
+  output_clear(&e);
+}
+
+static void test_arg_count_and_unknown_command(void **state)
+{
+  output o = run_groot(store_arg, "delete", NULL);
+  assert_int_equal(o.status, 1);
+  assert_string_equal(o.out, "Incorrect number of args. Expect 1, got 0\n");
+  output_clear(&o);
+  output u = run_groot(store_arg, "frobnicate", NULL);
+  assert_int_equal(u.status, 3);
+  assert_non_null(strstr(u.err, "No help topic for 'frobnicate'"));
+  output_clear(&u);
+}
+
+static char *write_config(const char *text)
+{
+  char *path = cf_path_join(dir, "groot.yml");
+  assert_int_equal(cf_write_file_atomic(path, text, strlen(text), 0644, NULL), 0);
+  return path;
+}
+
+static void test_config_unknown_key_warned(void **state)
+{
+  cf_autofree char *path = write_config("log_level: debug\nlog_format: rfc3339\nfancy_option: 1\n"
+                                        "insecure_registries: [\"127.0.0.1:5000\"]\n");
+  cf_autofree char *config = cf_xasprintf("--config=%s", path);
+  output o = run_groot(store_arg, config, "list", NULL);
+  assert_int_equal(o.status, 0);
+  assert_non_null(strstr(o.err, "unknown-key-ignored"));
+  assert_non_null(strstr(o.err, "fancy_option"));
+  assert_null(strstr(o.err, "\"key\":\"log_format\""));
+  output_clear(&o);
+}
+
+static void test_config_malformed_values_rejected(void **state)
+{
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+      {"log_level: loud\n", "invalid log level: loud\n"},
+      {"log_level: [a, b]\n", "log_level must be a string"},
+      {"insecure_registries: 5000\n", "insecure_registries must be a list"},
+      {"log_level: [\n", "line "},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cf_autofree char *path = write_config(cases[i].text);
+    cf_autofree char *config = cf_xasprintf("--config=%s", path);
+    output o = run_groot(store_arg, config, "list", NULL);
+    assert_int_equal(o.status, 1);
+    if (strstr(o.out, cases[i].message) == NULL) {
+      fail_msg("config %s: expected \"%s\" in \"%s\"", cases[i].text, cases[i].message, o.out);
+    }
+    output_clear(&o);
+  }
+}
+
+static void test_gc_keeps_referenced_layers(void **state)
+{
+  output c = run_groot(store_arg, "create", image_uri, "g-gc", NULL);
+  assert_int_equal(c.status, 0);
+  output_clear(&c);
+  cf_autofree char *layers = cf_xasprintf("%s/store/layers", dir);
+  output g = run_groot(store_arg, "gc", NULL);
+  assert_int_equal(g.status, 0);
+  assert_non_null(strstr(g.err, "\"removed_layers\":0"));
+  output_clear(&g);
+  output d = run_groot(store_arg, "delete", "g-gc", NULL);
+  output_clear(&d);
+  /* Other tests' volumes may still hold the layer; delete them too. */
+  output l = run_groot(store_arg, "list", NULL);
+  char *save = NULL;
+  for (char *h = strtok_r(l.out, "\n", &save); h != NULL; h = strtok_r(NULL, "\n", &save)) {
+    output x = run_groot(store_arg, "delete", h, NULL);
+    output_clear(&x);
+  }
+  output_clear(&l);
+  output g2 = run_groot(store_arg, "gc", NULL);
+  assert_int_equal(g2.status, 0);
+  assert_non_null(strstr(g2.err, "\"removed_layers\":1"));
+  output_clear(&g2);
+}
+
+int main(void)
+{
+  it_require_root();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_create_prints_spec),
+      cmocka_unit_test(test_delete_unknown_succeeds),
+      cmocka_unit_test(test_stats_count_upper_writes),
+      cmocka_unit_test(test_limited_volume_uses_loop_device),
+      cmocka_unit_test(test_bad_uri_error_on_stdout),
+      cmocka_unit_test(test_arg_count_and_unknown_command),
+      cmocka_unit_test(test_config_unknown_key_warned),
+      cmocka_unit_test(test_config_malformed_values_rejected),
+      cmocka_unit_test(test_gc_keeps_referenced_layers),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
