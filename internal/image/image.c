@@ -2,6 +2,7 @@
 #include "image/image.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,6 +12,10 @@
 #include "base/sha256.h"
 #include "image/layer_store.h"
 #include "image/layout.h"
+#include "image/registry.h"
+
+#define DOCKER_SCHEME "docker://"
+#define DEFAULT_PARALLEL_LAYERS 4
 
 static void free_strings(char **strings, size_t count)
 {
@@ -32,33 +37,98 @@ void cf_image_clear(cf_image *image)
   memset(image, 0, sizeof(*image));
 }
 
-static int pull_layer(cf_image_store *images, const char *layout, const cf_resolved_image *resolved,
-                      size_t i, cf_image *out, cf_err **err)
+/* Where the layer blobs of one pull come from. */
+struct layer_source {
+  cf_blob_producer produce;
+  void *ctx;
+  bool verify_first; /* an OCI layout: check each blob before unpacking */
+};
+
+/* The layers of one pull, shared by its worker threads. */
+struct layer_jobs {
+  cf_image_store *images;
+  const struct layer_source *source;
+  const cf_resolved_image *resolved;
+  char **chain_ids; /* precomputed, one per layer */
+  cf_image *out;
+  cf_err **errors; /* one per layer */
+  pthread_mutex_t lock;
+  size_t next; /* the next layer to take, under lock */
+};
+
+static void pull_layer(struct layer_jobs *jobs, size_t i)
 {
-  const char *parent = i > 0 ? out->chain_ids[i - 1] : NULL;
-  char chain_id[CF_DIGEST_LEN + 1];
-  cf_chain_id(parent, resolved->config.diff_ids[i], chain_id);
+  const cf_resolved_image *resolved = jobs->resolved;
   cf_layer_request request = {
-      .produce = cf_image_blob_produce,
-      .produce_ctx = (void *)layout,
-      .verify_first = true,
+      .produce = jobs->source->produce,
+      .produce_ctx = jobs->source->ctx,
+      .verify_first = jobs->source->verify_first,
       .blob = &resolved->manifest.layers[i],
       .diff_id = resolved->config.diff_ids[i],
-      .parent_chain_id = parent,
-      .chain_id = chain_id,
+      .parent_chain_id = i > 0 ? jobs->chain_ids[i - 1] : NULL,
+      .chain_id = jobs->chain_ids[i],
   };
   char *dir = NULL;
-  if (cf_image_layer_ensure(images, &request, &dir, err) < 0) {
-    return cf_err_wrap(err, "layer %zu of %zu", i + 1, resolved->manifest.layer_count);
+  if (cf_image_layer_ensure(jobs->images, &request, &dir, &jobs->errors[i]) < 0) {
+    cf_err_wrap(&jobs->errors[i], "layer %zu of %zu", i + 1, resolved->manifest.layer_count);
+    return;
   }
-  out->layer_dirs[i] = dir;
-  out->chain_ids[i] = cf_xstrdup(chain_id);
-  out->layer_count = i + 1;
-  return 0;
+  jobs->out->layer_dirs[i] = dir;
 }
 
-static int pull_layers(cf_image_store *images, const char *layout,
-                       const cf_resolved_image *resolved, cf_image *out, cf_err **err)
+/* Takes layers until none is left. Each layer is unpacked under its own
+ * lock in the store, so the order of layers does not matter. */
+static void *layer_worker(void *arg)
+{
+  struct layer_jobs *jobs = arg;
+  for (;;) {
+    pthread_mutex_lock(&jobs->lock);
+    size_t i = jobs->next++;
+    pthread_mutex_unlock(&jobs->lock);
+    if (i >= jobs->resolved->manifest.layer_count) {
+      return NULL;
+    }
+    pull_layer(jobs, i);
+  }
+}
+
+static void run_workers(struct layer_jobs *jobs, size_t parallel)
+{
+  pthread_t *threads = cf_xcalloc(parallel, sizeof(*threads));
+  size_t started = 0;
+  for (; started + 1 < parallel; started++) {
+    if (pthread_create(&threads[started], NULL, layer_worker, jobs) != 0) {
+      break; /* the calling thread below still takes every remaining layer */
+    }
+  }
+  layer_worker(jobs);
+  for (size_t t = 0; t < started; t++) {
+    pthread_join(threads[t], NULL);
+  }
+  free(threads);
+}
+
+/* Moves the error of the lowest failed layer to *err. */
+static int collect_errors(struct layer_jobs *jobs, size_t count, cf_err **err)
+{
+  int rc = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (jobs->errors[i] == NULL) {
+      continue;
+    }
+    if (rc == 0 && err != NULL) {
+      cf_err_free(*err);
+      *err = cf_steal(&jobs->errors[i]);
+    }
+    cf_err_clear(&jobs->errors[i]);
+    rc = -1;
+  }
+  return rc;
+}
+
+static int pull_layers(cf_image_store *images, const struct layer_source *source,
+                       const cf_resolved_image *resolved, size_t parallel, cf_image *out,
+                       cf_err **err)
 {
   size_t count = resolved->manifest.layer_count;
   if (count == 0) {
@@ -67,12 +137,26 @@ static int pull_layers(cf_image_store *images, const char *layout,
   }
   out->layer_dirs = cf_xcalloc(count, sizeof(*out->layer_dirs));
   out->chain_ids = cf_xcalloc(count, sizeof(*out->chain_ids));
+  out->layer_count = count;
   for (size_t i = 0; i < count; i++) {
-    if (pull_layer(images, layout, resolved, i, out, err) < 0) {
-      return -1;
-    }
+    char chain_id[CF_DIGEST_LEN + 1];
+    cf_chain_id(i > 0 ? out->chain_ids[i - 1] : NULL, resolved->config.diff_ids[i], chain_id);
+    out->chain_ids[i] = cf_xstrdup(chain_id);
   }
-  return 0;
+  struct layer_jobs jobs = {
+      .images = images,
+      .source = source,
+      .resolved = resolved,
+      .chain_ids = out->chain_ids,
+      .out = out,
+      .errors = cf_xcalloc(count, sizeof(cf_err *)),
+  };
+  pthread_mutex_init(&jobs.lock, NULL);
+  run_workers(&jobs, parallel < count ? parallel : count);
+  pthread_mutex_destroy(&jobs.lock);
+  int rc = collect_errors(&jobs, count, err);
+  free(jobs.errors);
+  return rc;
 }
 
 static void copy_env(const cf_oci_image_config *config, cf_image *out)
@@ -84,35 +168,85 @@ static void copy_env(const cf_oci_image_config *config, cf_image *out)
   out->env_count = config->env_count;
 }
 
-static int pull(cf_image_store *images, const cf_oci_uri *uri, cf_image *out, cf_err **err)
+static int pull_resolved(cf_image_store *images, const struct layer_source *source,
+                         const cf_resolved_image *resolved, size_t parallel, cf_image *out,
+                         cf_err **err)
 {
-  cf_resolved_image resolved;
-  if (cf_image_layout_resolve(uri->path, uri->tag, &resolved, err) < 0) {
+  if (pull_layers(images, source, resolved, parallel, out, err) < 0) {
     return -1;
   }
-  int rc = pull_layers(images, uri->path, &resolved, out, err);
-  if (rc == 0) {
-    copy_env(&resolved.config, out);
-    out->manifest_digest = cf_xstrdup(resolved.manifest_digest);
+  copy_env(&resolved->config, out);
+  out->manifest_digest = cf_xstrdup(resolved->manifest_digest);
+  return 0;
+}
+
+/* Layout layers are unpacked one after the other: they are local files. */
+static int pull_layout(cf_image_store *images, const char *uri, cf_image *out, cf_err **err)
+{
+  cf_oci_uri parsed;
+  if (cf_oci_uri_parse(uri, &parsed, err) < 0) {
+    return -1;
   }
-  cf_resolved_image_clear(&resolved);
+  cf_resolved_image resolved;
+  int rc = cf_image_layout_resolve(parsed.path, parsed.tag, &resolved, err);
+  if (rc == 0) {
+    struct layer_source source = {cf_image_blob_produce, parsed.path, true};
+    rc = pull_resolved(images, &source, &resolved, 1, out, err);
+    cf_resolved_image_clear(&resolved);
+  }
+  cf_oci_uri_clear(&parsed);
+  return rc < 0 ? cf_err_wrap(err, "pull %s", uri) : 0;
+}
+
+static int pull_registry(cf_image_store *images, const cf_docker_uri *uri,
+                         const cf_pull_options *options, cf_image *out, cf_err **err)
+{
+  cf_registry *registry = NULL;
+  if (cf_registry_open(uri, options, &registry, err) < 0) {
+    return -1;
+  }
+  cf_resolved_image resolved;
+  int rc = cf_registry_resolve(registry, uri, options != NULL ? &options->platform : NULL,
+                               &resolved, err);
+  if (rc == 0) {
+    size_t parallel = options != NULL && options->parallel_layers != 0 ? options->parallel_layers
+                                                                       : DEFAULT_PARALLEL_LAYERS;
+    struct layer_source source = {cf_registry_produce_blob, registry, false};
+    rc = pull_resolved(images, &source, &resolved, parallel, out, err);
+    cf_resolved_image_clear(&resolved);
+  }
+  cf_registry_close(registry);
+  return rc;
+}
+
+static int pull_docker(cf_image_store *images, const char *uri, const cf_pull_options *options,
+                       cf_image *out, cf_err **err)
+{
+  cf_docker_uri parsed;
+  if (cf_docker_uri_parse(uri, &parsed, err) < 0) {
+    return -1;
+  }
+  int rc = pull_registry(images, &parsed, options, out, err);
+  cf_docker_uri_clear(&parsed);
+  return rc < 0 ? cf_err_wrap(err, "pull %s", uri) : 0;
+}
+
+int cf_image_pull_with(cf_image_store *images, const char *uri, const cf_pull_options *options,
+                       cf_image *out, cf_err **err)
+{
+  memset(out, 0, sizeof(*out));
+  int rc = strncmp(uri, DOCKER_SCHEME, strlen(DOCKER_SCHEME)) == 0
+               ? pull_docker(images, uri, options, out, err)
+               : pull_layout(images, uri, out, err);
+  if (rc < 0) {
+    cf_image_clear(out);
+  }
   return rc;
 }
 
 int cf_image_pull(cf_image_store *images, const char *uri, cf_image *out, cf_err **err)
 {
-  memset(out, 0, sizeof(*out));
-  cf_oci_uri parsed;
-  if (cf_oci_uri_parse(uri, &parsed, err) < 0) {
-    return -1;
-  }
-  int rc = pull(images, &parsed, out, err);
-  cf_oci_uri_clear(&parsed);
-  if (rc < 0) {
-    cf_image_clear(out);
-    return cf_err_wrap(err, "pull %s", uri);
-  }
-  return 0;
+  return cf_image_pull_with(images, uri, NULL, out, err);
 }
 
 void cf_rootfs_dirs_clear(cf_rootfs_dirs *dirs)

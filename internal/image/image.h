@@ -38,10 +38,43 @@ typedef struct cf_image {
 
 void cf_image_clear(cf_image *image);
 
+/* The platform to pick from an image index. Empty or NULL fields mean:
+ * os and architecture of this build (CF_OCI_HOST_OS, CF_OCI_HOST_ARCH), any
+ * variant, any os.version. For windows, os_version ("10.0.17763" or longer)
+ * prefers entries of the same major.minor.build. */
+typedef struct cf_image_platform {
+  const char *os;
+  const char *architecture;
+  const char *variant;
+  const char *os_version;
+} cf_image_platform;
+
+/* Options of a pull; a zeroed struct (or NULL) gives the defaults. They
+ * apply to docker:// URIs except platform, which applies to both. */
+typedef struct cf_pull_options {
+  const char *username; /* registry credentials; NULL or "" for anonymous */
+  const char *password;
+  /* "host" or "host:port" compared exactly with the URI's registry: these
+   * may use plain HTTP or TLS without certificate verification. */
+  const char *const *insecure_registries;
+  size_t insecure_registry_count;
+  cf_image_platform platform;
+  unsigned max_retries;     /* per request on 429, 5xx and network errors; 0: 4 */
+  unsigned retry_base_ms;   /* first backoff, doubled per retry; 0: 500 ms */
+  unsigned parallel_layers; /* layers downloaded at once; 0: 4 */
+} cf_pull_options;
+
 /* Resolves uri and unpacks the layers that are not in the store yet.
- * Supported: oci:///absolute/path[:tag]. Errors name the URI, the media type
- * and both digests on a mismatch (CF_E_INTEGRITY), CF_E_NOT_FOUND for a
- * missing layout or tag, CF_E_INVALID for a malformed URI or document. */
+ * Supported: oci:///absolute/path[:tag] and
+ * docker://[host[:port]]/repository[:tag|@sha256:digest]. Errors name the
+ * URI, the media type and both digests on a mismatch (CF_E_INTEGRITY),
+ * CF_E_NOT_FOUND for a missing layout, tag, repository or platform,
+ * CF_E_INVALID for a malformed URI or document, CF_E_SYSTEM for a registry
+ * that could not be reached. options may be NULL. */
+int cf_image_pull_with(cf_image_store *images, const char *uri, const cf_pull_options *options,
+                       cf_image *out, cf_err **err);
+
+/* cf_image_pull_with() with the default options. */
 int cf_image_pull(cf_image_store *images, const char *uri, cf_image *out, cf_err **err);
 
 /* Paths of a container's writable layer under container_dir. */
@@ -66,6 +99,19 @@ typedef struct cf_oci_uri {
 
 int cf_oci_uri_parse(const char *uri, cf_oci_uri *out, cf_err **err);
 void cf_oci_uri_clear(cf_oci_uri *uri);
+
+/* Parsed docker:// URI, normalised as Docker does: no registry means Docker
+ * Hub (registry-1.docker.io), where a one-component repository gets the
+ * "library/" prefix; no tag and no digest means tag "latest". */
+typedef struct cf_docker_uri {
+  char *registry;   /* "host" or "host:port" */
+  char *repository; /* "library/busybox" */
+  char *tag;        /* NULL when only a digest was given */
+  char *digest;     /* "sha256:<hex>" or NULL */
+} cf_docker_uri;
+
+int cf_docker_uri_parse(const char *uri, cf_docker_uri *out, cf_err **err);
+void cf_docker_uri_clear(cf_docker_uri *uri);
 
 /* ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
  * parent is NULL for the base layer. out holds CF_DIGEST_LEN + 1 bytes. */

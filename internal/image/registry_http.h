@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The HTTP transport of the registry client: one GET with authentication,
+ * redirects, retries and resumption. Private to registry*.c. */
+#ifndef CFWIN_IMAGE_REGISTRY_HTTP_H
+#define CFWIN_IMAGE_REGISTRY_HTTP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "image/registry.h"
+
+struct cf_registry {
+  char *registry;   /* host or host:port, as in the URI */
+  char *repository; /* library/busybox */
+  char *base_url;   /* https://host:port or, for insecure registries, maybe http:// */
+  const char *username;
+  const char *password;
+  const char *const *insecure;
+  size_t insecure_count;
+  cf_image_platform platform;
+  unsigned max_retries;
+  unsigned retry_base_ms;
+
+  pthread_mutex_t auth_lock; /* guards the fields below */
+  cf_auth_challenge challenge;
+  bool has_challenge;
+  char *extra_scope;   /* a scope an insufficient_scope answer asked for */
+  char *authorization; /* "Bearer ..." or "Basic ..."; a secret, never logged */
+  int64_t renew_at_ms; /* monotonic ms after which a token is renewed; 0: never */
+  unsigned generation; /* counts changes of authorization */
+};
+
+/* One GET. Exactly one of body and sink receives a 200 or 206 answer. */
+typedef struct cf_http_request {
+  const char *url;
+  const char *what;   /* for messages: "manifest latest", "blob sha256:..." */
+  const char *accept; /* Accept header, or NULL */
+  bool registry_auth; /* send the registry's Authorization to its own origin */
+  bool credentials;   /* send username and password with Basic (token requests) */
+  bool ping;          /* a 401 answer is a result, not a challenge to answer */
+  cf_buf *body;       /* bounded by its max */
+  cf_blob_sink *sink; /* resumed with Range after an interruption */
+} cf_http_request;
+
+typedef struct cf_http_result {
+  long status;
+  char *content_type;     /* new string or NULL */
+  char *www_authenticate; /* new string or NULL */
+} cf_http_result;
+
+void cf_http_result_clear(cf_http_result *result);
+
+/* Performs req. Follows up to 5 redirects, sending the registry's
+ * Authorization only to the registry's own scheme, host and port. Answers a
+ * 401 by fetching a token (or using Basic credentials) and trying again,
+ * at most twice. Retries network errors, 429 and 5xx up to max_retries
+ * times with exponential backoff; a blob download that made progress is
+ * resumed from the byte it reached and does not use up a retry.
+ * CF_E_NOT_FOUND for 404; CF_E_INVALID for other 4xx; CF_E_SYSTEM when the
+ * retries run out. */
+int cf_http_get(cf_registry *registry, const cf_http_request *req, cf_http_result *result,
+                cf_err **err);
+
+/* True when url's scheme is http or https and its host[:port] is listed as
+ * insecure (plain HTTP and unverified TLS allowed). */
+bool cf_http_url_is_insecure(const cf_registry *registry, const char *url);
+
+#endif
