@@ -20,7 +20,7 @@ void cf_auth_challenge_clear(cf_auth_challenge *challenge)
 
 static bool is_token_char(char c)
 {
-  return isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+  return c != '\0' && (isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static const char *skip_space(const char *p)
