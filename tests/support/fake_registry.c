@@ -179,7 +179,7 @@ static void serve_token(fake_registry *fake, int fd, const struct request *req)
   respond(fd, 200, "Content-Type: application/json\r\n", body, (size_t)n);
 }
 
-/* Returns true when the request may proceed; otherwise it was answered. */
+/* Returns true when the request may proceed; otherwise the 401 response was sent. */
 static bool authorized(fake_registry *fake, int fd, const struct request *req)
 {
   if (fake->auth == FAKE_AUTH_NONE) {
