@@ -264,8 +264,8 @@ static bool is_disk_field(const char *kind, const char *field)
           strcmp(field, "scope") == 0);
 }
 
-/* limits.disk_limits: byte_hard is the limit, byte_soft stands in when
- * byte_hard is 0; scope 0 counts the image against it, 1 does not. */
+/* Reads limits.disk_limits. byte_hard is the limit, or byte_soft when
+ * byte_hard is 0. Scope 0 counts the image against it, and 1 does not. */
 static int parse_disk_limits(const json_t *spec, create_work *cw, cf_err **err)
 {
   json_t *disk = cf_json_get(cf_json_get(spec, "limits"), "disk_limits");

@@ -66,9 +66,9 @@ int cf_image_gc(cf_image_store *images, size_t *removed, cf_err **err)
     if (cf_digest_validate(chain_ids[i], NULL) < 0) {
       continue;
     }
-    bool gone = false;
-    rc = collect_layer(images, chain_ids[i], &gone, err);
-    if (gone) {
+    bool layer_removed = false;
+    rc = collect_layer(images, chain_ids[i], &layer_removed, err);
+    if (layer_removed) {
       cf_log(CF_LOG_INFO, "gc.layer-removed", "{s:s}", "chain_id", chain_ids[i]);
       n++;
     }

@@ -271,7 +271,7 @@ static int delete_recorded(cf_image_store *images, const cf_volume_record *recor
       cf_loop_detach(record->loop_device, record->backing_file, err) < 0) {
     return -1;
   }
-  /* Only a directory under <depot>/volumes is removed, whatever the record says. */
+  /* Only the directory under <depot>/volumes is removed, whatever path the record stores. */
   cf_autofree char *expected = cf_volume__dir(images, record->handle);
   if (cf_rm_rf(expected, err) < 0) {
     return -1;

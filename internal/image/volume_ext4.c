@@ -86,9 +86,9 @@ static void read_output(int fd, char *out, size_t size)
   }
 }
 
-/* NOTE: runs mke2fs from e2fsprogs; the options are fixed (no journal, no
- * reserved blocks, 4 KiB blocks, one inode per 16 KiB) so the overhead that
- * the sizing loop measures stays predictable. */
+/* NOTE: runs mke2fs from e2fsprogs. The options are fixed (no journal, no
+ * reserved blocks, 4 KiB blocks, one inode per 16 KiB), so the overhead
+ * that the sizing loop measures stays predictable. */
 static int run_mke2fs(const char *image, const char *seed_dir, cf_err **err)
 {
   cf_autofree char *program = find_mke2fs();
@@ -176,10 +176,10 @@ static int64_t first_size(int64_t quota)
   return size < MIN_IMAGE_SIZE ? MIN_IMAGE_SIZE : size;
 }
 
-/* Free blocks a writer cannot use: ext4 keeps a pool of 2 % of the blocks,
- * at most 4096 clusters, for metadata of delayed allocation
- * (ext4_calculate_resv_clusters() in Linux 6.x), and a file of the quota's
- * size needs a few extent and directory blocks. */
+/* Returns the free bytes a writer cannot use. ext4 keeps 2 % of the blocks,
+ * at most 4096 clusters, for delayed-allocation metadata
+ * (ext4_calculate_resv_clusters() in Linux 6.x). A file of the quota's size
+ * also needs a few extent and directory blocks. */
 static int64_t unusable_bytes(int64_t quota)
 {
   int64_t pool = quota / 50;

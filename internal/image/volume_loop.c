@@ -153,8 +153,8 @@ int cf_loop_detach(const char *device, const char *file, cf_err **err)
   if (fd < 0) {
     return cf_err_sys(err, errno, "open loop device %s", device);
   }
-  /* While a mount still holds the device, the kernel turns LOOP_CLR_FD into
-   * autoclear: the device detaches when its last user closes it. */
+  /* While a mount still uses the device, the kernel turns LOOP_CLR_FD into
+   * autoclear, so the device detaches when its last user closes it. */
   if (ioctl(fd, LOOP_CLR_FD, 0) < 0 && errno != ENXIO) {
     return cf_err_sys(err, errno, "detach loop device %s from %s", device, file);
   }

@@ -109,7 +109,7 @@ static void test_write_past_limit_fails(void **state)
   assert_null(strstr(fill_text, "dd-status=0"));
   cf_garden_process_result_clear(&fill);
 
-  /* The limit holds in user data: at most the limit plus the slack. */
+  /* User data fills the limit, give or take the 256 KiB of sizing slack. */
   cf_garden_process_result size = run_sh("it-disk", "wc -c < /fill");
   cf_autofree char *size_text = stdout_text(&size);
   long long written = atoll(size_text);
