@@ -45,6 +45,7 @@ typedef struct groot {
   char *dir;
   cf_store *store;
   cf_image_store *images;
+  cf_pull_options pull; /* credentials and insecure registries; strings borrowed */
 } groot;
 
 static void print_usage(FILE *out)
@@ -188,15 +189,13 @@ static int print_json(json_t *value)
 static int pull_image(groot *g, const char *uri, cf_image *image, cf_err **err)
 {
   cf_log(CF_LOG_INFO, "pull.start", "{s:s}", "uri", uri);
-  if (cf_image_source_pull(g->images, uri, image, err) < 0) {
+  if (cf_image_source_pull(g->images, uri, &g->pull, image, err) < 0) {
     return cf_err_wrap(err, "pulling image");
   }
   cf_log(CF_LOG_INFO, "pull.done", "{s:s, s:s}", "uri", uri, "digest", image->manifest_digest);
   return 0;
 }
 
-/* NOTE: --username and --password are accepted but not passed to the pull
- * yet, so only anonymous registry pulls work. */
 static int run_create(groot *g, const create_options *o, char **args, cf_err **err)
 {
   if (o->disk_limit < 0) {
@@ -422,6 +421,10 @@ int cf_cli_image(int argc, char **argv, int start)
     rc = open_groot(o.driver_store != NULL ? o.driver_store : DEFAULT_DRIVER_STORE, &g, &err);
   }
   if (rc == 0) {
+    g.pull.username = co.username;
+    g.pull.password = co.password;
+    g.pull.insecure_registries = (const char *const *)config.insecure_registries;
+    g.pull.insecure_registry_count = config.insecure_registry_count;
     rc = run_command(&g, command, &co, argv + next, &err);
   }
   close_groot(&g);

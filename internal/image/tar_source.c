@@ -137,10 +137,11 @@ static int unpack_tar(cf_image_store *images, const char *path, cf_image *out, c
   return rc;
 }
 
-int cf_image_source_pull(cf_image_store *images, const char *uri, cf_image *out, cf_err **err)
+int cf_image_source_pull(cf_image_store *images, const char *uri, const cf_pull_options *options,
+                         cf_image *out, cf_err **err)
 {
   if (strstr(uri, "://") != NULL) {
-    return cf_image_pull(images, uri, out, err);
+    return cf_image_pull_with(images, uri, options, out, err);
   }
   memset(out, 0, sizeof(*out));
   cf_autofree char *path = realpath(uri, NULL);

@@ -89,8 +89,10 @@ int cf_volume_list(cf_image_store *images, char ***handles, size_t *count, cf_er
 int cf_image_gc(cf_image_store *images, size_t *removed, cf_err **err);
 
 /* Pulls uri: a path without "://" is a local tar file, a single-layer image
- * (uncompressed tar); anything else goes to cf_image_pull(). */
-int cf_image_source_pull(cf_image_store *images, const char *uri, cf_image *out, cf_err **err);
+ * (uncompressed tar); anything else goes to cf_image_pull_with() with
+ * options (may be NULL). */
+int cf_image_source_pull(cf_image_store *images, const char *uri, const cf_pull_options *options,
+                         cf_image *out, cf_err **err);
 
 /* --- Pieces exposed for tests. --- */
 
