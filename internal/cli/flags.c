@@ -62,8 +62,21 @@ static int assign(cf_flag *flag, const char *value, cf_err **err)
     return 0;
   case CF_FLAG_IGNORED:
     return 0;
+  case CF_FLAG_STRINGS: {
+    cf_flag_strings *strings = flag->target;
+    strings->values = cf_xrealloc(strings->values, (strings->count + 1) * sizeof(char *));
+    strings->values[strings->count++] = value;
+    return 0;
+  }
   }
   return 0;
+}
+
+void cf_flag_strings_clear(cf_flag_strings *strings)
+{
+  free(strings->values);
+  strings->values = NULL;
+  strings->count = 0;
 }
 
 int cf_flags_set(cf_flag *flags, int count, const char *name, const char *value, cf_err **err)

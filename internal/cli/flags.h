@@ -8,6 +8,7 @@
 #define CFWIN_CLI_FLAGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -18,7 +19,16 @@ enum cf_flag_type {
   CF_FLAG_BOOL,     /* bool * */
   CF_FLAG_DURATION, /* int64_t * nanoseconds, Go syntax: "1m30s", "500ms", "0" */
   CF_FLAG_IGNORED,  /* an upstream flag that cfwin accepts and does not use */
+  CF_FLAG_STRINGS,  /* cf_flag_strings *: a repeatable flag; values point into argv */
 };
+
+/* The values of a repeatable string flag, in order. */
+typedef struct cf_flag_strings {
+  const char **values;
+  size_t count;
+} cf_flag_strings;
+
+void cf_flag_strings_clear(cf_flag_strings *strings);
 
 typedef struct cf_flag {
   const char *name; /* without dashes */

@@ -33,6 +33,9 @@ typedef struct serve_options {
   long long max_containers;
   int64_t default_grace_time;
   bool destroy_on_startup;
+  cf_flag_strings insecure_registries;
+  cf_flag_strings cached_images;
+  long long gc_threshold;
   bool help;
   bool ignored_bool;
 } serve_options;
@@ -52,6 +55,9 @@ static int init_flags(serve_options *o, cf_flag *flags)
       {"max-containers", CF_FLAG_INT, &o->max_containers},
       {"default-grace-time", CF_FLAG_DURATION, &o->default_grace_time},
       {"destroy-containers-on-startup", CF_FLAG_BOOL, &o->destroy_on_startup},
+      {"insecure-docker-registry", CF_FLAG_STRINGS, &o->insecure_registries},
+      {"cached-image-uri", CF_FLAG_STRINGS, &o->cached_images},
+      {"gc-threshold-bytes", CF_FLAG_INT, &o->gc_threshold},
       {"help", CF_FLAG_BOOL, &o->help},
       /* gdn flags a Guardian deployment passes that cfwin does not need. */
       {"skip-setup", CF_FLAG_BOOL, &o->ignored_bool},
@@ -185,6 +191,11 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
       .max_containers = (uint64_t)o->max_containers,
       .default_grace_time_ns = o->default_grace_time,
       .destroy_containers_on_startup = o->destroy_on_startup,
+      .insecure_registries = o->insecure_registries.values,
+      .insecure_registry_count = o->insecure_registries.count,
+      .cached_image_uris = o->cached_images.values,
+      .cached_image_count = o->cached_images.count,
+      .gc_threshold_bytes = o->gc_threshold,
   };
   if (!any_listener && as_gdn) {
     config->bind_socket = GDN_DEFAULT_SOCKET;
@@ -198,7 +209,7 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
 static int run_cleanup(const cf_server_config *config, cf_err **err)
 {
   cf_backend *backend = NULL;
-  if (cf_backend_open(config->depot, &backend, err) < 0) {
+  if (cf_backend_open(config->depot, NULL, &backend, err) < 0) {
     return -1;
   }
   char **kept = NULL;
@@ -211,7 +222,7 @@ static int run_cleanup(const cf_server_config *config, cf_err **err)
 
 int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
 {
-  serve_options o = {.bind_port = 7777, .max_containers = 256};
+  serve_options o = {.bind_port = 7777, .max_containers = 256, .gc_threshold = -1};
   cf_flag flags[MAX_FLAGS];
   int count = init_flags(&o, flags);
   cf_buf config_text;
@@ -265,6 +276,8 @@ out:
   free(depot);
   free(rootfs);
   cf_buf_free(&config_text);
+  cf_flag_strings_clear(&o.insecure_registries);
+  cf_flag_strings_clear(&o.cached_images);
   return status;
 }
 

@@ -19,11 +19,14 @@ struct cf_backend {
   char *volumes_dir;
   cf_store *store;
   cf_image_store *images;
+  cf_backend_options options;
 };
 
-int cf_backend_open(const char *depot, cf_backend **out, cf_err **err)
+int cf_backend_open(const char *depot, const cf_backend_options *options, cf_backend **out,
+                    cf_err **err)
 {
   cf_backend *backend = cf_xcalloc(1, sizeof(*backend));
+  backend->options = options != NULL ? *options : (cf_backend_options){.gc_threshold_bytes = -1};
   backend->depot = cf_xstrdup(depot);
   backend->containers_dir = cf_path_join(depot, "containers");
   backend->volumes_dir = cf_path_join(depot, "volumes");
@@ -174,6 +177,65 @@ static void undo_create(cf_backend *backend, const char *handle, const char *dir
   }
 }
 
+static cf_pull_options pull_options(const cf_backend *backend)
+{
+  return (cf_pull_options){
+      .insecure_registries = backend->options.insecure_registries,
+      .insecure_registry_count = backend->options.insecure_registry_count,
+  };
+}
+
+int cf_backend_pull(cf_backend *backend, const char *uri, cf_err **err)
+{
+  cf_pull_options pull = pull_options(backend);
+  cf_image image = {0};
+  int rc = cf_image_source_pull(backend->images, uri, &pull, &image, err);
+  cf_image_clear(&image);
+  return rc;
+}
+
+/* The bytes of all unpacked layers, as the store records them. */
+static int64_t layer_store_bytes(cf_backend *backend)
+{
+  char **chain_ids = NULL;
+  size_t count = 0;
+  int64_t total = 0;
+  if (cf_store_layer_list(backend->store, &chain_ids, &count, NULL) < 0) {
+    return 0;
+  }
+  for (size_t i = 0; i < count; i++) {
+    cf_layer_record record = {0};
+    if (cf_store_layer_get(backend->store, chain_ids[i], &record, NULL) == 0) {
+      total += record.size;
+      cf_layer_record_clear(&record);
+    }
+  }
+  cf_strv_free(chain_ids, count);
+  return total;
+}
+
+/* Removes layers no volume uses once the store is over the threshold. */
+static void collect_layers(cf_backend *backend)
+{
+  int64_t threshold = backend->options.gc_threshold_bytes;
+  if (threshold < 0) {
+    return;
+  }
+  int64_t bytes = layer_store_bytes(backend);
+  if (bytes <= threshold) {
+    return;
+  }
+  size_t removed = 0;
+  cf_err *err = NULL;
+  if (cf_image_gc(backend->images, &removed, &err) < 0) {
+    cf_log_error("gc.failed", err, "{s:I}", "layer-bytes", (json_int_t)bytes);
+    cf_err_free(err);
+    return;
+  }
+  cf_log(CF_LOG_INFO, "gc.done", "{s:I, s:I, s:i}", "layer-bytes", (json_int_t)bytes,
+         "threshold-bytes", (json_int_t)threshold, "removed-layers", (int)removed);
+}
+
 int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_err **err)
 {
   cf_image image = {0};
@@ -182,7 +244,10 @@ int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_
   bool recorded = false;
   cf_autofree char *dir = cf_path_join(backend->containers_dir, request->handle);
 
-  if (cf_image_pull(backend->images, request->image_uri, &image, err) < 0) {
+  cf_pull_options pull = pull_options(backend);
+  pull.username = request->username;
+  pull.password = request->password;
+  if (cf_image_source_pull(backend->images, request->image_uri, &pull, &image, err) < 0) {
     goto fail;
   }
   if (record_container(backend, request, &image, dir, err) < 0) {
@@ -237,6 +302,9 @@ int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err)
     goto out;
   }
   rc = cf_store_container_delete(backend->store, handle, err);
+  if (rc == 0) {
+    collect_layers(backend);
+  }
 out:
   cf_container_record_clear(&record);
   return rc;

@@ -18,14 +18,31 @@
 
 typedef struct cf_backend cf_backend;
 
-/* Opens <depot>/cfwin.db and the layer store, creating the depot layout. */
-int cf_backend_open(const char *depot, cf_backend **out, cf_err **err);
+/* Options every pull of the backend uses; strings are borrowed and must
+ * outlive the backend. */
+typedef struct cf_backend_options {
+  const char *const *insecure_registries;
+  size_t insecure_registry_count;
+  int64_t gc_threshold_bytes; /* negative: never collect layers after a destroy */
+} cf_backend_options;
+
+/* Opens <depot>/cfwin.db and the layer store, creating the depot layout.
+ * options may be NULL for the defaults (no insecure registries, no
+ * collection). */
+int cf_backend_open(const char *depot, const cf_backend_options *options, cf_backend **out,
+                    cf_err **err);
+
+/* Pulls uri into the layer store without making a container, as the
+ * server does for its cached images. */
+int cf_backend_pull(cf_backend *backend, const char *uri, cf_err **err);
 void cf_backend_close(cf_backend *backend);
 cf_store *cf_backend_store(cf_backend *backend);
 
 typedef struct cf_create_request {
   const char *handle;
   const char *image_uri;
+  const char *username; /* registry credentials of image_uri, or NULL */
+  const char *password;
   const char *const *env; /* container env "K=V", after the image's env */
   size_t env_count;
   const cf_property *properties;

@@ -216,6 +216,8 @@ typedef struct create_work {
   cf_conn *conn;
   char *handle;
   char *image_uri;
+  char *username; /* registry credentials; never logged */
+  char *password;
   char **env;
   size_t env_count;
   cf_property *properties;
@@ -230,6 +232,8 @@ static void create_work_free(create_work *cw)
 {
   free(cw->handle);
   free(cw->image_uri);
+  free(cw->username);
+  free(cw->password);
   cf_strv_free(cw->env, cw->env_count);
   cf_properties_free(cw->properties, cw->property_count);
   cf_err_free(cw->err);
@@ -370,10 +374,17 @@ static int pick_image(cf_server *server, const json_t *spec, create_work *cw, cf
 {
   const char *uri = NULL;
   const char *rootfs = NULL;
-  if (cf_json_get_string(cf_json_get(spec, "image"), "uri", &uri, err) < 0 ||
+  const char *username = NULL;
+  const char *password = NULL;
+  json_t *image = cf_json_get(spec, "image");
+  if (cf_json_get_string(image, "uri", &uri, err) < 0 ||
+      cf_json_get_string(image, "username", &username, err) < 0 ||
+      cf_json_get_string(image, "password", &password, err) < 0 ||
       cf_json_get_string(spec, "rootfs", &rootfs, err) < 0) {
     return -1;
   }
+  cw->username = username != NULL && username[0] != '\0' ? cf_xstrdup(username) : NULL;
+  cw->password = password != NULL && password[0] != '\0' ? cf_xstrdup(password) : NULL;
   if (uri == NULL || uri[0] == '\0') {
     uri = rootfs;
   }
@@ -432,6 +443,8 @@ static void run_create(uv_work_t *work)
   cf_create_request request = {
       .handle = cw->handle,
       .image_uri = cw->image_uri,
+      .username = cw->username,
+      .password = cw->password,
       .env = (const char *const *)cw->env,
       .env_count = cw->env_count,
       .properties = cw->properties,

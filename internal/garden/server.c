@@ -441,13 +441,40 @@ static int reconcile(cf_server *server, cf_err **err)
   return 0;
 }
 
+static int open_backend(cf_server *server, cf_err **err)
+{
+  cf_backend_options options = {
+      .insecure_registries = server->config.insecure_registries,
+      .insecure_registry_count = server->config.insecure_registry_count,
+      .gc_threshold_bytes = server->config.gc_threshold_bytes,
+  };
+  return cf_backend_open(server->config.depot, &options, &server->backend, err);
+}
+
+/* Pulls the cached images; a failure is logged and does not stop the start,
+ * because containers of other images can still be created. */
+static void pull_cached_images(cf_server *server)
+{
+  for (size_t i = 0; i < server->config.cached_image_count; i++) {
+    const char *uri = server->config.cached_image_uris[i];
+    cf_err *err = NULL;
+    cf_log(CF_LOG_INFO, "cached-image.pulling", "{s:s}", "uri", uri);
+    if (cf_backend_pull(server->backend, uri, &err) < 0) {
+      cf_log_error("cached-image.failed", err, "{s:s}", "uri", uri);
+      cf_err_free(err);
+      continue;
+    }
+    cf_log(CF_LOG_INFO, "cached-image.pulled", "{s:s}", "uri", uri);
+  }
+}
+
 static int start(cf_server *server, cf_err **err)
 {
-  if (cf_mkdir_p(server->config.depot, 0700, err) < 0 ||
-      cf_backend_open(server->config.depot, &server->backend, err) < 0 ||
+  if (cf_mkdir_p(server->config.depot, 0700, err) < 0 || open_backend(server, err) < 0 ||
       reconcile(server, err) < 0) {
     return -1;
   }
+  pull_cached_images(server);
   if (server->config.bind_ip != NULL && listen_tcp(server, err) < 0) {
     return -1;
   }

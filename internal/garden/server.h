@@ -4,6 +4,7 @@
 #define CFWIN_GARDEN_SERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -17,6 +18,15 @@ typedef struct cf_server_config {
   uint64_t max_containers;
   int64_t default_grace_time_ns;
   bool destroy_containers_on_startup;
+  /* Registries ("host:port") that may use plain HTTP or unverified TLS. */
+  const char *const *insecure_registries;
+  size_t insecure_registry_count;
+  /* Images pulled into the layer store at start, before serving. */
+  const char *const *cached_image_uris;
+  size_t cached_image_count;
+  /* After a destroy, unused layers are removed once the layer store holds
+   * more than this many bytes; negative: never. */
+  int64_t gc_threshold_bytes;
 } cf_server_config;
 
 /* Opens the depot, reconciles it with the host, listens and serves until

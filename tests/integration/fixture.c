@@ -115,9 +115,23 @@ static void exec_server(const it_server *server)
   cf_autofree char *rootfs = cf_xasprintf("oci://%s:latest", server->image_dir);
   const char *binary = env_or("CFWIN_BINARY", "build/cfwin");
   putenv(run_marker);
-  execl(binary, binary, "serve", "--bind-ip", "127.0.0.1", "--bind-port", port, "--bind-socket",
-        server->socket_path, "--depot", server->depot, "--default-rootfs", rootfs, "--log-level",
-        "debug", (char *)NULL);
+  const char *fixed[] = {binary,        "serve",       "--bind-ip",        "127.0.0.1",
+                         "--bind-port", port,          "--bind-socket",    server->socket_path,
+                         "--depot",     server->depot, "--default-rootfs", rootfs,
+                         "--log-level", "debug"};
+  size_t fixed_count = sizeof(fixed) / sizeof(fixed[0]);
+  size_t extra_count = 0;
+  while (server->extra_args != NULL && server->extra_args[extra_count] != NULL) {
+    extra_count++;
+  }
+  char **argv = cf_xcalloc(fixed_count + extra_count + 1, sizeof(*argv));
+  for (size_t i = 0; i < fixed_count; i++) {
+    argv[i] = (char *)fixed[i];
+  }
+  for (size_t i = 0; i < extra_count; i++) {
+    argv[fixed_count + i] = (char *)server->extra_args[i];
+  }
+  execv(binary, argv);
   fprintf(stderr, "exec %s: %s\n", binary, strerror(errno));
   _exit(127);
 }

@@ -20,7 +20,8 @@ typedef struct it_server {
   char *log_path;
   int port;
   pid_t pid;
-  int exit_status; /* of the last server stopped */
+  int exit_status;               /* of the last server stopped */
+  const char *const *extra_args; /* NULL-terminated `cfwin serve` options to add, or NULL */
   cf_garden_client tcp;
   cf_garden_client unix_socket;
 } it_server;
