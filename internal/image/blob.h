@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/sha256.h"
+#include "image/image.h"
 #include "oci/oci.h"
 
 /* Largest JSON document (index, manifest, config) read from a layout. */
@@ -51,15 +52,36 @@ int cf_blob_sink_finish(cf_blob_sink *sink, cf_err **err);
 typedef int (*cf_blob_producer)(void *ctx, const cf_oci_descriptor *desc, cf_blob_sink *sink,
                                 cf_err **err);
 
+/* The limits of one layer's unpack, taken from cf_pull_options. */
+typedef struct cf_unpack_limits {
+  int64_t max_layer_bytes;   /* uncompressed tar bytes of this layer */
+  int64_t max_layer_entries; /* tar entries of this layer */
+  int64_t max_image_bytes;   /* uncompressed tar bytes of all layers of the pull */
+  /* The running total behind max_image_bytes. The layers of one pull share
+   * it, also across their threads. */
+  _Atomic int64_t *image_bytes;
+} cf_unpack_limits;
+
+/* Fills limits from options (NULL for the defaults of cf_pull_options),
+ * counting image bytes in *image_bytes. CF_E_INVALID naming the option when
+ * a limit is negative. */
+int cf_unpack_limits_init(cf_unpack_limits *limits, const cf_pull_options *options,
+                          _Atomic int64_t *image_bytes, cf_err **err);
+
+/* Adds the size of a layer that is already in the store to the image
+ * total. CF_E_LIMIT naming the limit when the total passes max_image_bytes. */
+int cf_unpack_limits_charge(const cf_unpack_limits *limits, int64_t bytes, cf_err **err);
+
 /* Unpacks a layer blob that produce writes, in one pass: the compressed
  * bytes are hashed as they arrive, decompressed, hashed again and extracted
  * with the checks of cf_layer_unpack(). No copy of the blob is stored, and
  * memory use does not depend on the blob's size. Fails with CF_E_INTEGRITY
  * when the blob's size or digest differs from desc or the uncompressed
- * digest from expected_diff_id. On failure dest is emptied again. */
+ * digest from expected_diff_id, and with CF_E_LIMIT as soon as the layer
+ * passes one of limits. On failure dest is emptied again. */
 int cf_layer_unpack_stream(const cf_oci_descriptor *desc, cf_blob_producer produce, void *ctx,
-                           const char *dest, const char *expected_diff_id, int64_t *size,
-                           cf_err **err);
+                           const char *dest, const char *expected_diff_id,
+                           const cf_unpack_limits *limits, int64_t *size, cf_err **err);
 
 /* A producer that streams the verified blob of the OCI layout at ctx (a
  * const char * path). */

@@ -138,6 +138,18 @@ static bool is_device_node(struct archive_entry *entry)
   return type == AE_IFCHR && archive_entry_rdev(entry) != 0;
 }
 
+/* Keeps set-user-ID and set-group-ID bits only on regular files and
+ * directories, where images rely on them (su, ping, shared group
+ * directories). On a FIFO, socket or whiteout device they serve no purpose. */
+static void strip_special_bits(struct archive_entry *entry)
+{
+  mode_t type = archive_entry_filetype(entry);
+  if (type == AE_IFREG || type == AE_IFDIR) {
+    return;
+  }
+  archive_entry_set_perm(entry, archive_entry_perm(entry) & ~(mode_t)(S_ISUID | S_ISGID));
+}
+
 static int normalize_hardlink(struct archive_entry *entry, const char *raw, cf_err **err)
 {
   const char *link = archive_entry_hardlink(entry);
@@ -171,6 +183,7 @@ int cf_image_entry_prepare(struct archive_entry *entry, enum cf_entry_action *ac
   }
   archive_entry_set_pathname(entry, path);
   drop_overlay_xattrs(entry);
+  strip_special_bits(entry);
 
   if (strncmp(base_of(path), WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)) == 0) {
     return classify_whiteout(raw, path, action, target, err);

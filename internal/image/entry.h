@@ -27,7 +27,8 @@ int cf_image_entry_normalize(const char *kind, const char *path, char **out, cf_
 
 /* Normalizes the entry's path and hard-link target in place, drops
  * trusted.overlay.* extended attributes (only whiteout conversion may set
- * them) and decides the action. For whiteouts *target is a new string: the
+ * them), clears the set-user-ID and set-group-ID bits of entries other than
+ * regular files and directories, and decides the action. For whiteouts *target is a new string: the
  * path the whiteout hides, or the directory to mark opaque; else NULL.
  * Errors name the entry. */
 int cf_image_entry_prepare(struct archive_entry *entry, enum cf_entry_action *action, char **target,

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,6 +50,7 @@ struct layer_jobs {
   cf_image_store *images;
   const struct layer_source *source;
   const cf_resolved_image *resolved;
+  const cf_unpack_limits *limits;
   char **chain_ids; /* precomputed, one per layer */
   cf_image *out;
   cf_err **errors; /* one per layer */
@@ -67,6 +69,7 @@ static void pull_layer(struct layer_jobs *jobs, size_t i)
       .diff_id = resolved->config.diff_ids[i],
       .parent_chain_id = i > 0 ? jobs->chain_ids[i - 1] : NULL,
       .chain_id = jobs->chain_ids[i],
+      .limits = jobs->limits,
   };
   char *dir = NULL;
   if (cf_image_layer_ensure(jobs->images, &request, &dir, &jobs->errors[i]) < 0) {
@@ -127,8 +130,8 @@ static int collect_errors(struct layer_jobs *jobs, size_t count, cf_err **err)
 }
 
 static int pull_layers(cf_image_store *images, const struct layer_source *source,
-                       const cf_resolved_image *resolved, size_t parallel, cf_image *out,
-                       cf_err **err)
+                       const cf_resolved_image *resolved, const cf_unpack_limits *limits,
+                       size_t parallel, cf_image *out, cf_err **err)
 {
   size_t count = resolved->manifest.layer_count;
   if (count == 0) {
@@ -147,6 +150,7 @@ static int pull_layers(cf_image_store *images, const struct layer_source *source
       .images = images,
       .source = source,
       .resolved = resolved,
+      .limits = limits,
       .chain_ids = out->chain_ids,
       .out = out,
       .errors = cf_xcalloc(count, sizeof(cf_err *)),
@@ -169,10 +173,10 @@ static void copy_env(const cf_oci_image_config *config, cf_image *out)
 }
 
 static int pull_resolved(cf_image_store *images, const struct layer_source *source,
-                         const cf_resolved_image *resolved, size_t parallel, cf_image *out,
-                         cf_err **err)
+                         const cf_resolved_image *resolved, const cf_unpack_limits *limits,
+                         size_t parallel, cf_image *out, cf_err **err)
 {
-  if (pull_layers(images, source, resolved, parallel, out, err) < 0) {
+  if (pull_layers(images, source, resolved, limits, parallel, out, err) < 0) {
     return -1;
   }
   copy_env(&resolved->config, out);
@@ -181,7 +185,8 @@ static int pull_resolved(cf_image_store *images, const struct layer_source *sour
 }
 
 /* Layout layers are unpacked one after the other: they are local files. */
-static int pull_layout(cf_image_store *images, const char *uri, cf_image *out, cf_err **err)
+static int pull_layout(cf_image_store *images, const char *uri, const cf_unpack_limits *limits,
+                       cf_image *out, cf_err **err)
 {
   cf_oci_uri parsed;
   if (cf_oci_uri_parse(uri, &parsed, err) < 0) {
@@ -191,7 +196,7 @@ static int pull_layout(cf_image_store *images, const char *uri, cf_image *out, c
   int rc = cf_image_layout_resolve(parsed.path, parsed.tag, &resolved, err);
   if (rc == 0) {
     struct layer_source source = {cf_image_blob_produce, parsed.path, true};
-    rc = pull_resolved(images, &source, &resolved, 1, out, err);
+    rc = pull_resolved(images, &source, &resolved, limits, 1, out, err);
     cf_resolved_image_clear(&resolved);
   }
   cf_oci_uri_clear(&parsed);
@@ -199,7 +204,8 @@ static int pull_layout(cf_image_store *images, const char *uri, cf_image *out, c
 }
 
 static int pull_registry(cf_image_store *images, const cf_docker_uri *uri,
-                         const cf_pull_options *options, cf_image *out, cf_err **err)
+                         const cf_pull_options *options, const cf_unpack_limits *limits,
+                         cf_image *out, cf_err **err)
 {
   cf_registry *registry = NULL;
   if (cf_registry_open(uri, options, &registry, err) < 0) {
@@ -212,7 +218,7 @@ static int pull_registry(cf_image_store *images, const cf_docker_uri *uri,
     size_t parallel = options != NULL && options->parallel_layers != 0 ? options->parallel_layers
                                                                        : DEFAULT_PARALLEL_LAYERS;
     struct layer_source source = {cf_registry_produce_blob, registry, false};
-    rc = pull_resolved(images, &source, &resolved, parallel, out, err);
+    rc = pull_resolved(images, &source, &resolved, limits, parallel, out, err);
     cf_resolved_image_clear(&resolved);
   }
   cf_registry_close(registry);
@@ -220,13 +226,13 @@ static int pull_registry(cf_image_store *images, const cf_docker_uri *uri,
 }
 
 static int pull_docker(cf_image_store *images, const char *uri, const cf_pull_options *options,
-                       cf_image *out, cf_err **err)
+                       const cf_unpack_limits *limits, cf_image *out, cf_err **err)
 {
   cf_docker_uri parsed;
   if (cf_docker_uri_parse(uri, &parsed, err) < 0) {
     return -1;
   }
-  int rc = pull_registry(images, &parsed, options, out, err);
+  int rc = pull_registry(images, &parsed, options, limits, out, err);
   cf_docker_uri_clear(&parsed);
   return rc < 0 ? cf_err_wrap(err, "pull %s", uri) : 0;
 }
@@ -235,9 +241,14 @@ int cf_image_pull_with(cf_image_store *images, const char *uri, const cf_pull_op
                        cf_image *out, cf_err **err)
 {
   memset(out, 0, sizeof(*out));
+  _Atomic int64_t image_bytes = 0;
+  cf_unpack_limits limits;
+  if (cf_unpack_limits_init(&limits, options, &image_bytes, err) < 0) {
+    return cf_err_wrap(err, "pull %s", uri);
+  }
   int rc = strncmp(uri, DOCKER_SCHEME, strlen(DOCKER_SCHEME)) == 0
-               ? pull_docker(images, uri, options, out, err)
-               : pull_layout(images, uri, out, err);
+               ? pull_docker(images, uri, options, &limits, out, err)
+               : pull_layout(images, uri, &limits, out, err);
   if (rc < 0) {
     cf_image_clear(out);
   }

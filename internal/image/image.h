@@ -50,7 +50,8 @@ typedef struct cf_image_platform {
 } cf_image_platform;
 
 /* Options of a pull; a zeroed struct (or NULL) gives the defaults. They
- * apply to docker:// URIs except platform, which applies to both. */
+ * apply to docker:// URIs except platform and the limits, which apply to
+ * every URI. */
 typedef struct cf_pull_options {
   const char *username; /* registry credentials; NULL or "" for anonymous */
   const char *password;
@@ -62,15 +63,25 @@ typedef struct cf_pull_options {
   unsigned max_retries;     /* per request on 429, 5xx and network errors; 0: 4 */
   unsigned retry_base_ms;   /* first backoff, doubled per retry; 0: 500 ms */
   unsigned parallel_layers; /* layers downloaded at once; 0: 4 */
+  /* Limits of the uncompressed tar streams, for every URI kind. A pull that
+   * passes one fails with CF_E_LIMIT and keeps nothing of the layer. */
+  int64_t max_layer_bytes;   /* per layer; 0: CF_IMAGE_DEFAULT_MAX_LAYER_BYTES */
+  int64_t max_image_bytes;   /* all layers of the image; 0: CF_IMAGE_DEFAULT_MAX_IMAGE_BYTES */
+  int64_t max_layer_entries; /* tar entries per layer; 0: CF_IMAGE_DEFAULT_MAX_LAYER_ENTRIES */
 } cf_pull_options;
+
+#define CF_IMAGE_DEFAULT_MAX_LAYER_BYTES (INT64_C(32) << 30) /* 32 GiB */
+#define CF_IMAGE_DEFAULT_MAX_IMAGE_BYTES (INT64_C(64) << 30) /* 64 GiB */
+#define CF_IMAGE_DEFAULT_MAX_LAYER_ENTRIES INT64_C(2000000)
 
 /* Resolves uri and unpacks the layers that are not in the store yet.
  * Supported: oci:///absolute/path[:tag] and
  * docker://[host[:port]]/repository[:tag|@sha256:digest]. Errors name the
  * URI, the media type and both digests on a mismatch (CF_E_INTEGRITY),
  * CF_E_NOT_FOUND for a missing layout, tag, repository or platform,
- * CF_E_INVALID for a malformed URI or document, CF_E_SYSTEM for a registry
- * that could not be reached. options may be NULL. */
+ * CF_E_INVALID for a malformed URI or document or a negative limit,
+ * CF_E_SYSTEM for a registry that could not be reached, CF_E_LIMIT when
+ * the image passes one of the size or entry limits. options may be NULL. */
 int cf_image_pull_with(cf_image_store *images, const char *uri, const cf_pull_options *options,
                        cf_image *out, cf_err **err);
 
@@ -124,8 +135,9 @@ void cf_chain_id(const char *parent_chain_id, const char *diff_id, char *out);
  * nothing outside dest for, entries with absolute paths, ".." components,
  * paths through symlinks and hard links that point outside. Checks that the
  * uncompressed stream's digest equals expected_diff_id (CF_E_INTEGRITY,
- * naming both digests) and stores the uncompressed size in *size. On any
- * failure after extraction began, dest is emptied again. */
+ * naming both digests) and stores the uncompressed size in *size. Applies
+ * the default limits of cf_pull_options. On any failure after extraction
+ * began, dest is emptied again. */
 int cf_layer_unpack(const char *blob_path, const char *media_type, const char *dest,
                     const char *expected_diff_id, int64_t *size, cf_err **err);
 

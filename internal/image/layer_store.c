@@ -168,7 +168,7 @@ static int extract_blob(const cf_layer_request *request, const char *dest, int64
     return -1;
   }
   return cf_layer_unpack_stream(request->blob, request->produce, request->produce_ctx, dest,
-                                request->diff_id, size, err);
+                                request->diff_id, request->limits, size, err);
 }
 
 /* Writes the unpacked files to disk before the store calls the layer ready,
@@ -239,7 +239,9 @@ static int ensure_locked(cf_image_store *images, const cf_layer_request *request
     return -1;
   }
   int rc = 0;
-  if (!found || !record_is_ready(&record, dir)) {
+  if (found && record_is_ready(&record, dir)) {
+    rc = cf_unpack_limits_charge(request->limits, record.size, err);
+  } else {
     rc = discard_layer(images, &record, found, dir, err);
     if (rc == 0) {
       rc = unpack_layer(images, request, dir, err);

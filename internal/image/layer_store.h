@@ -23,10 +23,13 @@ typedef struct cf_layer_request {
   const char *diff_id;           /* from the verified image config */
   const char *parent_chain_id;   /* NULL for the base layer */
   const char *chain_id;
+  const cf_unpack_limits *limits; /* a ready layer counts its size against max_image_bytes */
 } cf_layer_request;
 
 /* Stores in *dir (a new string) the unpacked directory of the layer,
- * unpacking it first unless the store records it as ready. Holds the
+ * unpacking it first unless the store records it as ready. Fails with
+ * CF_E_LIMIT, keeping nothing of the layer, when it passes request->limits.
+ * Holds the
  * layer's file lock throughout, so each layer is unpacked once across
  * threads and processes. Cleans up what an interrupted unpack left. */
 int cf_image_layer_ensure(cf_image_store *images, const cf_layer_request *request, char **dir,

@@ -15,8 +15,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +37,23 @@
 
 #define STREAM_CHUNK 65536
 
-/* The decompressed layer as the tar reader sees it, hashed on the way. */
+/* The option that raises each limit, for the error messages. */
+#define RAISE_LAYER_BYTES                                                                          \
+  "raise max_layer_bytes in the groot config file or --max-layer-bytes of cfwin serve"
+#define RAISE_IMAGE_BYTES                                                                          \
+  "raise max_image_bytes in the groot config file or --max-image-bytes of cfwin serve"
+#define RAISE_LAYER_ENTRIES                                                                        \
+  "raise max_layer_entries in the groot config file or --max-layer-entries of cfwin serve"
+
+/* The decompressed layer as the tar reader sees it, hashed and counted
+ * against the limits on the way. */
 struct hashed_stream {
   struct archive *decompressed;
+  const cf_unpack_limits *limits;
   cf_sha256 sha;
   int64_t total;
+  int64_t entries;
+  cf_err *limit_err; /* set when the stream passed a limit */
   char chunk[STREAM_CHUNK];
 };
 
@@ -48,6 +62,7 @@ struct unpack_job {
   int dest_fd;
   bool drain_input; /* read blob_fd to its end before the thread exits */
   enum cf_oci_compression compression;
+  const cf_unpack_limits *limits;
   char diff_id[CF_DIGEST_LEN + 1]; /* computed */
   int64_t size;                    /* computed: bytes of the uncompressed stream */
   bool started;                    /* the thread ran, so dest may hold entries */
@@ -96,22 +111,106 @@ static struct archive *open_decompressor(int fd, enum cf_oci_compression compres
   return a;
 }
 
+int cf_unpack_limits_init(cf_unpack_limits *limits, const cf_pull_options *options,
+                          _Atomic int64_t *image_bytes, cf_err **err)
+{
+  static const cf_pull_options defaults = {0};
+  if (options == NULL) {
+    options = &defaults;
+  }
+  const struct {
+    const char *name;
+    int64_t value;
+  } given[] = {
+      {"max_layer_bytes", options->max_layer_bytes},
+      {"max_image_bytes", options->max_image_bytes},
+      {"max_layer_entries", options->max_layer_entries},
+  };
+  for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++) {
+    if (given[i].value < 0) {
+      return cf_err_set(err, CF_E_INVALID, "invalid %s %" PRId64 ": use 0 (the default) or more",
+                        given[i].name, given[i].value);
+    }
+  }
+  *limits = (cf_unpack_limits){
+      .max_layer_bytes = options->max_layer_bytes != 0 ? options->max_layer_bytes
+                                                       : CF_IMAGE_DEFAULT_MAX_LAYER_BYTES,
+      .max_layer_entries = options->max_layer_entries != 0 ? options->max_layer_entries
+                                                           : CF_IMAGE_DEFAULT_MAX_LAYER_ENTRIES,
+      .max_image_bytes = options->max_image_bytes != 0 ? options->max_image_bytes
+                                                       : CF_IMAGE_DEFAULT_MAX_IMAGE_BYTES,
+      .image_bytes = image_bytes,
+  };
+  return 0;
+}
+
+static int image_limit_error(const cf_unpack_limits *limits, cf_err **err)
+{
+  return cf_err_set(err, CF_E_LIMIT,
+                    "the uncompressed layers of the image exceed the max_image_bytes limit of "
+                    "%" PRId64 " bytes (" RAISE_IMAGE_BYTES ")",
+                    limits->max_image_bytes);
+}
+
+int cf_unpack_limits_charge(const cf_unpack_limits *limits, int64_t bytes, cf_err **err)
+{
+  int64_t total = atomic_fetch_add(limits->image_bytes, bytes) + bytes;
+  return total > limits->max_image_bytes ? image_limit_error(limits, err) : 0;
+}
+
+/* Counts n more uncompressed bytes against the layer and image limits. */
+static int charge_bytes(struct hashed_stream *s, int64_t n)
+{
+  s->total += n;
+  if (s->total > s->limits->max_layer_bytes) {
+    return cf_err_set(&s->limit_err, CF_E_LIMIT,
+                      "the uncompressed layer exceeds the max_layer_bytes limit of %" PRId64
+                      " bytes (" RAISE_LAYER_BYTES ")",
+                      s->limits->max_layer_bytes);
+  }
+  return cf_unpack_limits_charge(s->limits, n, &s->limit_err);
+}
+
 /* Reads, hashes and counts the next chunk; returns its size, 0 at the end
- * or -1 on error. */
+ * or -1 on error. Passing a limit is an error, stored in s->limit_err, so
+ * a stream that decompresses to endless bytes stops within one chunk. */
 static la_ssize_t next_chunk(struct hashed_stream *s)
 {
+  if (s->limit_err != NULL) {
+    return -1;
+  }
   la_ssize_t n = archive_read_data(s->decompressed, s->chunk, sizeof(s->chunk));
   if (n > 0) {
     cf_sha256_update(&s->sha, s->chunk, (size_t)n);
-    s->total += n;
+    if (charge_bytes(s, n) < 0) {
+      return -1;
+    }
   }
   return n < 0 ? -1 : n;
+}
+
+/* Moves the limit error of the stream, when there is one, to *err in place
+ * of the reader error that it caused. */
+static void prefer_limit_error(struct hashed_stream *s, cf_err **err)
+{
+  if (s->limit_err == NULL) {
+    return;
+  }
+  if (err != NULL) {
+    cf_err_free(*err);
+    *err = cf_steal(&s->limit_err);
+  }
+  cf_err_clear(&s->limit_err);
 }
 
 static la_ssize_t read_tar_bytes(struct archive *tar, void *data, const void **buffer)
 {
   struct hashed_stream *s = data;
   la_ssize_t n = next_chunk(s);
+  if (n < 0 && s->limit_err != NULL) {
+    archive_set_error(tar, EFBIG, "%s", s->limit_err->message);
+    return ARCHIVE_FATAL;
+  }
   if (n < 0) {
     const char *text = archive_error_string(s->decompressed);
     int code = archive_errno(s->decompressed);
@@ -238,7 +337,57 @@ static int write_entry(struct archive *tar, struct archive *disk, struct archive
   return 0;
 }
 
-static int extract_entries(struct archive *tar, struct archive *disk, cf_err **err)
+/* Rejects an entry whose stated size alone would take the stream past a
+ * byte limit, before any of its data is written. The data of an entry ends
+ * after header position + size. A sparse entry states its expanded size,
+ * which the stream does not hold, so only the stream count bounds it. */
+static int check_entry_size(const struct hashed_stream *s, struct archive *tar,
+                            struct archive_entry *entry, cf_err **err)
+{
+  if (!archive_entry_size_is_set(entry) || archive_entry_sparse_count(entry) > 0) {
+    return 0;
+  }
+  const cf_unpack_limits *limits = s->limits;
+  int64_t size = archive_entry_size(entry);
+  int64_t position = archive_read_header_position(tar);
+  if (size > limits->max_layer_bytes - position) {
+    return cf_err_set(err, CF_E_LIMIT,
+                      "states %" PRId64 " bytes, more than the max_layer_bytes limit of %" PRId64
+                      " bytes allows at offset %" PRId64 " (" RAISE_LAYER_BYTES ")",
+                      size, limits->max_layer_bytes, position);
+  }
+  int64_t unread = position + size - s->total;
+  int64_t image_left = limits->max_image_bytes - atomic_load(limits->image_bytes);
+  if (unread > image_left) {
+    return cf_err_set(err, CF_E_LIMIT,
+                      "states %" PRId64 " bytes, more than the %" PRId64
+                      " bytes left of the max_image_bytes limit of %" PRId64
+                      " bytes (" RAISE_IMAGE_BYTES ")",
+                      size, image_left > 0 ? image_left : 0, limits->max_image_bytes);
+  }
+  return 0;
+}
+
+/* Counts the entry and checks its stated size against the limits. */
+static int check_entry_limits(struct hashed_stream *s, struct archive *tar,
+                              struct archive_entry *entry, cf_err **err)
+{
+  s->entries++;
+  if (s->entries > s->limits->max_layer_entries) {
+    return cf_err_set(err, CF_E_LIMIT,
+                      "the layer has more entries than the max_layer_entries limit of %" PRId64
+                      " (" RAISE_LAYER_ENTRIES ")",
+                      s->limits->max_layer_entries);
+  }
+  if (check_entry_size(s, tar, entry, err) < 0) {
+    const char *name = archive_entry_pathname(entry);
+    return cf_err_wrap(err, "entry \"%s\"", name != NULL ? name : "");
+  }
+  return 0;
+}
+
+static int extract_entries(struct hashed_stream *s, struct archive *tar, struct archive *disk,
+                           cf_err **err)
 {
   for (;;) {
     struct archive_entry *entry;
@@ -249,7 +398,7 @@ static int extract_entries(struct archive *tar, struct archive *disk, cf_err **e
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
       return archive_fail(err, tar, "read tar");
     }
-    if (write_entry(tar, disk, entry, err) < 0) {
+    if (check_entry_limits(s, tar, entry, err) < 0 || write_entry(tar, disk, entry, err) < 0) {
       return -1;
     }
   }
@@ -264,7 +413,7 @@ static int extract_stream(struct hashed_stream *stream, cf_err **err)
     return -1;
   }
   struct archive *disk = open_disk_writer();
-  int rc = extract_entries(tar, disk, err);
+  int rc = extract_entries(stream, tar, disk, err);
   if (rc == 0 && archive_write_close(disk) < ARCHIVE_WARN) {
     rc = archive_fail(err, disk, "write");
   }
@@ -284,11 +433,16 @@ static int extract(struct unpack_job *job, cf_err **err)
     free(stream);
     return -1;
   }
+  stream->limits = job->limits;
   cf_sha256_init(&stream->sha);
   int rc = extract_stream(stream, err);
+  if (rc < 0) {
+    prefer_limit_error(stream, err);
+  }
   cf_sha256_finish(&stream->sha, job->diff_id);
   job->size = stream->total;
   archive_read_free(stream->decompressed);
+  cf_err_free(stream->limit_err);
   free(stream);
   return rc;
 }
@@ -435,7 +589,10 @@ static int unpack(const char *blob_path, const char *media_type, const char *des
 int cf_layer_unpack(const char *blob_path, const char *media_type, const char *dest,
                     const char *expected_diff_id, int64_t *size, cf_err **err)
 {
-  struct unpack_job job = {.blob_fd = -1, .dest_fd = -1};
+  _Atomic int64_t image_bytes = 0;
+  cf_unpack_limits limits;
+  cf_unpack_limits_init(&limits, NULL, &image_bytes, NULL);
+  struct unpack_job job = {.blob_fd = -1, .dest_fd = -1, .limits = &limits};
   int rc = unpack(blob_path, media_type, dest, expected_diff_id, &job, err);
   cf_closep(&job.blob_fd);
   cf_closep(&job.dest_fd);
@@ -518,10 +675,10 @@ static int unpack_stream(const cf_oci_descriptor *blob, cf_blob_producer produce
 }
 
 int cf_layer_unpack_stream(const cf_oci_descriptor *blob, cf_blob_producer produce, void *ctx,
-                           const char *dest, const char *expected_diff_id, int64_t *size,
-                           cf_err **err)
+                           const char *dest, const char *expected_diff_id,
+                           const cf_unpack_limits *limits, int64_t *size, cf_err **err)
 {
-  struct unpack_job job = {.blob_fd = -1, .dest_fd = -1};
+  struct unpack_job job = {.blob_fd = -1, .dest_fd = -1, .limits = limits};
   int rc = unpack_stream(blob, produce, ctx, dest, expected_diff_id, &job, err);
   cf_closep(&job.blob_fd);
   cf_closep(&job.dest_fd);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,12 +26,14 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/mem.h"
 #include "base/sha256.h"
+#include "image/entry.h"
 #include "image/image.h"
 #include "image/layout.h"
 #include "image_builder.h"
@@ -1730,6 +1734,328 @@ static void rootfs_prepare_creates_dirs(void **state)
   expect_error(rc, &err, CF_E_SYSTEM, missing, NULL);
 }
 
+/* --- limits of hostile layers --- */
+
+#define MIB (INT64_C(1) << 20)
+
+/* The content of a generated layer: a tar of count files of file_bytes
+ * zero bytes each, followed by trailing_bytes zero bytes after the tar's
+ * end marker, where the tar reader no longer looks. */
+struct zero_tar {
+  size_t count;
+  int64_t file_bytes;
+  int64_t trailing_bytes;
+};
+
+/* A gzip writer in raw format, which compresses the bytes it is given, and
+ * the hash of those uncompressed bytes. */
+struct gzip_sink {
+  struct archive *gzip;
+  cf_sha256 sha;
+};
+
+static la_ssize_t store_blob_bytes(struct archive *a, void *data, const void *buffer, size_t len)
+{
+  (void)a;
+  return cf_buf_append(data, buffer, len, NULL) < 0 ? -1 : (la_ssize_t)len;
+}
+
+static void gzip_sink_write(struct gzip_sink *sink, const void *buffer, size_t len)
+{
+  cf_sha256_update(&sink->sha, buffer, len);
+  assert_int_equal(archive_write_data(sink->gzip, buffer, len), (la_ssize_t)len);
+}
+
+static la_ssize_t forward_tar_bytes(struct archive *a, void *data, const void *buffer, size_t len)
+{
+  (void)a;
+  gzip_sink_write(data, buffer, len);
+  return (la_ssize_t)len;
+}
+
+/* Writes bytes zero bytes with write_data(target, ...). */
+static void write_zeros(void *target, void (*write_data)(void *, const void *, size_t),
+                        int64_t bytes)
+{
+  static const char zeros[65536];
+  for (int64_t left = bytes; left > 0; left -= (int64_t)sizeof(zeros)) {
+    size_t n = left < (int64_t)sizeof(zeros) ? (size_t)left : sizeof(zeros);
+    write_data(target, zeros, n);
+  }
+}
+
+static void write_archive_data(void *a, const void *buffer, size_t len)
+{
+  assert_int_equal(archive_write_data(a, buffer, len), (la_ssize_t)len);
+}
+
+static void write_sink_data(void *sink, const void *buffer, size_t len)
+{
+  gzip_sink_write(sink, buffer, len);
+}
+
+/* Writes the tar part of tar into sink. */
+static void write_zero_tar(struct gzip_sink *sink, const struct zero_tar *tar)
+{
+  struct archive *a = archive_write_new();
+  assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+  assert_int_equal(archive_write_open(a, sink, NULL, forward_tar_bytes, NULL), ARCHIVE_OK);
+  for (size_t i = 0; i < tar->count; i++) {
+    struct archive_entry *entry = archive_entry_new();
+    cf_autofree char *name = cf_xasprintf("zeros-%zu", i);
+    archive_entry_set_pathname(entry, name);
+    archive_entry_set_filetype(entry, AE_IFREG);
+    archive_entry_set_perm(entry, 0644);
+    archive_entry_set_size(entry, tar->file_bytes);
+    assert_int_equal(archive_write_header(a, entry), ARCHIVE_OK);
+    write_zeros(a, write_archive_data, tar->file_bytes);
+    archive_entry_free(entry);
+  }
+  assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+  archive_write_free(a);
+}
+
+/* Compresses tar and its trailing zeros into one gzip stream in blob and
+ * stores the digest of the uncompressed stream in diff_id. */
+static void write_zero_layer(const struct zero_tar *tar, cf_buf *blob,
+                             char diff_id[CF_DIGEST_LEN + 1])
+{
+  struct gzip_sink sink = {.gzip = archive_write_new()};
+  cf_sha256_init(&sink.sha);
+  assert_int_equal(archive_write_set_format_raw(sink.gzip), ARCHIVE_OK);
+  assert_int_equal(archive_write_add_filter_gzip(sink.gzip), ARCHIVE_OK);
+  assert_int_equal(archive_write_set_bytes_in_last_block(sink.gzip, 1), ARCHIVE_OK);
+  assert_int_equal(archive_write_open(sink.gzip, blob, NULL, store_blob_bytes, NULL), ARCHIVE_OK);
+  struct archive_entry *entry = archive_entry_new();
+  archive_entry_set_pathname(entry, "layer.tar");
+  archive_entry_set_filetype(entry, AE_IFREG);
+  assert_int_equal(archive_write_header(sink.gzip, entry), ARCHIVE_OK);
+  archive_entry_free(entry);
+  write_zero_tar(&sink, tar);
+  write_zeros(&sink, write_sink_data, tar->trailing_bytes);
+  assert_int_equal(archive_write_close(sink.gzip), ARCHIVE_OK);
+  archive_write_free(sink.gzip);
+  cf_sha256_finish(&sink.sha, diff_id);
+}
+
+/* Writes a one-layer image tagged "v1" whose gzip layer is tar. The blob
+ * is small whatever the files' size. */
+static void write_zero_image(const struct fixture *f, const struct zero_tar *tar)
+{
+  cf_buf blob;
+  cf_buf_init(&blob, 64 * MIB);
+  char diff_id[CF_DIGEST_LEN + 1];
+  write_zero_layer(tar, &blob, diff_id);
+  char blob_digest[CF_DIGEST_LEN + 1];
+  cf_err *err = NULL;
+  assert_ok(cf_test_blob_write(f->layout, blob.data, blob.len, blob_digest, &err), &err);
+
+  cf_autofree char *config =
+      cf_xasprintf("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}", diff_id);
+  char config_digest[CF_DIGEST_LEN + 1];
+  assert_ok(cf_test_blob_write(f->layout, config, strlen(config), config_digest, &err), &err);
+  cf_autofree char *manifest = cf_xasprintf(
+      "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" CF_OCI_MEDIA_CONFIG
+      "\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":\"" CF_OCI_MEDIA_LAYER_GZIP
+      "\",\"digest\":\"%s\",\"size\":%zu}]}",
+      config_digest, strlen(config), blob_digest, blob.len);
+  char manifest_digest[CF_DIGEST_LEN + 1];
+  assert_ok(cf_test_blob_write(f->layout, manifest, strlen(manifest), manifest_digest, &err), &err);
+  cf_autofree char *index = cf_xasprintf(
+      "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" CF_OCI_MEDIA_MANIFEST
+      "\",\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":"
+      "\"v1\"}}]}",
+      manifest_digest, strlen(manifest));
+  assert_ok(cf_test_index_write(f->layout, index, &err), &err);
+  cf_buf_free(&blob);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* Pulls "v1" with options and expects CF_E_LIMIT with both parts in its
+ * message, and no layer directory left behind. */
+static void expect_pull_limit(const struct fixture *f, const cf_pull_options *options,
+                              const char *first, const char *second)
+{
+  cf_autofree char *uri = layout_uri(f, "v1");
+  cf_image image;
+  cf_err *err = NULL;
+  int rc = cf_image_pull_with(f->images, uri, options, &image, &err);
+  expect_error(rc, &err, CF_E_LIMIT, first, second, NULL);
+  cf_autofree char *left = list_layers_without_locks(f);
+  assert_string_equal(left, "");
+}
+
+static void pull_zip_bomb_stops_at_layer_limit(void **state)
+{
+  struct fixture *f = *state;
+  struct zero_tar tar = {.count = 1, .file_bytes = 200 * MIB};
+  write_zero_image(f, &tar);
+  cf_pull_options options = {.max_layer_bytes = 64 * MIB};
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  expect_pull_limit(f, &options, "entry \"zeros-0\": states 209715200 bytes",
+                    "max_layer_bytes limit of 67108864 bytes");
+  /* Writing the 200 MiB would take far longer than the header check. */
+  assert_true(seconds_since(&start) < 5.0);
+}
+
+static void pull_trailing_zeros_stop_at_layer_limit(void **state)
+{
+  struct fixture *f = *state;
+  /* The entry fits the limit and the zeros follow the tar's end marker, so
+   * only the running count of the stream stops the unpack. */
+  struct zero_tar tar = {.count = 1, .file_bytes = MIB, .trailing_bytes = 96 * MIB};
+  write_zero_image(f, &tar);
+  cf_pull_options options = {.max_layer_bytes = 64 * MIB};
+  expect_pull_limit(f, &options, "the uncompressed layer exceeds the max_layer_bytes limit",
+                    "--max-layer-bytes");
+}
+
+static void pull_stops_at_entry_limit(void **state)
+{
+  struct fixture *f = *state;
+  cf_test_layer layer = {.entries = base_entries, .entry_count = COUNT(base_entries)};
+  cf_built_image built;
+  write_one_layer_image(f, &layer, &built);
+  cf_pull_options options = {.max_layer_entries = COUNT(base_entries) - 1};
+  expect_pull_limit(f, &options, "max_layer_entries limit of 4", built.layers[0].diff_id);
+
+  options.max_layer_entries = COUNT(base_entries);
+  cf_autofree char *uri = layout_uri(f, "v1");
+  cf_image image;
+  cf_err *err = NULL;
+  assert_ok(cf_image_pull_with(f->images, uri, &options, &image, &err), &err);
+  cf_image_clear(&image);
+}
+
+static void pull_stops_at_image_limit(void **state)
+{
+  struct fixture *f = *state;
+  cf_built_image built;
+  write_two_layer_image(f, &built);
+  int64_t total =
+      tar_size(f, base_entries, COUNT(base_entries)) + tar_size(f, top_entries, COUNT(top_entries));
+  cf_pull_options options = {.max_image_bytes = total - 1};
+  cf_autofree char *uri = layout_uri(f, "v1");
+  cf_image image;
+  cf_err *err = NULL;
+  int rc = cf_image_pull_with(f->images, uri, &options, &image, &err);
+  expect_error(rc, &err, CF_E_LIMIT, "layer 2 of 2", "max_image_bytes limit",
+               built.layers[1].diff_id, NULL);
+  cf_autofree char *left = list_layers_without_locks(f);
+  cf_autofree char *base_only = cf_xasprintf("%s ", built.layers[0].diff_id + strlen("sha256:"));
+  assert_string_equal(left, base_only);
+
+  /* The base layer is now in the store and still counts with its size. */
+  rc = cf_image_pull_with(f->images, uri, &options, &image, &err);
+  expect_error(rc, &err, CF_E_LIMIT, "max_image_bytes limit", NULL);
+
+  options.max_image_bytes = total;
+  assert_ok(cf_image_pull_with(f->images, uri, &options, &image, &err), &err);
+  cf_image_clear(&image);
+}
+
+static void pull_rejects_negative_limit(void **state)
+{
+  struct fixture *f = *state;
+  cf_autofree char *uri = layout_uri(f, "v1");
+  cf_pull_options options = {.max_layer_bytes = -1};
+  cf_image image;
+  cf_err *err = NULL;
+  int rc = cf_image_pull_with(f->images, uri, &options, &image, &err);
+  expect_error(rc, &err, CF_E_INVALID, "invalid max_layer_bytes -1", NULL);
+}
+
+/* --- set-user-ID and set-group-ID bits --- */
+
+static void unpack_keeps_setuid_on_files(void **state)
+{
+  struct fixture *f = *state;
+  cf_tar_entry entries[] = {
+      {CF_TAR_FILE, "su", "#!/bin/sh\n", 04755},
+      {CF_TAR_FILE, "wall", "#!/bin/sh\n", 02755},
+      {CF_TAR_DIR, "shared", NULL, 02775},
+  };
+  cf_test_layer layer = {.entries = entries, .entry_count = COUNT(entries)};
+  cf_built_layer built;
+  int64_t size;
+  cf_err *err = NULL;
+  assert_ok(unpack_layer(f, &layer, &built, &size, &err), &err);
+  static const struct {
+    const char *path;
+    mode_t mode;
+  } expected[] = {{"su", 04755}, {"wall", 02755}, {"shared", 02775}};
+  for (size_t i = 0; i < COUNT(expected); i++) {
+    cf_autofree char *path = cf_path_join(f->dest, expected[i].path);
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    if ((st.st_mode & 07777) != expected[i].mode) {
+      fail_msg("%s has mode %o, expected %o", expected[i].path, st.st_mode & 07777,
+               expected[i].mode);
+    }
+  }
+}
+
+static void unpack_strips_setuid_from_fifo(void **state)
+{
+  struct fixture *f = *state;
+  cf_tar_entry entries[] = {{CF_TAR_FILE, "pipe", NULL, 06755}};
+  cf_test_layer layer = {.entries = entries, .entry_count = COUNT(entries)};
+  cf_built_layer built;
+  cf_err *err = NULL;
+  assert_ok(cf_test_layer_write(&layer, f->blob, &built, &err), &err);
+  /* The builder has no FIFO type, so rewrite the entry with libarchive. */
+  struct archive *a = archive_write_new();
+  assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+  assert_int_equal(archive_write_open_filename(a, f->blob), ARCHIVE_OK);
+  struct archive_entry *entry = archive_entry_new();
+  archive_entry_set_pathname(entry, "pipe");
+  archive_entry_set_filetype(entry, AE_IFIFO);
+  archive_entry_set_perm(entry, 06755);
+  assert_int_equal(archive_write_header(a, entry), ARCHIVE_OK);
+  archive_entry_free(entry);
+  assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+  archive_write_free(a);
+  cf_buf tar;
+  cf_buf_init(&tar, MIB);
+  assert_ok(cf_read_file(f->blob, &tar, &err), &err);
+  char diff_id[CF_DIGEST_LEN + 1];
+  cf_sha256_digest(tar.data, tar.len, diff_id);
+  cf_buf_free(&tar);
+
+  assert_int_equal(mkdir(f->dest, 0755), 0);
+  int64_t size;
+  assert_ok(cf_layer_unpack(f->blob, CF_OCI_MEDIA_LAYER, f->dest, diff_id, &size, &err), &err);
+  cf_autofree char *path = cf_path_join(f->dest, "pipe");
+  struct stat st;
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISFIFO(st.st_mode));
+  assert_int_equal(st.st_mode & 07777, 0755);
+}
+
+static void entry_prepare_strips_setuid_from_symlink(void **state)
+{
+  (void)state;
+  struct archive_entry *entry = archive_entry_new();
+  archive_entry_set_pathname(entry, "bin/ping-link");
+  archive_entry_set_filetype(entry, AE_IFLNK);
+  archive_entry_set_symlink(entry, "ping");
+  archive_entry_set_perm(entry, 06777);
+  enum cf_entry_action action;
+  char *target = NULL;
+  cf_err *err = NULL;
+  assert_ok(cf_image_entry_prepare(entry, &action, &target, &err), &err);
+  assert_int_equal(action, CF_ENTRY_WRITE);
+  assert_int_equal(archive_entry_perm(entry), 0777);
+  archive_entry_free(entry);
+}
+
 #define IMAGE_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1793,6 +2119,14 @@ int main(void)
       IMAGE_TEST(store_open_keeps_locked_unpack),
       IMAGE_TEST(pull_rejects_image_without_layers),
       IMAGE_TEST(rootfs_prepare_creates_dirs),
+      IMAGE_TEST(pull_zip_bomb_stops_at_layer_limit),
+      IMAGE_TEST(pull_trailing_zeros_stop_at_layer_limit),
+      IMAGE_TEST(pull_stops_at_entry_limit),
+      IMAGE_TEST(pull_stops_at_image_limit),
+      IMAGE_TEST(pull_rejects_negative_limit),
+      IMAGE_TEST(unpack_keeps_setuid_on_files),
+      IMAGE_TEST(unpack_strips_setuid_from_fifo),
+      cmocka_unit_test(entry_prepare_strips_setuid_from_symlink),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
