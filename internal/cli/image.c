@@ -425,6 +425,9 @@ int cf_cli_image(int argc, char **argv, int start)
     g.pull.password = co.password;
     g.pull.insecure_registries = (const char *const *)config.insecure_registries;
     g.pull.insecure_registry_count = config.insecure_registry_count;
+    g.pull.max_layer_bytes = config.max_layer_bytes;
+    g.pull.max_image_bytes = config.max_image_bytes;
+    g.pull.max_layer_entries = config.max_layer_entries;
     rc = run_command(&g, command, &co, argv + next, &err);
   }
   close_groot(&g);

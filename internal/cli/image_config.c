@@ -3,6 +3,7 @@
 #include "cli/image_config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,37 @@ static int read_registries(const char *path, yaml_document_t *doc, yaml_node_t *
   return 0;
 }
 
+/* The integer keys and where each is stored. */
+static int64_t *integer_field(cf_image_config *out, const char *key)
+{
+  if (strcmp(key, "max_layer_bytes") == 0) {
+    return &out->max_layer_bytes;
+  }
+  if (strcmp(key, "max_image_bytes") == 0) {
+    return &out->max_image_bytes;
+  }
+  if (strcmp(key, "max_layer_entries") == 0) {
+    return &out->max_layer_entries;
+  }
+  return NULL;
+}
+
+/* Reads a positive decimal integer, as the limit keys take. */
+static int read_positive(const char *path, const char *key, yaml_node_t *value, int64_t *out,
+                         cf_err **err)
+{
+  const char *text = scalar(value);
+  char *end = NULL;
+  errno = 0;
+  long long n = text != NULL ? strtoll(text, &end, 10) : 0;
+  if (text == NULL || text[0] == '\0' || *end != '\0' || errno != 0 || n <= 0) {
+    return cf_err_set(err, CF_E_INVALID, "config %s: %s must be a positive integer, got \"%s\"",
+                      path, key, text != NULL ? text : "(not a scalar)");
+  }
+  *out = (int64_t)n;
+  return 0;
+}
+
 static int read_pair(const char *path, yaml_document_t *doc, yaml_node_pair_t *pair,
                      cf_image_config *out, cf_err **err)
 {
@@ -76,6 +108,10 @@ static int read_pair(const char *path, yaml_document_t *doc, yaml_node_pair_t *p
   }
   if (strcmp(key, "insecure_registries") == 0) {
     return read_registries(path, doc, value, out, err);
+  }
+  int64_t *field = integer_field(out, key);
+  if (field != NULL) {
+    return read_positive(path, key, value, field, err);
   }
   if (strcmp(key, "log_format") != 0) {
     append(&out->unknown_keys, &out->unknown_key_count, key);

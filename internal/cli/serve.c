@@ -36,6 +36,9 @@ typedef struct serve_options {
   cf_flag_strings insecure_registries;
   cf_flag_strings cached_images;
   long long gc_threshold;
+  long long max_layer_bytes;
+  long long max_image_bytes;
+  long long max_layer_entries;
   bool help;
   bool ignored_bool;
 } serve_options;
@@ -58,6 +61,9 @@ static int init_flags(serve_options *o, cf_flag *flags)
       {"insecure-docker-registry", CF_FLAG_STRINGS, &o->insecure_registries},
       {"cached-image-uri", CF_FLAG_STRINGS, &o->cached_images},
       {"gc-threshold-bytes", CF_FLAG_INT, &o->gc_threshold},
+      {"max-layer-bytes", CF_FLAG_INT, &o->max_layer_bytes},
+      {"max-image-bytes", CF_FLAG_INT, &o->max_image_bytes},
+      {"max-layer-entries", CF_FLAG_INT, &o->max_layer_entries},
       {"help", CF_FLAG_BOOL, &o->help},
       /* gdn flags a Guardian deployment passes that cfwin does not need. */
       {"skip-setup", CF_FLAG_BOOL, &o->ignored_bool},
@@ -105,6 +111,12 @@ static void print_serve_usage(FILE *out)
                "                           (recorded; the reaper is not implemented yet)\n"
                "  --destroy-containers-on-startup\n"
                "                           destroy every container left from an earlier run\n"
+               "  --max-layer-bytes N      uncompressed bytes a pulled layer may have\n"
+               "                           (default 34359738368, 32 GiB)\n"
+               "  --max-image-bytes N      uncompressed bytes of all layers of an image\n"
+               "                           (default 68719476736, 64 GiB)\n"
+               "  --max-layer-entries N    tar entries a pulled layer may have\n"
+               "                           (default 2000000)\n"
                "  --log-level LEVEL        debug, info, error or fatal (default info)\n"
                "  --time-format FORMAT     unix-epoch or rfc3339 (default unix-epoch)\n"
                "  --help                   print this help\n");
@@ -157,6 +169,25 @@ static int configure_logging(const serve_options *o, cf_err **err)
   return 0;
 }
 
+static int check_limits(const serve_options *o, cf_err **err)
+{
+  const struct {
+    const char *flag;
+    long long value;
+  } limits[] = {
+      {"max-layer-bytes", o->max_layer_bytes},
+      {"max-image-bytes", o->max_image_bytes},
+      {"max-layer-entries", o->max_layer_entries},
+  };
+  for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+    if (limits[i].value < 0) {
+      return cf_err_set(err, CF_E_INVALID, "invalid --%s %lld: use 0 (the default) or more",
+                        limits[i].flag, limits[i].value);
+    }
+  }
+  return 0;
+}
+
 /* Builds the server configuration with cfwin's or gdn's defaults. *owned
  * collects strings the configuration points to. */
 static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
@@ -170,6 +201,9 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
   if (o->max_containers < 0) {
     return cf_err_set(err, CF_E_INVALID, "invalid --max-containers %lld: use 0 or more",
                       o->max_containers);
+  }
+  if (check_limits(o, err) < 0) {
+    return -1;
   }
   const char *depot = o->depot != NULL ? o->depot : as_gdn ? GDN_DEFAULT_DEPOT : DEFAULT_DEPOT;
   if (cf_mkdir_p(depot, 0700, err) < 0) {
@@ -196,6 +230,9 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
       .cached_image_uris = o->cached_images.values,
       .cached_image_count = o->cached_images.count,
       .gc_threshold_bytes = o->gc_threshold,
+      .max_layer_bytes = o->max_layer_bytes,
+      .max_image_bytes = o->max_image_bytes,
+      .max_layer_entries = o->max_layer_entries,
   };
   if (!any_listener && as_gdn) {
     config->bind_socket = GDN_DEFAULT_SOCKET;

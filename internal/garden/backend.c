@@ -182,6 +182,9 @@ static cf_pull_options pull_options(const cf_backend *backend)
   return (cf_pull_options){
       .insecure_registries = backend->options.insecure_registries,
       .insecure_registry_count = backend->options.insecure_registry_count,
+      .max_layer_bytes = backend->options.max_layer_bytes,
+      .max_image_bytes = backend->options.max_image_bytes,
+      .max_layer_entries = backend->options.max_layer_entries,
   };
 }
 

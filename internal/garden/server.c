@@ -447,6 +447,9 @@ static int open_backend(cf_server *server, cf_err **err)
       .insecure_registries = server->config.insecure_registries,
       .insecure_registry_count = server->config.insecure_registry_count,
       .gc_threshold_bytes = server->config.gc_threshold_bytes,
+      .max_layer_bytes = server->config.max_layer_bytes,
+      .max_image_bytes = server->config.max_image_bytes,
+      .max_layer_entries = server->config.max_layer_entries,
   };
   return cf_backend_open(server->config.depot, &options, &server->backend, err);
 }

@@ -27,6 +27,10 @@ typedef struct cf_server_config {
   /* After a destroy, unused layers are removed once the layer store holds
    * more than this many bytes; negative: never. */
   int64_t gc_threshold_bytes;
+  /* Unpack limits of every pull (cf_pull_options); 0: the default. */
+  int64_t max_layer_bytes;
+  int64_t max_image_bytes;
+  int64_t max_layer_entries;
 } cf_server_config;
 
 /* Opens the depot, reconciles it with the host, listens and serves until

@@ -3,7 +3,9 @@
  * The groot role run as a program: build/cfwin through a symbolic link
  * named groot, with a driver store in a temporary directory.
  */
+#include <dirent.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -263,6 +265,50 @@ static void test_config_malformed_values_rejected(void **state)
   }
 }
 
+/* Counts the entries of a layer store directory other than lock files. */
+static size_t count_layer_dirs(const char *layers)
+{
+  DIR *d = opendir(layers);
+  assert_non_null(d);
+  size_t count = 0;
+  for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+    size_t len = strlen(e->d_name);
+    bool lock = len > 5 && strcmp(e->d_name + len - 5, ".lock") == 0;
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && !lock) {
+      count++;
+    }
+  }
+  closedir(d);
+  return count;
+}
+
+static void test_config_max_layer_bytes_rejects_layer(void **state)
+{
+  /* A store of its own, because a layer that other tests pulled is not
+   * unpacked again and so not measured again. */
+  cf_autofree char *store = cf_xasprintf("--driver-store=%s/store-limits", dir);
+  cf_autofree char *path = write_config("max_layer_bytes: 1024\n");
+  cf_autofree char *config = cf_xasprintf("--config=%s", path);
+  output o = run_groot(store, config, "create", image_uri, "g-too-big", NULL);
+  assert_int_equal(o.status, 1);
+  if (strstr(o.out, "exceeds the max_layer_bytes limit of 1024 bytes") == NULL) {
+    fail_msg("expected the limit in stdout, got \"%s\"", o.out);
+  }
+  assert_non_null(strstr(o.out, "layer sha256:"));
+  assert_non_null(strstr(o.out, "raise max_layer_bytes"));
+  output_clear(&o);
+  cf_autofree char *layers = cf_xasprintf("%s/store-limits/layers", dir);
+  assert_int_equal(count_layer_dirs(layers), 0);
+
+  /* write_config() replaces the file that config names. */
+  cf_autofree char *bad_path = write_config("max_layer_bytes: lots\n");
+  assert_string_equal(bad_path, path);
+  output bad = run_groot(store, config, "list", NULL);
+  assert_int_equal(bad.status, 1);
+  assert_non_null(strstr(bad.out, "max_layer_bytes must be a positive integer, got \"lots\""));
+  output_clear(&bad);
+}
+
 static void test_gc_keeps_referenced_layers(void **state)
 {
   output c = run_groot(store_arg, "create", image_uri, "g-gc", NULL);
@@ -301,6 +347,7 @@ int main(void)
       cmocka_unit_test(test_arg_count_and_unknown_command),
       cmocka_unit_test(test_config_unknown_key_warned),
       cmocka_unit_test(test_config_malformed_values_rejected),
+      cmocka_unit_test(test_config_max_layer_bytes_rejects_layer),
       cmocka_unit_test(test_gc_keeps_referenced_layers),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
