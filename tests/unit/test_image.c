@@ -1870,13 +1870,6 @@ static void write_zero_image(const struct fixture *f, const struct zero_tar *tar
   cf_buf_free(&blob);
 }
 
-static double seconds_since(const struct timespec *start)
-{
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
-}
-
 /* Pulls "v1" with options and expects CF_E_LIMIT with both parts in its
  * message, and no layer directory left behind. */
 static void expect_pull_limit(const struct fixture *f, const cf_pull_options *options,
@@ -1897,12 +1890,10 @@ static void pull_zip_bomb_stops_at_layer_limit(void **state)
   struct zero_tar tar = {.count = 1, .file_bytes = 200 * MIB};
   write_zero_image(f, &tar);
   cf_pull_options options = {.max_layer_bytes = 64 * MIB};
-  struct timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  /* The message shows that the entry's header, not the running count of
+   * written bytes, stopped the unpack. */
   expect_pull_limit(f, &options, "entry \"zeros-0\": states 209715200 bytes",
                     "max_layer_bytes limit of 67108864 bytes");
-  /* Writing the 200 MiB would take far longer than the header check. */
-  assert_true(seconds_since(&start) < 5.0);
 }
 
 static void pull_trailing_zeros_stop_at_layer_limit(void **state)
