@@ -34,7 +34,7 @@ static int collect_layer(cf_image_store *images, const char *chain_id, bool *rem
   *removed = false;
   cf_autoclose int lock = -1;
   cf_err *lock_err = NULL;
-  if (cf_volume__lock_layer(images, chain_id, true, &lock, &lock_err) < 0) {
+  if (cf_image_layer_lock(images, chain_id, true, &lock, &lock_err) < 0) {
     bool busy = lock_err->code == CF_E_BUSY;
     cf_err_free(lock_err);
     return busy ? 0 : cf_err_set(err, CF_E_SYSTEM, "lock layer %s", chain_id);

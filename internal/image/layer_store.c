@@ -314,3 +314,11 @@ static void recover_unfinished(cf_image_store *images)
   }
   cf_strv_free(chain_ids, count);
 }
+
+int cf_image_layer_lock(cf_image_store *images, const char *chain_id, bool try_only, int *fd_out,
+                        cf_err **err)
+{
+  cf_autofree char *path =
+      cf_xasprintf("%s/%s.lock", images->layers_dir, chain_id + strlen("sha256:"));
+  return lock_layer(path, try_only, fd_out, err);
+}

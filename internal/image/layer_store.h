@@ -35,4 +35,11 @@ typedef struct cf_layer_request {
 int cf_image_layer_ensure(cf_image_store *images, const cf_layer_request *request, char **dir,
                           cf_err **err);
 
+/* Takes the exclusive file lock of the layer chain_id (<layers>/<hex>.lock),
+ * the lock every unpack, volume and collection of the layer holds; with
+ * try_only, fails with CF_E_BUSY instead of waiting. *fd_out is the lock's
+ * descriptor: closing it releases the lock. */
+int cf_image_layer_lock(cf_image_store *images, const char *chain_id, bool try_only, int *fd_out,
+                        cf_err **err);
+
 #endif

@@ -252,17 +252,10 @@ static int resolve_descriptor(const char *layout, const cf_oci_descriptor *desc,
   return rc;
 }
 
-static int read_config(const char *layout, cf_resolved_image *out, cf_err **err)
+int cf_resolved_image_set_config(cf_resolved_image *out, const char *data, size_t len, cf_err **err)
 {
   const cf_oci_descriptor *desc = &out->manifest.config;
-  cf_buf buf;
-  cf_buf_init(&buf, CF_IMAGE_JSON_MAX);
-  int rc = cf_image_blob_read(layout, desc, &buf, err);
-  if (rc == 0) {
-    rc = cf_oci_config_parse(buf.data, buf.len, &out->config, err);
-  }
-  cf_buf_free(&buf);
-  if (rc < 0) {
+  if (cf_oci_config_parse(data, len, &out->config, err) < 0) {
     return cf_err_wrap(err, "image config %s", desc->digest);
   }
   if (out->config.diff_id_count != out->manifest.layer_count) {
@@ -271,6 +264,21 @@ static int read_config(const char *layout, cf_resolved_image *out, cf_err **err)
         desc->digest, out->config.diff_id_count, out->manifest_digest, out->manifest.layer_count);
   }
   return 0;
+}
+
+static int read_config(const char *layout, cf_resolved_image *out, cf_err **err)
+{
+  const cf_oci_descriptor *desc = &out->manifest.config;
+  cf_buf buf;
+  cf_buf_init(&buf, CF_IMAGE_JSON_MAX);
+  int rc = cf_image_blob_read(layout, desc, &buf, err);
+  if (rc < 0) {
+    cf_err_wrap(err, "image config %s", desc->digest);
+  } else {
+    rc = cf_resolved_image_set_config(out, buf.data, buf.len, err);
+  }
+  cf_buf_free(&buf);
+  return rc;
 }
 
 static int resolve(const char *path, const char *tag, cf_resolved_image *out, cf_err **err)

@@ -15,6 +15,11 @@ typedef struct cf_resolved_image {
 
 void cf_resolved_image_clear(cf_resolved_image *image);
 
+/* Parses the verified config blob (len bytes of data) of out's manifest into
+ * out->config and checks that it lists one diff_id per manifest layer. */
+int cf_resolved_image_set_config(cf_resolved_image *out, const char *data, size_t len,
+                                 cf_err **err);
+
 /* Reads the layout at path and picks the manifest tagged tag (the
  * org.opencontainers.image.ref.name annotation in index.json). With tag NULL
  * the index must list exactly one manifest. Nested indexes are followed to

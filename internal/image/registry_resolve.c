@@ -93,19 +93,13 @@ static int read_config(cf_registry *registry, cf_resolved_image *out, cf_err **e
   cf_buf body;
   cf_buf_init(&body, CF_REGISTRY_JSON_MAX);
   int rc = cf_registry_get_blob(registry, desc, &body, err);
-  if (rc == 0) {
-    rc = cf_oci_config_parse(body.data, body.len, &out->config, err);
+  if (rc < 0) {
+    cf_err_wrap(err, "image config %s", desc->digest);
+  } else {
+    rc = cf_resolved_image_set_config(out, body.data, body.len, err);
   }
   cf_buf_free(&body);
-  if (rc < 0) {
-    return cf_err_wrap(err, "image config %s", desc->digest);
-  }
-  if (out->config.diff_id_count != out->manifest.layer_count) {
-    return cf_err_set(
-        err, CF_E_INVALID, "image config %s lists %zu diff_ids but manifest %s has %zu layers",
-        desc->digest, out->config.diff_id_count, out->manifest_digest, out->manifest.layer_count);
-  }
-  return 0;
+  return rc;
 }
 
 static int resolve(cf_registry *registry, const cf_docker_uri *uri, const cf_image_platform *want,

@@ -47,27 +47,6 @@ char *cf_volume__root(cf_image_store *images)
   return cf_path_join(len > 0 ? depot : "/", "volumes");
 }
 
-int cf_volume__lock_layer(cf_image_store *images, const char *chain_id, bool try_only, int *fd_out,
-                          cf_err **err)
-{
-  cf_autofree char *path =
-      cf_xasprintf("%s/%s.lock", images->layers_dir, chain_id + strlen("sha256:"));
-  cf_autoclose int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    return cf_err_sys(err, errno, "open lock file %s", path);
-  }
-  while (flock(fd, LOCK_EX | (try_only ? LOCK_NB : 0)) < 0) {
-    if (errno == EWOULDBLOCK && try_only) {
-      return cf_err_set(err, CF_E_BUSY, "layer lock %s is held", path);
-    }
-    if (errno != EINTR) {
-      return cf_err_sys(err, errno, "lock %s", path);
-    }
-  }
-  *fd_out = cf_steal_fd(&fd);
-  return 0;
-}
-
 static int64_t now_ns(void)
 {
   struct timespec ts;
@@ -143,7 +122,7 @@ static int check_layers(cf_image_store *images, const cf_image *image, cf_err **
 {
   for (size_t i = 0; i < image->layer_count; i++) {
     cf_autoclose int lock = -1;
-    if (cf_volume__lock_layer(images, image->chain_ids[i], false, &lock, err) < 0) {
+    if (cf_image_layer_lock(images, image->chain_ids[i], false, &lock, err) < 0) {
       return -1;
     }
     cf_layer_record record;

@@ -12,10 +12,4 @@
 char *cf_volume__root(cf_image_store *images);
 char *cf_volume__dir(cf_image_store *images, const char *handle);
 
-/* Takes the exclusive flock(2) on <layers>/<hex>.lock that the layer store
- * holds while it unpacks the layer; with try_only, fails with CF_E_BUSY
- * instead of waiting. */
-int cf_volume__lock_layer(cf_image_store *images, const char *chain_id, bool try_only, int *fd_out,
-                          cf_err **err);
-
 #endif
