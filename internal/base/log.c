@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/json_string.h"
 #include "base/mem.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -84,7 +85,7 @@ char *cf_log_format_line(enum cf_log_level level, enum cf_log_time_format format
     json_object_set_new(line, "level", json_string(level_names[level]));
   }
   json_object_set_new(line, "source", json_string(source));
-  json_object_set_new(line, "message", json_string(full_message));
+  json_object_set_new(line, "message", cf_json_string(full_message));
   if (format == CF_LOG_TIME_UNIX_EPOCH) {
     json_object_set_new(line, "log_level", json_integer(level));
   }
@@ -173,7 +174,7 @@ void cf_log_error(const char *message, const cf_err *err, const char *data_fmt, 
   va_start(ap, data_fmt);
   json_t *data = pack_data(data_fmt, ap);
   va_end(ap);
-  json_object_set_new(data, "error", json_string(err != NULL ? err->message : "unknown error"));
+  json_object_set_new(data, "error", cf_json_string(err != NULL ? err->message : "unknown error"));
   emit(CF_LOG_ERROR, message, data);
   json_decref(data);
 }

@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/json_string.h"
 
 /* Encodes value (borrowed) like Go's json.Encoder: keys in insertion order,
  * plus "\n". Returns a new string. */
@@ -53,10 +54,6 @@ int cf_json_get_int(const json_t *object, const char *key, long long *out, cf_er
  * *out is NULL when absent. */
 int cf_json_get_strings(const json_t *object, const char *key, char ***out, size_t *count,
                         cf_err **err);
-
-/* A JSON string of text, with invalid UTF-8 bytes replaced by U+FFFD as
- * Go's encoder does; NULL becomes "". New reference, never NULL. */
-json_t *cf_json_string(const char *text);
 
 /* The Garden error envelope:
  * {"Type":..,"Message":..,"Handle":..,"ProcessID":..,"Binary":""}. New reference. */
