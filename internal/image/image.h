@@ -63,6 +63,11 @@ typedef struct cf_pull_options {
   unsigned max_retries;     /* per request on 429, 5xx and network errors; 0: 4 */
   unsigned retry_base_ms;   /* first backoff, doubled per retry; 0: 500 ms */
   unsigned parallel_layers; /* layers downloaded at once; 0: 4 */
+  /* Time limits of docker:// pulls in seconds. A pull that passes one
+   * fails with CF_E_SYSTEM and a message that names the URL and the limit. */
+  unsigned stall_timeout_s;   /* a transfer below 1 byte/s for this long; 0: 30 */
+  unsigned request_timeout_s; /* a whole ping, token, manifest or config request; 0: 120 */
+  unsigned pull_timeout_s;    /* the whole pull, retries included; 0: 1800 */
   /* Limits of the uncompressed tar streams, for every URI kind. A pull that
    * passes one fails with CF_E_LIMIT and keeps nothing of the layer. */
   int64_t max_layer_bytes;   /* per layer; 0: CF_IMAGE_DEFAULT_MAX_LAYER_BYTES */
@@ -73,6 +78,9 @@ typedef struct cf_pull_options {
 #define CF_IMAGE_DEFAULT_MAX_LAYER_BYTES (INT64_C(32) << 30) /* 32 GiB */
 #define CF_IMAGE_DEFAULT_MAX_IMAGE_BYTES (INT64_C(64) << 30) /* 64 GiB */
 #define CF_IMAGE_DEFAULT_MAX_LAYER_ENTRIES INT64_C(2000000)
+#define CF_IMAGE_DEFAULT_STALL_TIMEOUT_S 30u
+#define CF_IMAGE_DEFAULT_REQUEST_TIMEOUT_S 120u
+#define CF_IMAGE_DEFAULT_PULL_TIMEOUT_S 1800u /* 30 minutes */
 
 /* Resolves uri and unpacks the layers that are not in the store yet.
  * Supported: oci:///absolute/path[:tag] and
@@ -80,7 +88,8 @@ typedef struct cf_pull_options {
  * URI, the media type and both digests on a mismatch (CF_E_INTEGRITY),
  * CF_E_NOT_FOUND for a missing layout, tag, repository or platform,
  * CF_E_INVALID for a malformed URI or document or a negative limit,
- * CF_E_SYSTEM for a registry that could not be reached, CF_E_LIMIT when
+ * CF_E_SYSTEM for a registry that could not be reached or passed a time
+ * limit, CF_E_LIMIT when
  * the image passes one of the size or entry limits. options may be NULL. */
 int cf_image_pull_with(cf_image_store *images, const char *uri, const cf_pull_options *options,
                        cf_image *out, cf_err **err);

@@ -66,6 +66,13 @@ static cf_registry *registry_new(const cf_docker_uri *uri, const cf_pull_options
   r->platform = options->platform;
   r->max_retries = options->max_retries != 0 ? options->max_retries : DEFAULT_MAX_RETRIES;
   r->retry_base_ms = options->retry_base_ms != 0 ? options->retry_base_ms : DEFAULT_RETRY_BASE_MS;
+  r->stall_timeout_s =
+      options->stall_timeout_s != 0 ? options->stall_timeout_s : CF_IMAGE_DEFAULT_STALL_TIMEOUT_S;
+  r->request_timeout_s = options->request_timeout_s != 0 ? options->request_timeout_s
+                                                         : CF_IMAGE_DEFAULT_REQUEST_TIMEOUT_S;
+  r->pull_timeout_s =
+      options->pull_timeout_s != 0 ? options->pull_timeout_s : CF_IMAGE_DEFAULT_PULL_TIMEOUT_S;
+  r->deadline_ms = cf_http_monotonic_ms() + (int64_t)r->pull_timeout_s * 1000;
   pthread_mutex_init(&r->auth_lock, NULL);
   return r;
 }

@@ -42,6 +42,7 @@ struct response {
   long retry_after; /* seconds, -1 when absent */
   int64_t skip;     /* bytes to drop: a 200 answer to a Range request */
   bool checked;     /* the first body byte was seen and the answer checked */
+  bool connected;   /* the TCP connection was made */
   cf_buf error_body;
   cf_err *write_err; /* why the body was rejected */
 };
@@ -265,7 +266,7 @@ static struct curl_slist *build_headers(const cf_http_request *req, const char *
 }
 
 static void set_options(CURL *curl, cf_registry *registry, const cf_http_request *req,
-                        const char *url, struct response *resp)
+                        const char *url, int64_t timeout_ms, struct response *resp)
 {
   curl_easy_setopt(curl, CURLOPT_URL, url);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -273,9 +274,10 @@ static void set_options(CURL *curl, cf_registry *registry, const cf_http_request
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_USERAGENT, USER_AGENT);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-  /* A transfer that moves less than one byte a second for a minute is stalled. */
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+  /* A transfer that moves less than one byte a second for this long is stalled. */
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long)registry->stall_timeout_s);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, resp);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -291,25 +293,28 @@ static void set_options(CURL *curl, cf_registry *registry, const cf_http_request
   }
 }
 
-/* Performs one transfer of url. Returns the libcurl result; HTTP errors are
- * in resp->status. */
+/* Performs one transfer of url within timeout_ms. Returns the libcurl
+ * result; HTTP errors are in resp->status. */
 static CURLcode perform(cf_registry *registry, const cf_http_request *req, const char *url,
-                        const char *authorization, struct response *resp)
+                        const char *authorization, int64_t timeout_ms, struct response *resp)
 {
   CURL *curl = curl_easy_init();
   if (curl == NULL) {
     return CURLE_OUT_OF_MEMORY;
   }
-  set_options(curl, registry, req, url, resp);
+  set_options(curl, registry, req, url, timeout_ms, resp);
   struct curl_slist *headers = build_headers(req, authorization, resp->range_start);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   CURLcode rc = curl_easy_perform(curl);
+  curl_off_t connect_us = 0;
+  resp->connected =
+      curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connect_us) == CURLE_OK && connect_us > 0;
   curl_easy_cleanup(curl);
   curl_slist_free_all(headers);
   return rc;
 }
 
-static int64_t monotonic_ms(void)
+int64_t cf_http_monotonic_ms(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -440,7 +445,7 @@ static int fetch_token(cf_registry *registry, cf_err **err)
   cf_http_result result = {0};
   char *token = NULL;
   long lifetime = 0;
-  int64_t start_ms = monotonic_ms();
+  int64_t start_ms = cf_http_monotonic_ms();
   int rc = cf_http_get(registry, &req, &result, err);
   if (rc == 0) {
     rc = parse_token(&body, &token, &lifetime, err);
@@ -558,7 +563,7 @@ static int current_authorization(cf_registry *registry, char **out, unsigned *ge
 {
   pthread_mutex_lock(&registry->auth_lock);
   int rc = 0;
-  bool expired = registry->renew_at_ms != 0 && monotonic_ms() >= registry->renew_at_ms;
+  bool expired = registry->renew_at_ms != 0 && cf_http_monotonic_ms() >= registry->renew_at_ms;
   bool unanswered = registry->authorization == NULL && registry->has_challenge;
   if (expired || unanswered) {
     rc = authorize(registry, err);
@@ -616,6 +621,10 @@ static bool schedule_retry(cf_registry *registry, const cf_http_request *req,
   if (resp->retry_after >= 0) {
     long seconds = resp->retry_after < RETRY_AFTER_MAX_S ? resp->retry_after : RETRY_AFTER_MAX_S;
     delay = (unsigned)seconds * 1000;
+  }
+  int64_t left_ms = registry->deadline_ms - cf_http_monotonic_ms();
+  if (left_ms < (int64_t)delay) {
+    delay = left_ms > 0 ? (unsigned)left_ms : 0; /* the next attempt reports the deadline */
   }
   cf_autofree char *logged = loggable_url(st->url);
   cf_log(CF_LOG_INFO, "registry-retry", "{s:s, s:s, s:i, s:i, s:I}", "url", logged, "reason",
@@ -701,6 +710,62 @@ static enum step handle_status(cf_registry *registry, const cf_http_request *req
   return STEP_FAIL;
 }
 
+/* The time one attempt may take: what is left of the pull, and for a
+ * request into a body buffer at most request_timeout_s. *by_request tells
+ * which limit applies. */
+static int64_t attempt_timeout_ms(const cf_registry *registry, const cf_http_request *req,
+                                  bool *by_request)
+{
+  int64_t left_ms = registry->deadline_ms - cf_http_monotonic_ms();
+  int64_t request_ms = (int64_t)registry->request_timeout_s * 1000;
+  *by_request = req->body != NULL && request_ms < left_ms;
+  return *by_request ? request_ms : left_ms;
+}
+
+static void pull_timeout_error(const cf_registry *registry, const cf_http_request *req,
+                               const char *url, cf_err **err)
+{
+  cf_autofree char *logged = loggable_url(url);
+  cf_err_set(err, CF_E_SYSTEM,
+             "%s: GET %s: timed out: the pull passed its time limit of %u s (pull_timeout_s); "
+             "raise it for a slow registry or a large image",
+             req->what, logged, registry->pull_timeout_s);
+}
+
+/* Handles CURLE_OPERATION_TIMEDOUT after elapsed_ms of an attempt that was
+ * allowed timeout_ms. A stalled blob download that made progress is
+ * resumed; any other time-out fails at once, because a registry that
+ * stalled once tends to stall again and retries would only multiply the
+ * wait. */
+static enum step handle_timeout(cf_registry *registry, const cf_http_request *req,
+                                struct attempt_state *st, const struct response *resp,
+                                int64_t elapsed_ms, int64_t timeout_ms, bool by_request,
+                                cf_err **err)
+{
+  cf_autofree char *url = loggable_url(st->url);
+  if (elapsed_ms >= timeout_ms && !by_request) {
+    pull_timeout_error(registry, req, st->url, err);
+    return STEP_FAIL;
+  }
+  if (elapsed_ms >= timeout_ms) {
+    cf_err_set(err, CF_E_SYSTEM,
+               "%s: GET %s: timed out: no complete response within the request time limit of "
+               "%u s (request_timeout_s)",
+               req->what, url, registry->request_timeout_s);
+    return STEP_FAIL;
+  }
+  char *reason = cf_xasprintf("stalled: less than 1 byte/s for %u s (stall_timeout_s)",
+                              registry->stall_timeout_s);
+  if (sink_written(req) > st->progress) {
+    schedule_retry(registry, req, st, resp, reason); /* progress: always resumes */
+    return STEP_AGAIN;
+  }
+  cf_err_set(err, CF_E_SYSTEM, "%s: GET %s: %s; check the registry and the network", req->what, url,
+             reason);
+  free(reason);
+  return STEP_FAIL;
+}
+
 static void take_result(struct response *resp, cf_http_result *result)
 {
   result->status = resp->status;
@@ -719,18 +784,28 @@ static enum step attempt(cf_registry *registry, const cf_http_request *req,
       current_authorization(registry, &authorization, &generation, err) < 0) {
     return STEP_FAIL;
   }
+  bool by_request = false;
+  int64_t timeout_ms = attempt_timeout_ms(registry, req, &by_request);
+  if (timeout_ms <= 0) {
+    pull_timeout_error(registry, req, st->url, err);
+    return STEP_FAIL;
+  }
   struct response resp;
   response_init(&resp, req, sink_written(req));
   if (req->body != NULL) {
     cf_buf_reset(req->body);
   }
-  CURLcode rc = perform(registry, req, st->url, own ? authorization : NULL, &resp);
+  int64_t started_ms = cf_http_monotonic_ms();
+  CURLcode rc = perform(registry, req, st->url, own ? authorization : NULL, timeout_ms, &resp);
+  int64_t elapsed_ms = cf_http_monotonic_ms() - started_ms;
   enum step next = STEP_FAIL;
   if (resp.write_err != NULL) {
     if (err != NULL) {
       cf_err_free(*err);
       *err = cf_steal(&resp.write_err);
     }
+  } else if (rc == CURLE_OPERATION_TIMEDOUT && resp.connected) {
+    next = handle_timeout(registry, req, st, &resp, elapsed_ms, timeout_ms, by_request, err);
   } else if (rc != CURLE_OK) {
     if (schedule_retry(registry, req, st, &resp, describe_failure(rc, &resp))) {
       next = STEP_AGAIN;

@@ -23,6 +23,10 @@ struct cf_registry {
   cf_image_platform platform;
   unsigned max_retries;
   unsigned retry_base_ms;
+  unsigned stall_timeout_s;   /* CURLOPT_LOW_SPEED_TIME at 1 byte/s */
+  unsigned request_timeout_s; /* total time of a request into a body buffer */
+  unsigned pull_timeout_s;    /* for messages; deadline_ms enforces it */
+  int64_t deadline_ms;        /* monotonic ms when the pull fails */
 
   pthread_mutex_t auth_lock; /* guards the fields below */
   cf_auth_challenge challenge;
@@ -60,9 +64,13 @@ void cf_http_result_clear(cf_http_result *result);
  * times with exponential backoff; a blob download that made progress is
  * resumed from the byte it reached and does not use up a retry.
  * CF_E_NOT_FOUND for 404; CF_E_INVALID for other 4xx; CF_E_SYSTEM when the
- * retries run out. */
+ * retries run out, or at once when a transfer stalls without progress,
+ * a body request passes request_timeout_s or the pull passes deadline_ms. */
 int cf_http_get(cf_registry *registry, const cf_http_request *req, cf_http_result *result,
                 cf_err **err);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t cf_http_monotonic_ms(void);
 
 /* True when url's scheme is http or https and its host[:port] is listed as
  * insecure (plain HTTP and unverified TLS allowed). */

@@ -285,6 +285,8 @@ static void clear_knobs(fake_registry *f)
   f->cut_blob[0] = f->fail_blob[0] = f->corrupt_blob[0] = f->redirect_to[0] = '\0';
   f->missing_blob[0] = '\0';
   f->blob_delay_ms = 0;
+  f->stall_path[0] = '\0';
+  f->stall_after_bytes = 0;
   fake_registry_reset(f);
 }
 
@@ -609,6 +611,71 @@ static void test_redirect_drops_auth(void **state)
   assert_true(fake.authorized_blob_gets >= 3); /* config and both layers, with the token */
 }
 
+/* A registry that sends one byte and then nothing: each time limit ends
+ * the pull with a message that names the URL and the limit's option. The
+ * limits are short so the tests stay fast; no test asserts on timings. */
+static void test_stalled_manifest_fails(void **state)
+{
+  struct depot *d = *state;
+  snprintf(fake.stall_path, sizeof(fake.stall_path), "/manifests/");
+  fake.stall_after_bytes = 1;
+  d->options.stall_timeout_s = 1;
+  cf_autofree char *uri = fake_uri(":v1");
+  cf_err *err = pull_error(d, uri);
+  assert_int_equal(err->code, CF_E_SYSTEM);
+  assert_non_null(strstr(err->message, "/v2/test/app/manifests/v1"));
+  assert_non_null(strstr(err->message, "stalled"));
+  assert_non_null(strstr(err->message, "1 s (stall_timeout_s)"));
+  cf_err_free(err);
+}
+
+static void test_stalled_blob_fails(void **state)
+{
+  struct depot *d = *state;
+  snprintf(fake.stall_path, sizeof(fake.stall_path), "/blobs/%s", app.layers[0].digest);
+  fake.stall_after_bytes = 1;
+  d->options.stall_timeout_s = 1;
+  cf_autofree char *uri = fake_uri(":v1");
+  cf_err *err = pull_error(d, uri);
+  assert_int_equal(err->code, CF_E_SYSTEM);
+  assert_non_null(strstr(err->message, fake.stall_path));
+  assert_non_null(strstr(err->message, "1 s (stall_timeout_s)"));
+  cf_err_free(err);
+  assert_int_equal(fake_registry_blob_gets(&fake, app.layers[0].digest), 1);
+  assert_no_partial_layers(d, 1);
+}
+
+static void test_manifest_request_timeout(void **state)
+{
+  struct depot *d = *state;
+  snprintf(fake.stall_path, sizeof(fake.stall_path), "/manifests/");
+  fake.stall_after_bytes = 1;
+  d->options.stall_timeout_s = 30;
+  d->options.request_timeout_s = 1;
+  cf_autofree char *uri = fake_uri(":v1");
+  cf_err *err = pull_error(d, uri);
+  assert_int_equal(err->code, CF_E_SYSTEM);
+  assert_non_null(strstr(err->message, "/v2/test/app/manifests/v1"));
+  assert_non_null(strstr(err->message, "1 s (request_timeout_s)"));
+  cf_err_free(err);
+}
+
+static void test_pull_timeout(void **state)
+{
+  struct depot *d = *state;
+  snprintf(fake.stall_path, sizeof(fake.stall_path), "/blobs/%s", app.layers[0].digest);
+  fake.stall_after_bytes = 1;
+  d->options.stall_timeout_s = 30;
+  d->options.pull_timeout_s = 1;
+  cf_autofree char *uri = fake_uri(":v1");
+  cf_err *err = pull_error(d, uri);
+  assert_int_equal(err->code, CF_E_SYSTEM);
+  assert_non_null(strstr(err->message, fake.stall_path));
+  assert_non_null(strstr(err->message, "1 s (pull_timeout_s)"));
+  cf_err_free(err);
+  assert_no_partial_layers(d, 1);
+}
+
 struct parallel_pull {
   struct depot *depot;
   const char *uri;
@@ -679,6 +746,10 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_redirect_drops_auth, setup_depot, teardown_depot),
       cmocka_unit_test_setup_teardown(test_parallel_pulls_download_once, setup_depot,
                                       teardown_depot),
+      cmocka_unit_test_setup_teardown(test_stalled_manifest_fails, setup_depot, teardown_depot),
+      cmocka_unit_test_setup_teardown(test_stalled_blob_fails, setup_depot, teardown_depot),
+      cmocka_unit_test_setup_teardown(test_manifest_request_timeout, setup_depot, teardown_depot),
+      cmocka_unit_test_setup_teardown(test_pull_timeout, setup_depot, teardown_depot),
   };
   return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,10 @@
 #include <unistd.h>
 
 #define REQUEST_MAX 16384
+#define STALL_MAX_MS 60000
+
+/* Bytes this connection may still send before it stalls; -1: no limit. */
+static __thread long stall_budget = -1;
 
 struct request {
   char method[16];
@@ -37,8 +42,37 @@ static long long now_ms(void)
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Sends nothing more and waits until the client closes the connection (or
+ * STALL_MAX_MS pass), as a registry that hangs mid-response does. */
+static void stall(int fd)
+{
+  struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLRDHUP};
+  long long until = now_ms() + STALL_MAX_MS;
+  char sink[256];
+  while (now_ms() < until && poll(&pfd, 1, 100) >= 0) {
+    ssize_t n = pfd.revents != 0 ? recv(fd, sink, sizeof(sink), MSG_DONTWAIT) : 1;
+    if (n == 0 || (n < 0 && errno != EAGAIN)) {
+      return;
+    }
+  }
+}
+
 static void send_all(int fd, const void *data, size_t len)
 {
+  if (stall_budget == 0) {
+    return;
+  }
+  if (stall_budget > 0 && len >= (size_t)stall_budget) {
+    size_t allowed = (size_t)stall_budget;
+    stall_budget = -1;
+    send_all(fd, data, allowed);
+    stall_budget = 0;
+    stall(fd);
+    return;
+  }
+  if (stall_budget > 0) {
+    stall_budget -= (long)len;
+  }
   const char *p = data;
   while (len > 0) {
     ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
@@ -358,6 +392,13 @@ static void serve_blob(fake_registry *fake, int fd, const char *path_rest,
 static void route(fake_registry *fake, int fd, const struct request *req)
 {
   const char *path = req->path;
+  stall_budget = fake->stall_path[0] != '\0' && strstr(path, fake->stall_path) != NULL
+                     ? fake->stall_after_bytes
+                     : -1;
+  if (stall_budget == 0) {
+    stall(fd);
+    return;
+  }
   if (strncmp(path, "/token", 6) == 0) {
     serve_token(fake, fd, req);
     return;

@@ -4,7 +4,8 @@
  * manifests and blobs of one OCI layout (tags from index.json annotations),
  * can demand Bearer tokens from its own /token endpoint or Basic
  * credentials, and can misbehave on purpose: cut a blob, answer 500,
- * redirect blobs to another server, corrupt a blob. It counts requests so
+ * redirect blobs to another server, corrupt a blob, stall a response
+ * after some bytes until the client gives up. It counts requests so
  * tests can check what a client did. Every connection gets its own thread
  * and one response ("Connection: close").
  */
@@ -37,6 +38,8 @@ typedef struct fake_registry {
   char redirect_to[256];        /* "http://127.0.0.1:PORT": blobs answer 307 to PORT/blobs/... */
   char missing_blob[80];        /* digest: answered with 404 */
   int blob_delay_ms;            /* sleep before each blob answer */
+  char stall_path[128];         /* requests whose path contains this ... */
+  int stall_after_bytes;        /* ... get this many bytes of the response, then nothing */
 
   /* Results, under lock. */
   pthread_mutex_t lock;
