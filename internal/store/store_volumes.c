@@ -73,9 +73,9 @@ static int insert_volume_row(cf_store *store, const cf_volume_record *record, cf
       !bind_record(stmt, record)) {
     return cf_store__fail(store, err, "insert volume %s", record->handle);
   }
+  /* cf_store_open() turns on extended result codes, so step returns them. */
   int rc = sqlite3_step(stmt);
-  if (rc == SQLITE_CONSTRAINT &&
-      sqlite3_extended_errcode(store->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+  if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return cf_err_set(err, CF_E_EXISTS, "volume already exists: %s", record->handle);
   }
   if (rc != SQLITE_DONE) {

@@ -81,6 +81,11 @@ static output run_groot(const char *first, ...)
   return o;
 }
 
+static bool path_exists(const char *path)
+{
+  return access(path, F_OK) == 0;
+}
+
 static int setup(void **state)
 {
   dir = cf_test_tmpdir("groot");
@@ -147,6 +152,22 @@ static void test_delete_unknown_succeeds(void **state)
   assert_string_equal(o.out, "");
   assert_non_null(strstr(o.err, "volume-not-found"));
   output_clear(&o);
+}
+
+static void test_create_existing_handle_rejected(void **state)
+{
+  output first = run_groot(store_arg, "create", image_uri, "g-dup", NULL);
+  assert_int_equal(first.status, 0);
+  output second = run_groot(store_arg, "create", image_uri, "g-dup", NULL);
+  assert_int_equal(second.status, 1);
+  assert_string_equal(second.out, "layer already exists: g-dup\n");
+  cf_autofree char *volume = cf_xasprintf("%s/store/volumes/g-dup/rootfs", dir);
+  assert_true(path_exists(volume));
+  output d = run_groot(store_arg, "delete", "g-dup", NULL);
+  assert_int_equal(d.status, 0);
+  output_clear(&first);
+  output_clear(&second);
+  output_clear(&d);
 }
 
 static long long stat_field(const char *json, const char *field)
@@ -349,6 +370,7 @@ int main(void)
       cmocka_unit_test(test_config_malformed_values_rejected),
       cmocka_unit_test(test_config_max_layer_bytes_rejects_layer),
       cmocka_unit_test(test_gc_keeps_referenced_layers),
+      cmocka_unit_test(test_create_existing_handle_rejected),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
