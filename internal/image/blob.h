@@ -57,6 +57,7 @@ typedef struct cf_unpack_limits {
   int64_t max_layer_bytes;   /* uncompressed tar bytes of this layer */
   int64_t max_layer_entries; /* tar entries of this layer */
   int64_t max_image_bytes;   /* uncompressed tar bytes of all layers of the pull */
+  unsigned max_layers;       /* layers of the image; 0: CF_IMAGE_DEFAULT_MAX_LAYERS */
   /* The running total behind max_image_bytes. The layers of one pull share
    * it, also across their threads. */
   _Atomic int64_t *image_bytes;

@@ -138,6 +138,10 @@ static int pull_layers(cf_image_store *images, const struct layer_source *source
     return cf_err_set(err, CF_E_INVALID, "image manifest %s has no layers",
                       resolved->manifest_digest);
   }
+  if (cf_manifest_check_layer_count(&resolved->manifest, resolved->manifest_digest,
+                                    limits->max_layers, err) < 0) {
+    return -1;
+  }
   out->layer_dirs = cf_xcalloc(count, sizeof(*out->layer_dirs));
   out->chain_ids = cf_xcalloc(count, sizeof(*out->chain_ids));
   out->layer_count = count;

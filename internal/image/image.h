@@ -73,11 +73,16 @@ typedef struct cf_pull_options {
   int64_t max_layer_bytes;   /* per layer; 0: CF_IMAGE_DEFAULT_MAX_LAYER_BYTES */
   int64_t max_image_bytes;   /* all layers of the image; 0: CF_IMAGE_DEFAULT_MAX_IMAGE_BYTES */
   int64_t max_layer_entries; /* tar entries per layer; 0: CF_IMAGE_DEFAULT_MAX_LAYER_ENTRIES */
+  /* Layers per image, checked before any layer is read; 0: CF_IMAGE_DEFAULT_MAX_LAYERS. */
+  unsigned max_layers;
 } cf_pull_options;
 
 #define CF_IMAGE_DEFAULT_MAX_LAYER_BYTES (INT64_C(32) << 30) /* 32 GiB */
 #define CF_IMAGE_DEFAULT_MAX_IMAGE_BYTES (INT64_C(64) << 30) /* 64 GiB */
 #define CF_IMAGE_DEFAULT_MAX_LAYER_ENTRIES INT64_C(2000000)
+/* overlayfs stacks at most 500 lower layers (the kernel's OVL_MAX_STACK),
+ * so a larger image can never be mounted. */
+#define CF_IMAGE_DEFAULT_MAX_LAYERS 500u
 #define CF_IMAGE_DEFAULT_STALL_TIMEOUT_S 30u
 #define CF_IMAGE_DEFAULT_REQUEST_TIMEOUT_S 120u
 #define CF_IMAGE_DEFAULT_PULL_TIMEOUT_S 1800u /* 30 minutes */

@@ -66,6 +66,7 @@ static cf_registry *registry_new(const cf_docker_uri *uri, const cf_pull_options
   r->platform = options->platform;
   r->max_retries = options->max_retries != 0 ? options->max_retries : DEFAULT_MAX_RETRIES;
   r->retry_base_ms = options->retry_base_ms != 0 ? options->retry_base_ms : DEFAULT_RETRY_BASE_MS;
+  r->max_layers = options->max_layers;
   r->stall_timeout_s =
       options->stall_timeout_s != 0 ? options->stall_timeout_s : CF_IMAGE_DEFAULT_STALL_TIMEOUT_S;
   r->request_timeout_s = options->request_timeout_s != 0 ? options->request_timeout_s

@@ -80,6 +80,12 @@ int cf_registry_get_blob(cf_registry *registry, const cf_oci_descriptor *desc, c
 int cf_registry_produce_blob(void *ctx, const cf_oci_descriptor *desc, cf_blob_sink *sink,
                              cf_err **err);
 
+/* Checks that manifest (named by digest) has at most max_layers layers, or
+ * CF_IMAGE_DEFAULT_MAX_LAYERS when max_layers is 0. CF_E_LIMIT names the
+ * count, the limit and the option. */
+int cf_manifest_check_layer_count(const cf_oci_manifest *manifest, const char *digest,
+                                  unsigned max_layers, cf_err **err);
+
 /* Fetches the manifest uri names (following indexes to the entry for want)
  * and its config, verifying both. */
 int cf_registry_resolve(cf_registry *registry, const cf_docker_uri *uri,

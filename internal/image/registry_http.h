@@ -23,6 +23,7 @@ struct cf_registry {
   cf_image_platform platform;
   unsigned max_retries;
   unsigned retry_base_ms;
+  unsigned max_layers;        /* 0: CF_IMAGE_DEFAULT_MAX_LAYERS */
   unsigned stall_timeout_s;   /* CURLOPT_LOW_SPEED_TIME at 1 byte/s */
   unsigned request_timeout_s; /* total time of a request into a body buffer */
   unsigned pull_timeout_s;    /* for messages; deadline_ms enforces it */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Resolving a docker:// URI to a verified manifest and config. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "base/mem.h"
 #include "image/layout.h"
 #include "image/registry.h"
+#include "image/registry_http.h"
 
 /* Indexes may nest; deeper chains than this are treated as malformed. */
 #define MAX_INDEX_DEPTH 8
@@ -87,6 +89,19 @@ static int resolve_document(cf_registry *registry, const cf_image_platform *want
                     digest, media_type);
 }
 
+int cf_manifest_check_layer_count(const cf_oci_manifest *manifest, const char *digest,
+                                  unsigned max_layers, cf_err **err)
+{
+  unsigned limit = max_layers != 0 ? max_layers : CF_IMAGE_DEFAULT_MAX_LAYERS;
+  if (manifest->layer_count <= limit) {
+    return 0;
+  }
+  return cf_err_set(err, CF_E_LIMIT,
+                    "image manifest %s has %zu layers, more than the max_layers limit of %u; "
+                    "overlayfs stacks at most %u layers, so rebuild the image with fewer layers",
+                    digest, manifest->layer_count, limit, CF_IMAGE_DEFAULT_MAX_LAYERS);
+}
+
 static int read_config(cf_registry *registry, cf_resolved_image *out, cf_err **err)
 {
   const cf_oci_descriptor *desc = &out->manifest.config;
@@ -113,6 +128,10 @@ static int resolve(cf_registry *registry, const cf_docker_uri *uri, const cf_ima
   int rc = cf_registry_get_manifest(registry, reference, &body, &media_type, digest, err);
   if (rc == 0) {
     rc = resolve_document(registry, want, &body, media_type, digest, 0, out, err);
+  }
+  if (rc == 0) {
+    rc = cf_manifest_check_layer_count(&out->manifest, out->manifest_digest, registry->max_layers,
+                                       err);
   }
   cf_buf_free(&body);
   if (rc < 0) {

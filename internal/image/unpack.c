@@ -139,6 +139,7 @@ int cf_unpack_limits_init(cf_unpack_limits *limits, const cf_pull_options *optio
                                                            : CF_IMAGE_DEFAULT_MAX_LAYER_ENTRIES,
       .max_image_bytes = options->max_image_bytes != 0 ? options->max_image_bytes
                                                        : CF_IMAGE_DEFAULT_MAX_IMAGE_BYTES,
+      .max_layers = options->max_layers,
       .image_bytes = image_bytes,
   };
   return 0;

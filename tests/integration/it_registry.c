@@ -611,6 +611,22 @@ static void test_redirect_drops_auth(void **state)
   assert_true(fake.authorized_blob_gets >= 3); /* config and both layers, with the token */
 }
 
+static void test_layer_count_limit(void **state)
+{
+  struct depot *d = *state;
+  d->options.max_layers = 1;
+  cf_autofree char *uri = fake_uri(":v1");
+  cf_err *err = pull_error(d, uri);
+  assert_int_equal(err->code, CF_E_LIMIT);
+  assert_non_null(strstr(err->message, app.manifest_digest));
+  assert_non_null(strstr(err->message, "has 2 layers, more than the max_layers limit of 1"));
+  cf_err_free(err);
+  assert_int_equal(fake_registry_blob_gets(&fake, app.config_digest), 0);
+  assert_int_equal(fake_registry_blob_gets(&fake, app.layers[0].digest), 0);
+  assert_int_equal(fake_registry_blob_gets(&fake, app.layers[1].digest), 0);
+  assert_no_partial_layers(d, 0);
+}
+
 /* A registry that sends one byte and then nothing: each time limit ends
  * the pull with a message that names the URL and the limit's option. The
  * limits are short so the tests stay fast; no test asserts on timings. */
@@ -746,6 +762,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_redirect_drops_auth, setup_depot, teardown_depot),
       cmocka_unit_test_setup_teardown(test_parallel_pulls_download_once, setup_depot,
                                       teardown_depot),
+      cmocka_unit_test_setup_teardown(test_layer_count_limit, setup_depot, teardown_depot),
       cmocka_unit_test_setup_teardown(test_stalled_manifest_fails, setup_depot, teardown_depot),
       cmocka_unit_test_setup_teardown(test_stalled_blob_fails, setup_depot, teardown_depot),
       cmocka_unit_test_setup_teardown(test_manifest_request_timeout, setup_depot, teardown_depot),

@@ -1952,6 +1952,23 @@ static void pull_stops_at_image_limit(void **state)
   cf_image_clear(&image);
 }
 
+static void pull_stops_at_layer_count_limit(void **state)
+{
+  struct fixture *f = *state;
+  cf_built_image built;
+  write_two_layer_image(f, &built);
+  cf_pull_options options = {.max_layers = 1};
+  expect_pull_limit(f, &options, "has 2 layers, more than the max_layers limit of 1",
+                    built.manifest_digest);
+
+  options.max_layers = 2;
+  cf_autofree char *uri = layout_uri(f, "v1");
+  cf_image image;
+  cf_err *err = NULL;
+  assert_ok(cf_image_pull_with(f->images, uri, &options, &image, &err), &err);
+  cf_image_clear(&image);
+}
+
 static void pull_rejects_negative_limit(void **state)
 {
   struct fixture *f = *state;
@@ -2114,6 +2131,7 @@ int main(void)
       IMAGE_TEST(pull_trailing_zeros_stop_at_layer_limit),
       IMAGE_TEST(pull_stops_at_entry_limit),
       IMAGE_TEST(pull_stops_at_image_limit),
+      IMAGE_TEST(pull_stops_at_layer_count_limit),
       IMAGE_TEST(pull_rejects_negative_limit),
       IMAGE_TEST(unpack_keeps_setuid_on_files),
       IMAGE_TEST(unpack_strips_setuid_from_fifo),
