@@ -234,6 +234,15 @@ static int run_pull(groot *g, char **args, cf_err **err)
 
 static int run_delete(groot *g, const char *handle, cf_err **err)
 {
+  /* A handle create rejects can never have a volume, so as groot does for
+   * any unknown handle, delete succeeds. */
+  cf_err *invalid = NULL;
+  if (cf_handle_validate(handle, &invalid) < 0) {
+    cf_log(CF_LOG_INFO, "delete.volume-not-found", "{s:s, s:s}", "bundleID", handle, "reason",
+           invalid->message);
+    cf_err_free(invalid);
+    return 0;
+  }
   bool existed = false;
   if (cf_volume_delete(g->images, handle, &existed, err) < 0) {
     return -1;

@@ -170,6 +170,24 @@ static void test_create_existing_handle_rejected(void **state)
   output_clear(&d);
 }
 
+static void test_delete_impossible_handle_succeeds(void **state)
+{
+  static const char *const handles[] = {"..", "a/b", ".hidden"};
+  for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
+    output o = run_groot(store_arg, "delete", handles[i], NULL);
+    if (o.status != 0) {
+      fail_msg("delete %s: exit %d, stdout \"%s\"", handles[i], o.status, o.out);
+    }
+    assert_string_equal(o.out, "");
+    assert_non_null(strstr(o.err, "volume-not-found"));
+    output_clear(&o);
+  }
+  output c = run_groot(store_arg, "create", image_uri, "a/b", NULL);
+  assert_int_equal(c.status, 1);
+  assert_non_null(strstr(c.out, "invalid handle \"a/b\""));
+  output_clear(&c);
+}
+
 static long long stat_field(const char *json, const char *field)
 {
   json_t *value = json_loads(json, 0, NULL);
@@ -371,6 +389,7 @@ int main(void)
       cmocka_unit_test(test_config_max_layer_bytes_rejects_layer),
       cmocka_unit_test(test_gc_keeps_referenced_layers),
       cmocka_unit_test(test_create_existing_handle_rejected),
+      cmocka_unit_test(test_delete_impossible_handle_succeeds),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
