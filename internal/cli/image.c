@@ -64,6 +64,7 @@ static void print_usage(FILE *out)
                "  capacity            print the store filesystem's size in bytes\n"
                "  list                print the handles of all volumes\n"
                "  gc                  remove layers that no volume uses\n"
+               "  help                print this usage\n"
                "\n"
                "IMAGE-URI is oci:///path[:tag], docker://[host[:port]]/repo[:tag], or the path\n"
                "of an uncompressed tar file (a single-layer image).\n"
@@ -382,8 +383,24 @@ static int setup(const global_options *o, cf_image_config *config, cf_err **err)
   return 0;
 }
 
+/* The shared option parser points to `cfwin help`; under the groot name the
+ * usage comes from `groot --help`. */
+static void use_groot_hint(cf_err *err)
+{
+  static const char cfwin_hint[] = "see `cfwin help`";
+  char *hint = strstr(err->message, cfwin_hint);
+  if (hint == NULL) {
+    return;
+  }
+  char *message = cf_xasprintf("%.*ssee `groot --help`%s", (int)(hint - err->message), err->message,
+                               hint + strlen(cfwin_hint));
+  free(err->message);
+  err->message = message;
+}
+
 static int fail(cf_err *err)
 {
+  use_groot_hint(err);
   cf_log_error("failed", err, NULL);
   printf("%s\n", err->message);
   cf_err_free(err);
@@ -413,6 +430,11 @@ int cf_cli_image(int argc, char **argv, int start)
     return 0;
   }
   const char *command = argv[next];
+  if (strcmp(command, "help") == 0) {
+    /* urfave/cli, groot's option library, prints the usage for `help`. */
+    print_usage(stdout);
+    return 0;
+  }
   if (!known_command(command)) {
     fprintf(stderr, "No help topic for '%s'\n", command);
     return 3;

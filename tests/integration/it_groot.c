@@ -188,6 +188,23 @@ static void test_delete_impossible_handle_succeeds(void **state)
   output_clear(&c);
 }
 
+static void test_help_command_and_option_hint(void **state)
+{
+  output h = run_groot("help", NULL);
+  assert_int_equal(h.status, 0);
+  assert_non_null(strstr(h.out, "usage: groot"));
+  output_clear(&h);
+  output u = run_groot(store_arg, "--bogus", "list", NULL);
+  assert_int_equal(u.status, 1);
+  assert_non_null(strstr(u.out, "unknown option --bogus; see `groot --help`"));
+  assert_null(strstr(u.out, "cfwin"));
+  output_clear(&u);
+  output c = run_groot(store_arg, "create", "--bogus", image_uri, "g-x", NULL);
+  assert_int_equal(c.status, 1);
+  assert_non_null(strstr(c.out, "see `groot --help`"));
+  output_clear(&c);
+}
+
 static long long stat_field(const char *json, const char *field)
 {
   json_t *value = json_loads(json, 0, NULL);
@@ -390,6 +407,7 @@ int main(void)
       cmocka_unit_test(test_gc_keeps_referenced_layers),
       cmocka_unit_test(test_create_existing_handle_rejected),
       cmocka_unit_test(test_delete_impossible_handle_succeeds),
+      cmocka_unit_test(test_help_command_and_option_hint),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
