@@ -147,8 +147,26 @@ int cf_registry_open(const cf_docker_uri *uri, const cf_pull_options *options, c
   return 0;
 }
 
-/* The media type of a manifest: Content-Type without parameters, else the
- * document's own mediaType. */
+/* Docker schema 1 manifests, signed or not; their Content-Type values. */
+#define DOCKER_SCHEMA1_PREFIX "application/vnd.docker.distribution.manifest.v1+"
+
+/* Rejects a response whose Content-Type is Docker schema 1, whatever its
+ * body contains, because the registry states the format it sent. */
+static int reject_schema1(const char *content_type, const char *what, cf_err **err)
+{
+  if (content_type == NULL ||
+      strncasecmp(content_type, DOCKER_SCHEMA1_PREFIX, strlen(DOCKER_SCHEMA1_PREFIX)) != 0) {
+    return 0;
+  }
+  return cf_err_set(err, CF_E_INVALID,
+                    "%s: the registry sent a Docker schema 1 manifest (Content-Type %.100s), "
+                    "which is not supported; push the image again with a current Docker or "
+                    "skopeo to store it as Docker schema 2 or OCI",
+                    what, content_type);
+}
+
+/* The media type of a manifest: Content-Type without parameters when it
+ * names a manifest or index, else the document's own mediaType. */
 static char *manifest_media_type(const char *content_type, const cf_buf *body)
 {
   if (content_type != NULL) {
@@ -176,6 +194,10 @@ int cf_registry_get_manifest(cf_registry *registry, const char *reference, cf_bu
       .url = url, .what = what, .accept = MANIFEST_ACCEPT, .registry_auth = true, .body = body};
   cf_http_result result;
   if (cf_http_get(registry, &req, &result, err) < 0) {
+    return -1;
+  }
+  if (reject_schema1(result.content_type, what, err) < 0) {
+    cf_http_result_clear(&result);
     return -1;
   }
   cf_sha256_digest(body->data, body->len, digest);

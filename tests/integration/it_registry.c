@@ -285,6 +285,7 @@ static void clear_knobs(fake_registry *f)
   f->cut_blob[0] = f->fail_blob[0] = f->corrupt_blob[0] = f->redirect_to[0] = '\0';
   f->missing_blob[0] = '\0';
   f->blob_delay_ms = 0;
+  f->manifest_type[0] = '\0';
   f->stall_path[0] = '\0';
   f->stall_after_bytes = 0;
   fake_registry_reset(f);
@@ -611,6 +612,38 @@ static void test_redirect_drops_auth(void **state)
   assert_true(fake.authorized_blob_gets >= 3); /* config and both layers, with the token */
 }
 
+static void test_schema1_content_type_rejected(void **state)
+{
+  struct depot *d = *state;
+  static const char *const types[] = {
+      "application/vnd.docker.distribution.manifest.v1+prettyjws",
+      "application/vnd.docker.distribution.manifest.v1+json; charset=utf-8",
+  };
+  for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+    snprintf(fake.manifest_type, sizeof(fake.manifest_type), "%s", types[i]);
+    cf_autofree char *uri = fake_uri(":v1");
+    cf_err *err = pull_error(d, uri);
+    assert_int_equal(err->code, CF_E_INVALID);
+    assert_non_null(strstr(err->message, "manifest v1"));
+    assert_non_null(strstr(err->message, "Docker schema 1"));
+    assert_non_null(strstr(err->message, types[i]));
+    cf_err_free(err);
+  }
+  assert_int_equal(fake_registry_blob_gets(&fake, app.config_digest), 0);
+}
+
+/* A generic Content-Type leaves the media type to the document. */
+static void test_generic_content_type_uses_body(void **state)
+{
+  struct depot *d = *state;
+  snprintf(fake.manifest_type, sizeof(fake.manifest_type), "application/json");
+  cf_autofree char *uri = fake_uri(":v1");
+  cf_image image;
+  pull_ok(d, uri, &image);
+  assert_app(&image);
+  cf_image_clear(&image);
+}
+
 static void test_layer_count_limit(void **state)
 {
   struct depot *d = *state;
@@ -761,6 +794,10 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_foreign_layer, setup_depot, teardown_depot),
       cmocka_unit_test_setup_teardown(test_redirect_drops_auth, setup_depot, teardown_depot),
       cmocka_unit_test_setup_teardown(test_parallel_pulls_download_once, setup_depot,
+                                      teardown_depot),
+      cmocka_unit_test_setup_teardown(test_schema1_content_type_rejected, setup_depot,
+                                      teardown_depot),
+      cmocka_unit_test_setup_teardown(test_generic_content_type_uses_body, setup_depot,
                                       teardown_depot),
       cmocka_unit_test_setup_teardown(test_layer_count_limit, setup_depot, teardown_depot),
       cmocka_unit_test_setup_teardown(test_stalled_manifest_fails, setup_depot, teardown_depot),

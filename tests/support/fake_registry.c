@@ -298,7 +298,7 @@ static void serve_manifest(fake_registry *fake, int fd, const char *ref)
   }
   char headers[512];
   snprintf(headers, sizeof(headers), "Content-Type: %s\r\nDocker-Content-Digest: %s\r\n",
-           manifest_type(data, len), digest);
+           fake->manifest_type[0] != '\0' ? fake->manifest_type : manifest_type(data, len), digest);
   respond(fd, 200, headers, data, len);
   free(data);
 }

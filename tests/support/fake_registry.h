@@ -38,6 +38,7 @@ typedef struct fake_registry {
   char redirect_to[256];        /* "http://127.0.0.1:PORT": blobs answer 307 to PORT/blobs/... */
   char missing_blob[80];        /* digest: answered with 404 */
   int blob_delay_ms;            /* sleep before each blob answer */
+  char manifest_type[128];      /* Content-Type of manifests; "": the document's mediaType */
   char stall_path[128];         /* requests whose path contains this ... */
   int stall_after_bytes;        /* ... get this many bytes of the response, then nothing */
 
