@@ -202,6 +202,12 @@ static int run_create(groot *g, const create_options *o, char **args, cf_err **e
   if (o->disk_limit < 0) {
     return cf_err_set(err, CF_E_INVALID, "invalid disk limit: %lld", o->disk_limit);
   }
+  if (o->disk_limit > CF_VOLUME_MAX_DISK_LIMIT) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "invalid disk limit: %lld: the maximum is %lld bytes (1 PiB); use a "
+                      "smaller limit, or 0 for none",
+                      o->disk_limit, (long long)CF_VOLUME_MAX_DISK_LIMIT);
+  }
   cf_image image = {0};
   if (pull_image(g, args[0], &image, err) < 0) {
     return -1;

@@ -76,6 +76,12 @@ static int compute_quota(const cf_volume_request *request, int64_t size, int64_t
     return cf_err_set(err, CF_E_INVALID, "invalid disk limit: %lld",
                       (long long)request->disk_limit);
   }
+  if (request->disk_limit > CF_VOLUME_MAX_DISK_LIMIT) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "invalid disk limit: %lld: the maximum is %lld bytes (1 PiB); use a "
+                      "smaller limit, or 0 for none",
+                      (long long)request->disk_limit, (long long)CF_VOLUME_MAX_DISK_LIMIT);
+  }
   *quota = request->disk_limit;
   if (request->disk_limit == 0 || request->scope == CF_DISK_SCOPE_EXCLUSIVE) {
     return 0;

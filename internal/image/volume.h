@@ -55,6 +55,10 @@ typedef struct cf_volume {
 
 void cf_volume_clear(cf_volume *volume);
 
+/* The largest disk limit a volume accepts: 1 PiB, far above any real disk,
+ * keeps the ext4 sizing arithmetic far from int64_t overflow. */
+#define CF_VOLUME_MAX_DISK_LIMIT (1LL << 50)
+
 /* Creates the volume. Errors use groot's texts: "invalid disk limit: N",
  * "disk limit N must be larger than image size M" and "layer already
  * exists: HANDLE" (CF_E_EXISTS). On failure nothing of the volume is left. */
@@ -98,7 +102,8 @@ int cf_image_source_pull(cf_image_store *images, const char *uri, const cf_pull_
 
 /* Writes an ext4 image at path whose free space is at least quota bytes and
  * at most quota plus CF_EXT4_SLACK, with the empty directories upper and
- * work at its root. Sets *base_used to the bytes in use when empty. */
+ * work at its root. Sets *base_used to the bytes in use when empty. A quota
+ * outside 1..CF_VOLUME_MAX_DISK_LIMIT is CF_E_INVALID. */
 #define CF_EXT4_SLACK (256 * 1024)
 int cf_ext4_image_create(const char *path, int64_t quota, int64_t *base_used, cf_err **err);
 

@@ -225,6 +225,12 @@ static int size_image(const char *path, const char *seed, int64_t user_quota, in
 
 int cf_ext4_image_create(const char *path, int64_t quota, int64_t *base_used, cf_err **err)
 {
+  /* The sizing arithmetic adds a few percent to the quota, so this bound
+   * keeps every sum far below INT64_MAX. */
+  if (quota <= 0 || quota > CF_VOLUME_MAX_DISK_LIMIT) {
+    return cf_err_set(err, CF_E_INVALID, "ext4 writable layer quota %lld is not in 1..%lld bytes",
+                      (long long)quota, (long long)CF_VOLUME_MAX_DISK_LIMIT);
+  }
   cf_autofree char *seed = cf_xasprintf("%s.seed", path);
   int rc = make_seed_dir(seed, err);
   if (rc == 0) {

@@ -205,6 +205,24 @@ static void test_help_command_and_option_hint(void **state)
   output_clear(&c);
 }
 
+static void test_huge_disk_limit_rejected(void **state)
+{
+  static const char *const limits[] = {"9223372036854775000", "1125899906842625"};
+  for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+    output o = run_groot(store_arg, "create", "--disk-limit-size-bytes", limits[i],
+                         "--exclude-image-from-quota", image_uri, "g-huge", NULL);
+    assert_int_equal(o.status, 1);
+    cf_autofree char *expected = cf_xasprintf("invalid disk limit: %s", limits[i]);
+    if (strstr(o.out, expected) == NULL) {
+      fail_msg("expected \"%s\" in \"%s\"", expected, o.out);
+    }
+    assert_non_null(strstr(o.out, "1125899906842624"));
+    output_clear(&o);
+    cf_autofree char *volume = cf_xasprintf("%s/store/volumes/g-huge", dir);
+    assert_false(path_exists(volume));
+  }
+}
+
 static long long stat_field(const char *json, const char *field)
 {
   json_t *value = json_loads(json, 0, NULL);
@@ -408,6 +426,7 @@ int main(void)
       cmocka_unit_test(test_create_existing_handle_rejected),
       cmocka_unit_test(test_delete_impossible_handle_succeeds),
       cmocka_unit_test(test_help_command_and_option_hint),
+      cmocka_unit_test(test_huge_disk_limit_rejected),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
