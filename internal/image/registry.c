@@ -184,14 +184,22 @@ static char *manifest_media_type(const char *content_type, const cf_buf *body)
   return type;
 }
 
-int cf_registry_get_manifest(cf_registry *registry, const char *reference, cf_buf *body,
-                             char **media_type, char digest[CF_DIGEST_LEN + 1], cf_err **err)
+int cf_registry_get_manifest(cf_registry *registry, const char *reference, int64_t expected_size,
+                             cf_buf *body, char **media_type, char digest[CF_DIGEST_LEN + 1],
+                             cf_err **err)
 {
   cf_autofree char *url =
       cf_xasprintf("%s/v2/%s/manifests/%s", registry->base_url, registry->repository, reference);
   cf_autofree char *what = cf_xasprintf("manifest %s", reference);
   cf_http_request req = {
-      .url = url, .what = what, .accept = MANIFEST_ACCEPT, .registry_auth = true, .body = body};
+      .url = url,
+      .what = what,
+      .accept = MANIFEST_ACCEPT,
+      .registry_auth = true,
+      .body = body,
+      .size_known = expected_size >= 0,
+      .expected_size = expected_size,
+  };
   cf_http_result result;
   if (cf_http_get(registry, &req, &result, err) < 0) {
     return -1;
@@ -246,7 +254,12 @@ int cf_registry_get_blob(cf_registry *registry, const cf_oci_descriptor *desc, c
   body->max = (size_t)desc->size + 1;
   cf_autofree char *url = blob_url(registry, desc->digest);
   cf_autofree char *what = cf_xasprintf("%s blob %s", desc->media_type, desc->digest);
-  cf_http_request req = {.url = url, .what = what, .registry_auth = true, .body = body};
+  cf_http_request req = {.url = url,
+                         .what = what,
+                         .registry_auth = true,
+                         .body = body,
+                         .size_known = true,
+                         .expected_size = desc->size};
   cf_http_result result;
   cf_err *get_err = NULL;
   int rc = cf_http_get(registry, &req, &result, &get_err);

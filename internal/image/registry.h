@@ -63,11 +63,13 @@ int cf_registry_open(const cf_docker_uri *uri, const cf_pull_options *options, c
 void cf_registry_close(cf_registry *registry);
 
 /* Fetches the manifest or index that reference (a tag or a digest) names
- * into body, at most CF_REGISTRY_JSON_MAX bytes. *media_type is a new string
+ * into body, at most CF_REGISTRY_JSON_MAX bytes, or expected_size bytes
+ * when that is not negative (an index entry's size). *media_type is a new string
  * from Content-Type (or the document's mediaType) and digest the sha256 of
  * the body, which must equal reference when that is a digest. */
-int cf_registry_get_manifest(cf_registry *registry, const char *reference, cf_buf *body,
-                             char **media_type, char digest[CF_DIGEST_LEN + 1], cf_err **err);
+int cf_registry_get_manifest(cf_registry *registry, const char *reference, int64_t expected_size,
+                             cf_buf *body, char **media_type, char digest[CF_DIGEST_LEN + 1],
+                             cf_err **err);
 
 /* Fetches a small blob (a config, or a manifest by descriptor) into body and
  * checks its size and digest against desc. */

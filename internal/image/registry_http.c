@@ -39,10 +39,11 @@ struct response {
   char *www_authenticate;
   char *location;
   char *content_range;
-  long retry_after; /* seconds, -1 when absent */
-  int64_t skip;     /* bytes to drop: a 200 answer to a Range request */
-  bool checked;     /* the first body byte was seen and the answer checked */
-  bool connected;   /* the TCP connection was made */
+  long retry_after;       /* seconds, -1 when absent */
+  int64_t content_length; /* -1 when absent */
+  int64_t skip;           /* bytes to drop: a 200 answer to a Range request */
+  bool checked;           /* the first body byte was seen and the answer checked */
+  bool connected;         /* the TCP connection was made */
   cf_buf error_body;
   cf_err *write_err; /* why the body was rejected */
 };
@@ -53,6 +54,7 @@ static void response_init(struct response *resp, const cf_http_request *req, int
   resp->req = req;
   resp->range_start = range_start;
   resp->retry_after = -1;
+  resp->content_length = -1;
   cf_buf_init(&resp->error_body, ERROR_BODY_MAX);
 }
 
@@ -64,6 +66,7 @@ static void response_reset_headers(struct response *resp)
   free(resp->content_range);
   resp->content_type = resp->www_authenticate = resp->location = resp->content_range = NULL;
   resp->retry_after = -1;
+  resp->content_length = -1;
 }
 
 static void response_clear(struct response *resp)
@@ -89,10 +92,44 @@ static void keep_header(char **slot, const char *value, size_t len)
   }
 }
 
+/* Checks the Content-Length of a 200 or 206 answer against the size the
+ * request expects, so a registry that announces more than the descriptor
+ * states fails before any body byte, and is not retried. */
+static int check_content_length(const struct response *resp, cf_err **err)
+{
+  const cf_http_request *req = resp->req;
+  if ((resp->status != 200 && resp->status != 206) || resp->content_length < 0) {
+    return 0;
+  }
+  int64_t offset = resp->status == 206 ? resp->range_start : 0;
+  if (req->sink != NULL || req->size_known) {
+    int64_t size = req->sink != NULL ? req->sink->desc->size : req->expected_size;
+    if (resp->content_length <= size - offset) {
+      return 0;
+    }
+    return cf_err_set(err, CF_E_INTEGRITY,
+                      "%s: size mismatch: the response announces Content-Length %" PRId64
+                      " bytes from byte %" PRId64 ", but the descriptor states %" PRId64
+                      " bytes in all",
+                      req->what, resp->content_length, offset, size);
+  }
+  if (req->body != NULL && (uint64_t)resp->content_length > req->body->max) {
+    return cf_err_set(err, CF_E_LIMIT,
+                      "%s: the response announces Content-Length %" PRId64
+                      " bytes, more than the maximum of %zu bytes",
+                      req->what, resp->content_length, req->body->max);
+  }
+  return 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t count, void *arg)
 {
   struct response *resp = arg;
   size_t len = size * count;
+  if ((len == 2 && data[0] == '\r') || (len == 1 && data[0] == '\n')) {
+    /* The blank line that ends the headers. */
+    return check_content_length(resp, &resp->write_err) < 0 ? 0 : len;
+  }
   if (len > 5 && strncmp(data, "HTTP/", 5) == 0) {
     /* A new status line: forget the headers of a 100 Continue. */
     response_reset_headers(resp);
@@ -123,6 +160,11 @@ static size_t on_header(char *data, size_t size, size_t count, void *arg)
     keep_header(&resp->location, value, value_len);
   } else if (name_len == 13 && strncasecmp(data, "Content-Range", 13) == 0) {
     keep_header(&resp->content_range, value, value_len);
+  } else if (name_len == 14 && strncasecmp(data, "Content-Length", 14) == 0) {
+    cf_autofree char *text = cf_xstrndup(value, value_len);
+    char *end = NULL;
+    long long length = strtoll(text, &end, 10);
+    resp->content_length = end != text && *end == '\0' && length >= 0 ? length : -1;
   } else if (name_len == 11 && strncasecmp(data, "Retry-After", 11) == 0) {
     cf_autofree char *text = cf_xstrndup(value, value_len);
     char *end = NULL;

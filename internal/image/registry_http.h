@@ -47,6 +47,8 @@ typedef struct cf_http_request {
   bool credentials;   /* send username and password with Basic (token requests) */
   bool ping;          /* a 401 answer is a result, not a challenge to answer */
   cf_buf *body;       /* bounded by its max */
+  bool size_known;    /* expected_size is the entity's size from a descriptor */
+  int64_t expected_size;
   cf_blob_sink *sink; /* resumed with Range after an interruption */
 } cf_http_request;
 
@@ -64,6 +66,9 @@ void cf_http_result_clear(cf_http_result *result);
  * at most twice. Retries network errors, 429 and 5xx up to max_retries
  * times with exponential backoff; a blob download that made progress is
  * resumed from the byte it reached and does not use up a retry.
+ * A Content-Length over the expected size (a sink's descriptor size, else
+ * expected_size, minus a resume offset) fails before the body with
+ * CF_E_INTEGRITY, and one over body's max with CF_E_LIMIT, without retries.
  * CF_E_NOT_FOUND for 404; CF_E_INVALID for other 4xx; CF_E_SYSTEM when the
  * retries run out, or at once when a transfer stalls without progress,
  * a body request passes request_timeout_s or the pull passes deadline_ms. */

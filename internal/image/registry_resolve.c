@@ -28,7 +28,8 @@ static int fetch_by_descriptor(cf_registry *registry, const cf_oci_descriptor *d
 {
   char digest[CF_DIGEST_LEN + 1];
   cf_autofree char *media_type = NULL;
-  if (cf_registry_get_manifest(registry, desc->digest, body, &media_type, digest, err) < 0) {
+  if (cf_registry_get_manifest(registry, desc->digest, desc->size, body, &media_type, digest, err) <
+      0) {
     return -1;
   }
   if ((int64_t)body->len != desc->size) {
@@ -125,7 +126,7 @@ static int resolve(cf_registry *registry, const cf_docker_uri *uri, const cf_ima
   cf_buf_init(&body, CF_REGISTRY_JSON_MAX);
   cf_autofree char *media_type = NULL;
   char digest[CF_DIGEST_LEN + 1];
-  int rc = cf_registry_get_manifest(registry, reference, &body, &media_type, digest, err);
+  int rc = cf_registry_get_manifest(registry, reference, -1, &body, &media_type, digest, err);
   if (rc == 0) {
     rc = resolve_document(registry, want, &body, media_type, digest, 0, out, err);
   }

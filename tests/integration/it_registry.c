@@ -286,6 +286,8 @@ static void clear_knobs(fake_registry *f)
   f->missing_blob[0] = '\0';
   f->blob_delay_ms = 0;
   f->manifest_type[0] = '\0';
+  f->overstate_path[0] = '\0';
+  f->announced_length = 0;
   f->stall_path[0] = '\0';
   f->stall_after_bytes = 0;
   fake_registry_reset(f);
@@ -644,6 +646,55 @@ static void test_generic_content_type_uses_body(void **state)
   cf_image_clear(&image);
 }
 
+/* A response that announces 2 GiB and sends the real body fails as soon as
+ * its headers arrive, and is not retried. */
+static void test_blob_length_overstated(void **state)
+{
+  struct depot *d = *state;
+  snprintf(fake.overstate_path, sizeof(fake.overstate_path), "/blobs/%s", app.layers[0].digest);
+  fake.announced_length = 2147483648LL;
+  cf_autofree char *uri = fake_uri(":v1");
+  cf_err *err = pull_error(d, uri);
+  assert_int_equal(err->code, CF_E_INTEGRITY);
+  assert_non_null(strstr(err->message, app.layers[0].digest));
+  assert_non_null(strstr(err->message, "Content-Length 2147483648 bytes"));
+  cf_autofree char *states =
+      cf_xasprintf("the descriptor states %lld bytes", (long long)app.layers[0].size);
+  assert_non_null(strstr(err->message, states));
+  cf_err_free(err);
+  assert_int_equal(fake_registry_blob_gets(&fake, app.layers[0].digest), 1);
+  assert_no_partial_layers(d, 1);
+}
+
+static void test_config_length_overstated(void **state)
+{
+  struct depot *d = *state;
+  snprintf(fake.overstate_path, sizeof(fake.overstate_path), "/blobs/%s", app.config_digest);
+  fake.announced_length = 2147483648LL;
+  cf_autofree char *uri = fake_uri(":v1");
+  cf_err *err = pull_error(d, uri);
+  assert_int_equal(err->code, CF_E_INTEGRITY);
+  assert_non_null(strstr(err->message, "Content-Length 2147483648 bytes"));
+  assert_non_null(strstr(err->message, "the descriptor states"));
+  cf_err_free(err);
+  assert_int_equal(fake_registry_blob_gets(&fake, app.config_digest), 1);
+}
+
+/* A manifest by tag has no descriptor, so the 4 MiB cap applies. */
+static void test_manifest_length_over_cap(void **state)
+{
+  struct depot *d = *state;
+  snprintf(fake.overstate_path, sizeof(fake.overstate_path), "/manifests/");
+  fake.announced_length = 2147483648LL;
+  cf_autofree char *uri = fake_uri(":v1");
+  cf_err *err = pull_error(d, uri);
+  assert_int_equal(err->code, CF_E_LIMIT);
+  assert_non_null(strstr(err->message, "manifest v1"));
+  assert_non_null(strstr(err->message, "Content-Length 2147483648 bytes"));
+  assert_non_null(strstr(err->message, "maximum of 4194304 bytes"));
+  cf_err_free(err);
+}
+
 static void test_layer_count_limit(void **state)
 {
   struct depot *d = *state;
@@ -799,6 +850,9 @@ int main(void)
                                       teardown_depot),
       cmocka_unit_test_setup_teardown(test_generic_content_type_uses_body, setup_depot,
                                       teardown_depot),
+      cmocka_unit_test_setup_teardown(test_blob_length_overstated, setup_depot, teardown_depot),
+      cmocka_unit_test_setup_teardown(test_config_length_overstated, setup_depot, teardown_depot),
+      cmocka_unit_test_setup_teardown(test_manifest_length_over_cap, setup_depot, teardown_depot),
       cmocka_unit_test_setup_teardown(test_layer_count_limit, setup_depot, teardown_depot),
       cmocka_unit_test_setup_teardown(test_stalled_manifest_fails, setup_depot, teardown_depot),
       cmocka_unit_test_setup_teardown(test_stalled_blob_fails, setup_depot, teardown_depot),

@@ -22,6 +22,13 @@
 
 /* Bytes this connection may still send before it stalls; -1: no limit. */
 static __thread long stall_budget = -1;
+/* Content-Length this connection announces in place of the real one; -1: the real one. */
+static __thread long long announced_length = -1;
+
+static size_t announced(size_t len)
+{
+  return announced_length >= 0 ? (size_t)announced_length : len;
+}
 
 struct request {
   char method[16];
@@ -89,7 +96,7 @@ static void respond(int fd, int status, const char *extra_headers, const char *b
   char head[4096];
   int n = snprintf(head, sizeof(head),
                    "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n", status,
-                   len, extra_headers != NULL ? extra_headers : "");
+                   announced(len), extra_headers != NULL ? extra_headers : "");
   send_all(fd, head, (size_t)n);
   send_all(fd, body, len);
 }
@@ -342,12 +349,12 @@ static void send_blob(int fd, const char *data, size_t len, const struct request
     n = snprintf(head, sizeof(head),
                  "HTTP/1.1 206 Partial\r\nContent-Length: %zu\r\nContent-Range: bytes %zu-%zu/%zu"
                  "\r\nConnection: close\r\n\r\n",
-                 len - start, start, len - 1, len);
+                 announced(len - start), start, len - 1, len);
   } else {
     n = snprintf(head, sizeof(head),
                  "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nContent-Type: "
                  "application/octet-stream\r\nConnection: close\r\n\r\n",
-                 len);
+                 announced(len));
   }
   send_all(fd, head, (size_t)n);
   send_all(fd, data + start, cut ? (len - start) / 2 : len - start);
@@ -395,6 +402,9 @@ static void route(fake_registry *fake, int fd, const struct request *req)
   stall_budget = fake->stall_path[0] != '\0' && strstr(path, fake->stall_path) != NULL
                      ? fake->stall_after_bytes
                      : -1;
+  announced_length = fake->overstate_path[0] != '\0' && strstr(path, fake->overstate_path) != NULL
+                         ? fake->announced_length
+                         : -1;
   if (stall_budget == 0) {
     stall(fd);
     return;

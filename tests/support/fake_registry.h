@@ -39,6 +39,8 @@ typedef struct fake_registry {
   char missing_blob[80];        /* digest: answered with 404 */
   int blob_delay_ms;            /* sleep before each blob answer */
   char manifest_type[128];      /* Content-Type of manifests; "": the document's mediaType */
+  char overstate_path[128];     /* requests whose path contains this ... */
+  long long announced_length;   /* ... announce this Content-Length, send the real body, close */
   char stall_path[128];         /* requests whose path contains this ... */
   int stall_after_bytes;        /* ... get this many bytes of the response, then nothing */
 
