@@ -54,6 +54,65 @@ static int64_t now_ns(void)
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* <depot>/volume-locks/<handle>: a new string. The locks live outside
+ * volumes/ so that a deleted volume leaves nothing there. */
+static char *handle_lock_path(cf_image_store *images, const char *handle)
+{
+  cf_autofree char *volumes = cf_volume__root(images);
+  cf_autofree char *locks = cf_xasprintf("%s-locks", volumes);
+  return cf_path_join(locks, handle);
+}
+
+static bool same_file(int fd, const char *path)
+{
+  struct stat by_fd;
+  struct stat by_path;
+  return fstat(fd, &by_fd) == 0 && stat(path, &by_path) == 0 && by_fd.st_dev == by_path.st_dev &&
+         by_fd.st_ino == by_path.st_ino;
+}
+
+/* Takes the exclusive flock that serialises create and delete of one
+ * handle, waiting for the holder. A holder may unlink the file before it
+ * lets go. So the lock counts only when the locked file is still the one
+ * at the path, and otherwise the loop opens the new file and waits again. */
+static int lock_handle(cf_image_store *images, const char *handle, int *fd_out, cf_err **err)
+{
+  cf_autofree char *path = handle_lock_path(images, handle);
+  cf_autofree char *dir = cf_xstrndup(path, (size_t)(strrchr(path, '/') - path));
+  if (cf_mkdir_p(dir, 0700, err) < 0) {
+    return -1;
+  }
+  for (;;) {
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      return cf_err_sys(err, errno, "open volume lock %s", path);
+    }
+    int rc;
+    while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR) {
+    }
+    if (rc < 0) {
+      int saved = errno;
+      close(fd);
+      return cf_err_sys(err, saved, "lock volume lock %s", path);
+    }
+    if (same_file(fd, path)) {
+      *fd_out = fd;
+      return 0;
+    }
+    close(fd);
+  }
+}
+
+/* Unlinks the lock file while still holding it, once no volume is left. */
+static void remove_handle_lock(cf_image_store *images, const char *handle)
+{
+  cf_autofree char *path = handle_lock_path(images, handle);
+  if (unlink(path) < 0 && errno != ENOENT) {
+    cf_log(CF_LOG_ERROR, "volume.remove-lock-failed", "{s:s, s:s}", "path", path, "error",
+           strerror(errno));
+  }
+}
+
 static int image_size(cf_image_store *images, const cf_image *image, int64_t *size, cf_err **err)
 {
   *size = 0;
@@ -217,13 +276,11 @@ static int build(cf_image_store *images, const cf_volume_request *request, cf_vo
   return cf_store_volume_set_state(images->store, request->handle, CF_VOLUME_READY, err);
 }
 
-int cf_volume_create(cf_image_store *images, const cf_volume_request *request, cf_volume *out,
-                     cf_err **err)
+static int delete_locked(cf_image_store *images, const char *handle, bool *existed, cf_err **err);
+
+static int create_locked(cf_image_store *images, const cf_volume_request *request, cf_volume *out,
+                         cf_err **err)
 {
-  memset(out, 0, sizeof(*out));
-  if (cf_handle_validate(request->handle, err) < 0) {
-    return -1;
-  }
   if (image_size(images, request->image, &out->image_size, err) < 0 ||
       compute_quota(request, out->image_size, &out->quota, err) < 0) {
     return -1;
@@ -235,12 +292,33 @@ int cf_volume_create(cf_image_store *images, const cf_volume_request *request, c
   }
   if (build(images, request, out, err) < 0) {
     cf_err *undo_err = NULL;
-    if (cf_volume_delete(images, request->handle, NULL, &undo_err) < 0) {
+    if (delete_locked(images, request->handle, NULL, &undo_err) < 0) {
       cf_log_error("volume.create.undo-failed", undo_err, "{s:s}", "handle", request->handle);
       cf_err_free(undo_err);
     }
     cf_volume_clear(out);
     return cf_err_wrap(err, "create volume %s", request->handle);
+  }
+  return 0;
+}
+
+int cf_volume_create(cf_image_store *images, const cf_volume_request *request, cf_volume *out,
+                     cf_err **err)
+{
+  memset(out, 0, sizeof(*out));
+  if (cf_handle_validate(request->handle, err) < 0) {
+    return -1;
+  }
+  cf_autoclose int lock = -1;
+  if (lock_handle(images, request->handle, &lock, err) < 0) {
+    return cf_err_wrap(err, "create volume %s", request->handle);
+  }
+  if (create_locked(images, request, out, err) < 0) {
+    bool exists = err != NULL && *err != NULL && (*err)->code == CF_E_EXISTS;
+    if (!exists) {
+      remove_handle_lock(images, request->handle);
+    }
+    return -1;
   }
   return 0;
 }
@@ -264,6 +342,52 @@ static int delete_recorded(cf_image_store *images, const cf_volume_record *recor
   return cf_store_volume_delete(images->store, record->handle, err);
 }
 
+/* Removes a volume directory that has no record, as a create that lost a
+ * race or crashed may leave. */
+static int delete_unrecorded(cf_image_store *images, const char *handle, bool *existed,
+                             cf_err **err)
+{
+  cf_autofree char *dir = cf_volume__dir(images, handle);
+  if (access(dir, F_OK) < 0) {
+    return 0;
+  }
+  if (existed != NULL) {
+    *existed = true;
+  }
+  cf_log(CF_LOG_INFO, "volume.delete.unrecorded-directory", "{s:s, s:s}", "handle", handle, "path",
+         dir);
+  return cf_rm_rf(dir, err);
+}
+
+/* Deletes the volume; the caller holds the handle's lock. */
+static int delete_locked(cf_image_store *images, const char *handle, bool *existed, cf_err **err)
+{
+  if (existed != NULL) {
+    *existed = false;
+  }
+  cf_volume_record record;
+  cf_err *get_err = NULL;
+  if (cf_store_volume_get(images->store, handle, &record, &get_err) < 0) {
+    if (get_err->code == CF_E_NOT_FOUND) {
+      cf_err_free(get_err);
+      return delete_unrecorded(images, handle, existed, err);
+    }
+    if (err != NULL) {
+      cf_err_free(*err);
+      *err = get_err;
+    } else {
+      cf_err_free(get_err);
+    }
+    return -1;
+  }
+  if (existed != NULL) {
+    *existed = true;
+  }
+  int rc = delete_recorded(images, &record, err);
+  cf_volume_record_clear(&record);
+  return rc;
+}
+
 int cf_volume_delete(cf_image_store *images, const char *handle, bool *existed, cf_err **err)
 {
   if (existed != NULL) {
@@ -272,30 +396,12 @@ int cf_volume_delete(cf_image_store *images, const char *handle, bool *existed, 
   if (cf_handle_validate(handle, err) < 0) {
     return -1;
   }
-  cf_volume_record record;
-  cf_err *get_err = NULL;
-  if (cf_store_volume_get(images->store, handle, &record, &get_err) < 0) {
-    bool unknown = get_err->code == CF_E_NOT_FOUND;
-    if (unknown) {
-      cf_err_free(get_err);
-      return 0;
-    }
-    if (err != NULL) {
-      cf_err_free(*err);
-      *err = get_err;
-    } else {
-      cf_err_free(get_err);
-    }
+  cf_autoclose int lock = -1;
+  if (lock_handle(images, handle, &lock, err) < 0 ||
+      delete_locked(images, handle, existed, err) < 0) {
     return cf_err_wrap(err, "delete volume %s", handle);
   }
-  if (existed != NULL) {
-    *existed = true;
-  }
-  int rc = delete_recorded(images, &record, err);
-  cf_volume_record_clear(&record);
-  if (rc < 0) {
-    return cf_err_wrap(err, "delete volume %s", handle);
-  }
+  remove_handle_lock(images, handle);
   return 0;
 }
 

@@ -81,6 +81,32 @@ static output run_groot(const char *first, ...)
   return o;
 }
 
+/* Starts groot in the background with its streams sent to /dev/null. */
+static pid_t spawn_groot(const char *const *args)
+{
+  const char *argv[16] = {groot};
+  int argc = 1;
+  for (size_t i = 0; args[i] != NULL && argc < 15; i++) {
+    argv[argc++] = args[i];
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (freopen("/dev/null", "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL) {
+      _exit(127);
+    }
+    execv(groot, (char *const *)argv);
+    _exit(127);
+  }
+  return pid;
+}
+
+static int wait_status(pid_t pid)
+{
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 static bool path_exists(const char *path)
 {
   return access(path, F_OK) == 0;
@@ -221,6 +247,69 @@ static void test_huge_disk_limit_rejected(void **state)
     cf_autofree char *volume = cf_xasprintf("%s/store/volumes/g-huge", dir);
     assert_false(path_exists(volume));
   }
+}
+
+static void test_delete_removes_unrecorded_dir(void **state)
+{
+  output l = run_groot(store_arg, "list", NULL);
+  assert_int_equal(l.status, 0);
+  output_clear(&l);
+  cf_autofree char *orphan = cf_xasprintf("%s/store/volumes/g-orphan/upper", dir);
+  assert_int_equal(cf_mkdir_p(orphan, 0700, NULL), 0);
+  output d = run_groot(store_arg, "delete", "g-orphan", NULL);
+  assert_int_equal(d.status, 0);
+  output_clear(&d);
+  cf_autofree char *volume = cf_xasprintf("%s/store/volumes/g-orphan", dir);
+  assert_false(path_exists(volume));
+}
+
+/* Runs groot with args rounds times in a child process, which exits with
+ * the number of runs that failed (at most 255). */
+static pid_t spawn_groot_loop(const char *const *args, int rounds)
+{
+  pid_t pid = fork();
+  if (pid == 0) {
+    int failures = 0;
+    for (int i = 0; i < rounds; i++) {
+      failures += wait_status(spawn_groot(args)) != 0;
+    }
+    _exit(failures > 255 ? 255 : failures);
+  }
+  return pid;
+}
+
+/* Creates and deletes of one handle run at the same time; deletes always
+ * succeed, and afterwards the volume is either listed with its directory
+ * or gone with no directory. */
+static void test_create_delete_race_consistent(void **state)
+{
+  cf_autofree char *volume = cf_xasprintf("%s/store/volumes/g-race", dir);
+  const char *create_args[] = {store_arg,
+                               "create",
+                               "--disk-limit-size-bytes",
+                               "4194304",
+                               "--exclude-image-from-quota",
+                               image_uri,
+                               "g-race",
+                               NULL};
+  const char *delete_args[] = {store_arg, "delete", "g-race", NULL};
+  for (int round = 0; round < 4; round++) {
+    pid_t creates = spawn_groot_loop(create_args, 40);
+    pid_t deletes = spawn_groot_loop(delete_args, 120);
+    wait_status(creates);
+    assert_int_equal(wait_status(deletes), 0);
+    output l = run_groot(store_arg, "list", NULL);
+    bool listed = strstr(l.out, "g-race\n") != NULL;
+    output_clear(&l);
+    if (listed != path_exists(volume)) {
+      fail_msg("round %d: listed %d, directory exists %d", round, listed, path_exists(volume));
+    }
+    output d = run_groot(store_arg, "delete", "g-race", NULL);
+    assert_int_equal(d.status, 0);
+    output_clear(&d);
+    assert_false(path_exists(volume));
+  }
+  assert_int_equal(it_count_loop_devices(dir, true), 0);
 }
 
 static long long stat_field(const char *json, const char *field)
@@ -427,6 +516,8 @@ int main(void)
       cmocka_unit_test(test_delete_impossible_handle_succeeds),
       cmocka_unit_test(test_help_command_and_option_hint),
       cmocka_unit_test(test_huge_disk_limit_rejected),
+      cmocka_unit_test(test_delete_removes_unrecorded_dir),
+      cmocka_unit_test(test_create_delete_race_consistent),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
