@@ -39,6 +39,10 @@ typedef struct serve_options {
   long long max_layer_bytes;
   long long max_image_bytes;
   long long max_layer_entries;
+  long long max_layers;
+  long long stall_timeout;
+  long long request_timeout;
+  long long pull_timeout;
   bool help;
   bool ignored_bool;
 } serve_options;
@@ -64,6 +68,10 @@ static int init_flags(serve_options *o, cf_flag *flags)
       {"max-layer-bytes", CF_FLAG_INT, &o->max_layer_bytes},
       {"max-image-bytes", CF_FLAG_INT, &o->max_image_bytes},
       {"max-layer-entries", CF_FLAG_INT, &o->max_layer_entries},
+      {"max-layers", CF_FLAG_INT, &o->max_layers},
+      {"registry-stall-timeout", CF_FLAG_INT, &o->stall_timeout},
+      {"registry-request-timeout", CF_FLAG_INT, &o->request_timeout},
+      {"pull-timeout", CF_FLAG_INT, &o->pull_timeout},
       {"help", CF_FLAG_BOOL, &o->help},
       /* gdn flags a Guardian deployment passes that cfwin does not need. */
       {"skip-setup", CF_FLAG_BOOL, &o->ignored_bool},
@@ -117,6 +125,23 @@ static void print_serve_usage(FILE *out)
                "                           (default 68719476736, 64 GiB)\n"
                "  --max-layer-entries N    tar entries a pulled layer may have\n"
                "                           (default 2000000)\n"
+               "  --max-layers N           layers an image may have (default 500, the most\n"
+               "                           overlayfs stacks)\n"
+               "  --registry-stall-timeout S\n"
+               "                           seconds a registry transfer may stay below 1 byte/s\n"
+               "                           (default 30)\n"
+               "  --registry-request-timeout S\n"
+               "                           seconds for one manifest, token or config request\n"
+               "                           (default 120)\n"
+               "  --pull-timeout S         seconds for a whole registry pull (default 1800)\n"
+               "  --insecure-docker-registry HOST:PORT\n"
+               "                           a registry that may use plain HTTP or unverified TLS\n"
+               "                           (repeatable)\n"
+               "  --cached-image-uri URI   an image to pull into the layer store at start\n"
+               "                           (repeatable)\n"
+               "  --gc-threshold-bytes N   after a destroy, remove layers no container uses once\n"
+               "                           the layer store holds more than N bytes (default -1:\n"
+               "                           never; 0: after every destroy)\n"
                "  --log-level LEVEL        debug, info, error or fatal (default info)\n"
                "  --time-format FORMAT     unix-epoch or rfc3339 (default unix-epoch)\n"
                "  --help                   print this help\n");
@@ -178,9 +203,13 @@ static int check_limits(const serve_options *o, cf_err **err)
       {"max-layer-bytes", o->max_layer_bytes},
       {"max-image-bytes", o->max_image_bytes},
       {"max-layer-entries", o->max_layer_entries},
+      {"max-layers", o->max_layers},
+      {"registry-stall-timeout", o->stall_timeout},
+      {"registry-request-timeout", o->request_timeout},
+      {"pull-timeout", o->pull_timeout},
   };
   for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-    if (limits[i].value < 0) {
+    if (limits[i].value < 0 || (i >= 3 && limits[i].value > UINT_MAX)) {
       return cf_err_set(err, CF_E_INVALID, "invalid --%s %lld: use 0 (the default) or more",
                         limits[i].flag, limits[i].value);
     }
@@ -225,14 +254,21 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
       .max_containers = (uint64_t)o->max_containers,
       .default_grace_time_ns = o->default_grace_time,
       .destroy_containers_on_startup = o->destroy_on_startup,
-      .insecure_registries = o->insecure_registries.values,
-      .insecure_registry_count = o->insecure_registries.count,
+      .pull =
+          {
+              .insecure_registries = o->insecure_registries.values,
+              .insecure_registry_count = o->insecure_registries.count,
+              .max_layer_bytes = o->max_layer_bytes,
+              .max_image_bytes = o->max_image_bytes,
+              .max_layer_entries = o->max_layer_entries,
+              .max_layers = (unsigned)o->max_layers,
+              .stall_timeout_s = (unsigned)o->stall_timeout,
+              .request_timeout_s = (unsigned)o->request_timeout,
+              .pull_timeout_s = (unsigned)o->pull_timeout,
+          },
       .cached_image_uris = o->cached_images.values,
       .cached_image_count = o->cached_images.count,
       .gc_threshold_bytes = o->gc_threshold,
-      .max_layer_bytes = o->max_layer_bytes,
-      .max_image_bytes = o->max_image_bytes,
-      .max_layer_entries = o->max_layer_entries,
   };
   if (!any_listener && as_gdn) {
     config->bind_socket = GDN_DEFAULT_SOCKET;

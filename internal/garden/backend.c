@@ -179,13 +179,7 @@ static void undo_create(cf_backend *backend, const char *handle, const char *dir
 
 static cf_pull_options pull_options(const cf_backend *backend)
 {
-  return (cf_pull_options){
-      .insecure_registries = backend->options.insecure_registries,
-      .insecure_registry_count = backend->options.insecure_registry_count,
-      .max_layer_bytes = backend->options.max_layer_bytes,
-      .max_image_bytes = backend->options.max_image_bytes,
-      .max_layer_entries = backend->options.max_layer_entries,
-  };
+  return backend->options.pull;
 }
 
 int cf_backend_pull(cf_backend *backend, const char *uri, cf_err **err)

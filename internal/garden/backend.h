@@ -21,13 +21,8 @@ typedef struct cf_backend cf_backend;
 /* Options every pull of the backend uses; strings are borrowed and must
  * outlive the backend. */
 typedef struct cf_backend_options {
-  const char *const *insecure_registries;
-  size_t insecure_registry_count;
+  cf_pull_options pull;       /* settings of every pull; credentials come per create */
   int64_t gc_threshold_bytes; /* negative: never collect layers after a destroy */
-  /* Unpack limits of cf_pull_options; 0: the default. */
-  int64_t max_layer_bytes;
-  int64_t max_image_bytes;
-  int64_t max_layer_entries;
 } cf_backend_options;
 
 /* Opens <depot>/cfwin.db and the layer store, creating the depot layout.

@@ -444,12 +444,8 @@ static int reconcile(cf_server *server, cf_err **err)
 static int open_backend(cf_server *server, cf_err **err)
 {
   cf_backend_options options = {
-      .insecure_registries = server->config.insecure_registries,
-      .insecure_registry_count = server->config.insecure_registry_count,
+      .pull = server->config.pull,
       .gc_threshold_bytes = server->config.gc_threshold_bytes,
-      .max_layer_bytes = server->config.max_layer_bytes,
-      .max_image_bytes = server->config.max_image_bytes,
-      .max_layer_entries = server->config.max_layer_entries,
   };
   return cf_backend_open(server->config.depot, &options, &server->backend, err);
 }

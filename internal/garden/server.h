@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "image/image.h"
 
 typedef struct cf_server_config {
   const char *bind_ip; /* NULL: no TCP listener */
@@ -18,19 +19,15 @@ typedef struct cf_server_config {
   uint64_t max_containers;
   int64_t default_grace_time_ns;
   bool destroy_containers_on_startup;
-  /* Registries ("host:port") that may use plain HTTP or unverified TLS. */
-  const char *const *insecure_registries;
-  size_t insecure_registry_count;
+  /* Settings of every image pull (insecure registries, limits, timeouts);
+   * strings borrowed. */
+  cf_pull_options pull;
   /* Images pulled into the layer store at start, before serving. */
   const char *const *cached_image_uris;
   size_t cached_image_count;
   /* After a destroy, unused layers are removed once the layer store holds
    * more than this many bytes; negative: never. */
   int64_t gc_threshold_bytes;
-  /* Unpack limits of every pull (cf_pull_options); 0: the default. */
-  int64_t max_layer_bytes;
-  int64_t max_image_bytes;
-  int64_t max_layer_entries;
 } cf_server_config;
 
 /* Opens the depot, reconciles it with the host, listens and serves until

@@ -769,8 +769,9 @@ static void pull_timeout_error(const cf_registry *registry, const cf_http_reques
 {
   cf_autofree char *logged = loggable_url(url);
   cf_err_set(err, CF_E_SYSTEM,
-             "%s: GET %s: timed out: the pull passed its time limit of %u s (pull_timeout_s); "
-             "raise it for a slow registry or a large image",
+             "%s: GET %s: timed out: the pull passed its time limit of %u s; raise "
+             "pull_timeout_s in the groot config file or --pull-timeout of cfwin serve for a "
+             "slow registry or a large image",
              req->what, logged, registry->pull_timeout_s);
 }
 
@@ -792,11 +793,13 @@ static enum step handle_timeout(cf_registry *registry, const cf_http_request *re
   if (elapsed_ms >= timeout_ms) {
     cf_err_set(err, CF_E_SYSTEM,
                "%s: GET %s: timed out: no complete response within the request time limit of "
-               "%u s (request_timeout_s)",
+               "%u s (request_timeout_s in the groot config file, --registry-request-timeout "
+               "of cfwin serve)",
                req->what, url, registry->request_timeout_s);
     return STEP_FAIL;
   }
-  char *reason = cf_xasprintf("stalled: less than 1 byte/s for %u s (stall_timeout_s)",
+  char *reason = cf_xasprintf("stalled: less than 1 byte/s for %u s (stall_timeout_s in the groot "
+                              "config file, --registry-stall-timeout of cfwin serve)",
                               registry->stall_timeout_s);
   if (sink_written(req) > st->progress) {
     schedule_retry(registry, req, st, resp, reason); /* progress: always resumes */

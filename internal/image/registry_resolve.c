@@ -98,7 +98,8 @@ int cf_manifest_check_layer_count(const cf_oci_manifest *manifest, const char *d
     return 0;
   }
   return cf_err_set(err, CF_E_LIMIT,
-                    "image manifest %s has %zu layers, more than the max_layers limit of %u; "
+                    "image manifest %s has %zu layers, more than the max_layers limit of %u "
+                    "(max_layers in the groot config file, --max-layers of cfwin serve); "
                     "overlayfs stacks at most %u layers, so rebuild the image with fewer layers",
                     digest, manifest->layer_count, limit, CF_IMAGE_DEFAULT_MAX_LAYERS);
 }

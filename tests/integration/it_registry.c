@@ -725,7 +725,7 @@ static void test_stalled_manifest_fails(void **state)
   assert_int_equal(err->code, CF_E_SYSTEM);
   assert_non_null(strstr(err->message, "/v2/test/app/manifests/v1"));
   assert_non_null(strstr(err->message, "stalled"));
-  assert_non_null(strstr(err->message, "1 s (stall_timeout_s)"));
+  assert_non_null(strstr(err->message, "1 s (stall_timeout_s in the groot config file"));
   cf_err_free(err);
 }
 
@@ -739,7 +739,7 @@ static void test_stalled_blob_fails(void **state)
   cf_err *err = pull_error(d, uri);
   assert_int_equal(err->code, CF_E_SYSTEM);
   assert_non_null(strstr(err->message, fake.stall_path));
-  assert_non_null(strstr(err->message, "1 s (stall_timeout_s)"));
+  assert_non_null(strstr(err->message, "1 s (stall_timeout_s in the groot config file"));
   cf_err_free(err);
   assert_int_equal(fake_registry_blob_gets(&fake, app.layers[0].digest), 1);
   assert_no_partial_layers(d, 1);
@@ -756,7 +756,7 @@ static void test_manifest_request_timeout(void **state)
   cf_err *err = pull_error(d, uri);
   assert_int_equal(err->code, CF_E_SYSTEM);
   assert_non_null(strstr(err->message, "/v2/test/app/manifests/v1"));
-  assert_non_null(strstr(err->message, "1 s (request_timeout_s)"));
+  assert_non_null(strstr(err->message, "1 s (request_timeout_s in the groot config file"));
   cf_err_free(err);
 }
 
@@ -771,7 +771,7 @@ static void test_pull_timeout(void **state)
   cf_err *err = pull_error(d, uri);
   assert_int_equal(err->code, CF_E_SYSTEM);
   assert_non_null(strstr(err->message, fake.stall_path));
-  assert_non_null(strstr(err->message, "1 s (pull_timeout_s)"));
+  assert_non_null(strstr(err->message, "time limit of 1 s; raise pull_timeout_s"));
   cf_err_free(err);
   assert_no_partial_layers(d, 1);
 }
