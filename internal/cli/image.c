@@ -221,6 +221,17 @@ static int run_create(groot *g, const create_options *o, char **args, cf_err **e
   };
   cf_volume volume;
   int rc = cf_volume_create(g->images, &request, &volume, err);
+  if (rc < 0 && (*err)->code == CF_E_BUSY) {
+    /* gc removed a layer between the pull and the create; pull once more. */
+    cf_log(CF_LOG_INFO, "create.retry-pull", "{s:s, s:s}", "handle", args[1], "reason",
+           (*err)->message);
+    cf_err_clear(err);
+    cf_image_clear(&image);
+    if (pull_image(g, args[0], &image, err) < 0) {
+      return -1;
+    }
+    rc = cf_volume_create(g->images, &request, &volume, err);
+  }
   if (rc == 0) {
     cf_log(CF_LOG_INFO, "create.done", "{s:s, s:I}", "handle", args[1], "quota",
            (json_int_t)volume.quota);

@@ -2,8 +2,8 @@
 /*
  * Garbage collection of layers that no volume references. Each layer is
  * checked and removed under the lock the layer store holds while it unpacks
- * it, and volume create checks its layers under the same lock after
- * recording its references, so a layer is never removed under a volume.
+ * it, and volume create checks its layers and records its references
+ * while holding the same locks, so a layer is never removed under a volume.
  */
 #include <stdlib.h>
 #include <string.h>

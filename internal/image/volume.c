@@ -113,16 +113,28 @@ static void remove_handle_lock(cf_image_store *images, const char *handle)
   }
 }
 
+/* Reads the size of each layer, which must be ready; the caller holds the
+ * layers' locks. A missing layer is CF_E_BUSY: garbage collection removed
+ * it after the pull, and a new pull brings it back. */
 static int image_size(cf_image_store *images, const cf_image *image, int64_t *size, cf_err **err)
 {
   *size = 0;
   for (size_t i = 0; i < image->layer_count; i++) {
     cf_layer_record record;
-    if (cf_store_layer_get(images->store, image->chain_ids[i], &record, err) < 0) {
-      return cf_err_wrap(err, "read the size of layer %s", image->chain_ids[i]);
+    if (cf_store_layer_get(images->store, image->chain_ids[i], &record, NULL) < 0) {
+      return cf_err_set(err, CF_E_BUSY,
+                        "layer %s was removed by garbage collection during create; pull the "
+                        "image again",
+                        image->chain_ids[i]);
     }
-    *size += record.size;
+    bool ready = strcmp(record.state, CF_LAYER_READY) == 0 && access(record.path, F_OK) == 0;
+    int64_t layer_size = record.size;
     cf_layer_record_clear(&record);
+    if (!ready) {
+      return cf_err_set(err, CF_E_BUSY, "layer %s is not ready; pull the image again",
+                        image->chain_ids[i]);
+    }
+    *size += layer_size;
   }
   return 0;
 }
@@ -179,34 +191,6 @@ static int insert_record(cf_image_store *images, const cf_volume_request *reques
   return 0;
 }
 
-/* Checks, under each layer's lock, that the layer is still ready. Run after
- * the volume's references are recorded: garbage collection checks the
- * references under the same lock, so a layer it removed before that shows
- * up here as missing. */
-static int check_layers(cf_image_store *images, const cf_image *image, cf_err **err)
-{
-  for (size_t i = 0; i < image->layer_count; i++) {
-    cf_autoclose int lock = -1;
-    if (cf_image_layer_lock(images, image->chain_ids[i], false, &lock, err) < 0) {
-      return -1;
-    }
-    cf_layer_record record;
-    if (cf_store_layer_get(images->store, image->chain_ids[i], &record, NULL) < 0) {
-      return cf_err_set(err, CF_E_BUSY,
-                        "layer %s was removed by garbage collection during create; pull the "
-                        "image again",
-                        image->chain_ids[i]);
-    }
-    bool ready = strcmp(record.state, CF_LAYER_READY) == 0 && access(record.path, F_OK) == 0;
-    cf_layer_record_clear(&record);
-    if (!ready) {
-      return cf_err_set(err, CF_E_BUSY, "layer %s is not ready; pull the image again",
-                        image->chain_ids[i]);
-    }
-  }
-  return 0;
-}
-
 static int make_dir(const char *path, mode_t mode, cf_err **err)
 {
   if (mkdir(path, mode) < 0 || chmod(path, mode) < 0) {
@@ -255,9 +239,6 @@ static void copy_layer_dirs(const cf_image *image, cf_volume *volume)
 static int build(cf_image_store *images, const cf_volume_request *request, cf_volume *volume,
                  cf_err **err)
 {
-  if (check_layers(images, request->image, err) < 0) {
-    return -1;
-  }
   cf_autofree char *root = cf_volume__root(images);
   if (cf_mkdir_p(root, 0700, err) < 0 || cf_rm_rf(volume->path, err) < 0 ||
       make_dir(volume->path, 0700, err) < 0) {
@@ -278,15 +259,51 @@ static int build(cf_image_store *images, const cf_volume_request *request, cf_vo
 
 static int delete_locked(cf_image_store *images, const char *handle, bool *existed, cf_err **err);
 
+static void unlock_layers(int *locks, size_t count)
+{
+  for (size_t i = 0; i < count; i++) {
+    if (locks[i] >= 0) {
+      close(locks[i]);
+    }
+  }
+  free(locks);
+}
+
+/* Records the volume and its layer references while holding every layer's
+ * lock, taken bottom first. A chain id has the same position in every
+ * image, so creates lock in one order, and gc only tries its locks. gc
+ * checks references under the same lock. So gc either finds this volume's
+ * reference, or it removed the layer first and image_size() reports that. */
+static int record_volume(cf_image_store *images, const cf_volume_request *request, cf_volume *out,
+                         cf_err **err)
+{
+  const cf_image *image = request->image;
+  int *locks = cf_xcalloc(image->layer_count + 1, sizeof(int));
+  for (size_t i = 0; i < image->layer_count; i++) {
+    locks[i] = -1;
+  }
+  int rc = 0;
+  for (size_t i = 0; i < image->layer_count && rc == 0; i++) {
+    rc = cf_image_layer_lock(images, image->chain_ids[i], false, &locks[i], err);
+  }
+  if (rc == 0) {
+    rc = image_size(images, image, &out->image_size, err);
+  }
+  if (rc == 0) {
+    rc = compute_quota(request, out->image_size, &out->quota, err);
+  }
+  if (rc == 0) {
+    out->path = cf_volume__dir(images, request->handle);
+    rc = insert_record(images, request, out, err);
+  }
+  unlock_layers(locks, image->layer_count);
+  return rc;
+}
+
 static int create_locked(cf_image_store *images, const cf_volume_request *request, cf_volume *out,
                          cf_err **err)
 {
-  if (image_size(images, request->image, &out->image_size, err) < 0 ||
-      compute_quota(request, out->image_size, &out->quota, err) < 0) {
-    return -1;
-  }
-  out->path = cf_volume__dir(images, request->handle);
-  if (insert_record(images, request, out, err) < 0) {
+  if (record_volume(images, request, out, err) < 0) {
     cf_volume_clear(out);
     return -1;
   }

@@ -5,8 +5,8 @@
  */
 #include <dirent.h>
 #include <setjmp.h>
-#include <stdbool.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -312,6 +312,28 @@ static void test_create_delete_race_consistent(void **state)
   assert_int_equal(it_count_loop_devices(dir, true), 0);
 }
 
+/* gc runs over and over while volumes are created; every create succeeds
+ * because it pulls again when gc removed a layer after its pull. */
+static void test_create_survives_concurrent_gc(void **state)
+{
+  const char *gc_args[] = {store_arg, "gc", NULL};
+  pid_t gcs[2] = {spawn_groot_loop(gc_args, 400), spawn_groot_loop(gc_args, 400)};
+  int failed = 0;
+  for (int i = 0; i < 60; i++) {
+    output c = run_groot(store_arg, "create", image_uri, "g-gc-race", NULL);
+    if (c.status != 0 && failed++ == 0) {
+      fprintf(stderr, "create %d failed: %s", i, c.out);
+    }
+    output_clear(&c);
+    output d = run_groot(store_arg, "delete", "g-gc-race", NULL);
+    assert_int_equal(d.status, 0);
+    output_clear(&d);
+  }
+  wait_status(gcs[0]);
+  wait_status(gcs[1]);
+  assert_int_equal(failed, 0);
+}
+
 static long long stat_field(const char *json, const char *field)
 {
   json_t *value = json_loads(json, 0, NULL);
@@ -518,6 +540,7 @@ int main(void)
       cmocka_unit_test(test_huge_disk_limit_rejected),
       cmocka_unit_test(test_delete_removes_unrecorded_dir),
       cmocka_unit_test(test_create_delete_race_consistent),
+      cmocka_unit_test(test_create_survives_concurrent_gc),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
