@@ -102,6 +102,41 @@ static int open_groot(const char *driver_store, groot *g, cf_err **err)
   return 0;
 }
 
+/* groot accepts a relative --driver-store; it is made absolute once, here,
+ * so every later path and message uses the same directory. */
+static char *absolute_store(const char *driver_store)
+{
+  if (driver_store[0] == '/' || driver_store[0] == '\0') {
+    return cf_xstrdup(driver_store);
+  }
+  cf_autofree char *cwd = getcwd(NULL, 0);
+  return cwd != NULL ? cf_path_join(cwd, driver_store) : cf_xstrdup(driver_store);
+}
+
+static bool read_only_command(const char *command)
+{
+  return strcmp(command, "capacity") == 0 || strcmp(command, "list") == 0 ||
+         strcmp(command, "stats") == 0;
+}
+
+/* A read-only command on a store that was never created: list prints no
+ * handles, the others fail. Neither creates the store. Returns 1 when the
+ * store exists and the command should run. */
+static int check_store_exists(const char *store, const char *command, cf_err **err)
+{
+  cf_autofree char *db = cf_path_join(store, "cfwin.db");
+  if (access(db, F_OK) == 0) {
+    return 1;
+  }
+  if (strcmp(command, "list") == 0) {
+    return 0;
+  }
+  return cf_err_set(err, CF_E_NOT_FOUND,
+                    "driver store %s does not exist; check --driver-store, or run create or "
+                    "pull to make it",
+                    store);
+}
+
 static void close_groot(groot *g)
 {
   cf_image_store_close(g->images);
@@ -465,10 +500,18 @@ int cf_cli_image(int argc, char **argv, int start)
   int expected = 0;
   groot g = {0};
   int rc = parse_command(command, argc, argv, next + 1, &co, &next, &expected, &err);
-  if (rc == 0) {
-    rc = open_groot(o.driver_store != NULL ? o.driver_store : DEFAULT_DRIVER_STORE, &g, &err);
+  cf_autofree char *store =
+      absolute_store(o.driver_store != NULL ? o.driver_store : DEFAULT_DRIVER_STORE);
+  bool run = rc == 0;
+  if (run && read_only_command(command)) {
+    int exists = check_store_exists(store, command, &err);
+    rc = exists < 0 ? -1 : 0;
+    run = exists == 1;
   }
-  if (rc == 0) {
+  if (run) {
+    rc = open_groot(store, &g, &err);
+  }
+  if (run && rc == 0) {
     g.pull.username = co.username;
     g.pull.password = co.password;
     g.pull.insecure_registries = (const char *const *)config.insecure_registries;

@@ -249,6 +249,26 @@ static void test_huge_disk_limit_rejected(void **state)
   }
 }
 
+static void test_read_only_commands_create_nothing(void **state)
+{
+  cf_autofree char *missing = cf_xasprintf("%s/no-store", dir);
+  cf_autofree char *arg = cf_xasprintf("--driver-store=%s", missing);
+  output l = run_groot(arg, "list", NULL);
+  assert_int_equal(l.status, 0);
+  assert_string_equal(l.out, "");
+  output_clear(&l);
+  output c = run_groot(arg, "capacity", NULL);
+  assert_int_equal(c.status, 1);
+  assert_non_null(strstr(c.out, "driver store"));
+  assert_non_null(strstr(c.out, "does not exist"));
+  output_clear(&c);
+  output s = run_groot(arg, "stats", "g-none", NULL);
+  assert_int_equal(s.status, 1);
+  assert_non_null(strstr(s.out, "does not exist"));
+  output_clear(&s);
+  assert_false(path_exists(missing));
+}
+
 static void test_delete_removes_unrecorded_dir(void **state)
 {
   output l = run_groot(store_arg, "list", NULL);
@@ -538,6 +558,7 @@ int main(void)
       cmocka_unit_test(test_delete_impossible_handle_succeeds),
       cmocka_unit_test(test_help_command_and_option_hint),
       cmocka_unit_test(test_huge_disk_limit_rejected),
+      cmocka_unit_test(test_read_only_commands_create_nothing),
       cmocka_unit_test(test_delete_removes_unrecorded_dir),
       cmocka_unit_test(test_create_delete_race_consistent),
       cmocka_unit_test(test_create_survives_concurrent_gc),
