@@ -152,12 +152,33 @@ static void test_total_scope_below_image_size_rejected(void **state)
   cf_err_free(err);
 }
 
+/* A 1-byte exclusive limit gets the smallest ext4 image, and a writer
+ * still gets no more than the documented 256 KiB of slack. */
+static void test_tiny_limit_within_slack(void **state)
+{
+  create_limited("it-tiny", 1, 1);
+  cf_garden_process_result fill =
+      run_sh("it-tiny", "dd if=/dev/zero of=/fill bs=4k count=1024 2>&1; wc -c < /fill");
+  cf_autofree char *fill_text = stdout_text(&fill);
+  assert_non_null(strstr(fill_text, "No space left on device"));
+  const char *last_line = strrchr(fill_text, '\n');
+  while (last_line != NULL && last_line > fill_text && last_line[-1] != '\n') {
+    last_line--;
+  }
+  long long written = atoll(last_line != NULL ? last_line : fill_text);
+  fprintf(stderr, "wrote %lld bytes under a 1-byte limit\n", written);
+  assert_true(written <= 256 * 1024);
+  cf_garden_process_result_clear(&fill);
+  destroy("it-tiny");
+}
+
 int main(void)
 {
   it_require_root();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_write_past_limit_fails, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_disk_limits_route, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_tiny_limit_within_slack, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_total_scope_below_image_size_rejected, take_snapshot,
                                       check_leaks),
   };
