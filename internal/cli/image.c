@@ -7,6 +7,7 @@
  * an unknown command.
  */
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -459,6 +460,12 @@ static int fail(cf_err *err)
   return 1;
 }
 
+/* Config values are positive int64s; the pull options take unsigned ints. */
+static unsigned clamp_unsigned(int64_t value)
+{
+  return value > (int64_t)UINT_MAX ? UINT_MAX : (unsigned)value;
+}
+
 int cf_cli_image(int argc, char **argv, int start)
 {
   global_options o = {0};
@@ -519,6 +526,10 @@ int cf_cli_image(int argc, char **argv, int start)
     g.pull.max_layer_bytes = config.max_layer_bytes;
     g.pull.max_image_bytes = config.max_image_bytes;
     g.pull.max_layer_entries = config.max_layer_entries;
+    g.pull.max_layers = clamp_unsigned(config.max_layers);
+    g.pull.stall_timeout_s = clamp_unsigned(config.stall_timeout_s);
+    g.pull.request_timeout_s = clamp_unsigned(config.request_timeout_s);
+    g.pull.pull_timeout_s = clamp_unsigned(config.pull_timeout_s);
     rc = run_command(&g, command, &co, argv + next, &err);
   }
   close_groot(&g);

@@ -69,6 +69,18 @@ static int64_t *integer_field(cf_image_config *out, const char *key)
   if (strcmp(key, "max_layer_entries") == 0) {
     return &out->max_layer_entries;
   }
+  if (strcmp(key, "max_layers") == 0) {
+    return &out->max_layers;
+  }
+  if (strcmp(key, "stall_timeout_s") == 0) {
+    return &out->stall_timeout_s;
+  }
+  if (strcmp(key, "request_timeout_s") == 0) {
+    return &out->request_timeout_s;
+  }
+  if (strcmp(key, "pull_timeout_s") == 0) {
+    return &out->pull_timeout_s;
+  }
   return NULL;
 }
 

@@ -514,6 +514,31 @@ static void test_config_max_layer_bytes_rejects_layer(void **state)
   output_clear(&bad);
 }
 
+/* The pull limits and registry time limits of the config file reach the
+ * pull: a one-layer image passes max_layers 1, and bad values name the key.
+ * The limits themselves are tested with the image module. */
+static void test_config_pull_limits_read(void **state)
+{
+  cf_autofree char *path = write_config("max_layers: 1\nstall_timeout_s: 5\nrequest_timeout_s: 7\n"
+                                        "pull_timeout_s: 60\n");
+  cf_autofree char *config = cf_xasprintf("--config=%s", path);
+  output ok = run_groot(store_arg, config, "pull", image_uri, NULL);
+  assert_int_equal(ok.status, 0);
+  assert_null(strstr(ok.err, "unknown-key-ignored"));
+  output_clear(&ok);
+  const char *bad[] = {"max_layers: -1\n", "stall_timeout_s: soon\n", "request_timeout_s: 0\n",
+                       "pull_timeout_s: [1]\n"};
+  const char *keys[] = {"max_layers", "stall_timeout_s", "request_timeout_s", "pull_timeout_s"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    cf_autofree char *bad_path = write_config(bad[i]);
+    output o = run_groot(store_arg, config, "list", NULL);
+    assert_int_equal(o.status, 1);
+    cf_autofree char *expected = cf_xasprintf("%s must be a positive integer", keys[i]);
+    assert_non_null(strstr(o.out, expected));
+    output_clear(&o);
+  }
+}
+
 static void test_gc_keeps_referenced_layers(void **state)
 {
   output c = run_groot(store_arg, "create", image_uri, "g-gc", NULL);
@@ -553,6 +578,7 @@ int main(void)
       cmocka_unit_test(test_config_unknown_key_warned),
       cmocka_unit_test(test_config_malformed_values_rejected),
       cmocka_unit_test(test_config_max_layer_bytes_rejects_layer),
+      cmocka_unit_test(test_config_pull_limits_read),
       cmocka_unit_test(test_gc_keeps_referenced_layers),
       cmocka_unit_test(test_create_existing_handle_rejected),
       cmocka_unit_test(test_delete_impossible_handle_succeeds),
