@@ -256,18 +256,7 @@ static int run_create(groot *g, const create_options *o, char **args, cf_err **e
       .scope = o->exclude_image ? CF_DISK_SCOPE_EXCLUSIVE : CF_DISK_SCOPE_TOTAL,
   };
   cf_volume volume;
-  int rc = cf_volume_create(g->images, &request, &volume, err);
-  if (rc < 0 && (*err)->code == CF_E_BUSY) {
-    /* gc removed a layer between the pull and the create; pull once more. */
-    cf_log(CF_LOG_INFO, "create.retry-pull", "{s:s, s:s}", "handle", args[1], "reason",
-           (*err)->message);
-    cf_err_clear(err);
-    cf_image_clear(&image);
-    if (pull_image(g, args[0], &image, err) < 0) {
-      return -1;
-    }
-    rc = cf_volume_create(g->images, &request, &volume, err);
-  }
+  int rc = cf_volume_create_pulled(g->images, args[0], &g->pull, &request, &image, &volume, err);
   if (rc == 0) {
     cf_log(CF_LOG_INFO, "create.done", "{s:s, s:I}", "handle", args[1], "quota",
            (json_int_t)volume.quota);

@@ -259,7 +259,8 @@ int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_
       .scope = request->disk_scope == 1 ? CF_DISK_SCOPE_EXCLUSIVE : CF_DISK_SCOPE_TOTAL,
   };
   if (cf_mkdir_p(dir, 0700, err) < 0 ||
-      cf_volume_create(backend->images, &volume_request, &volume, err) < 0) {
+      cf_volume_create_pulled(backend->images, request->image_uri, &pull, &volume_request, &image,
+                              &volume, err) < 0) {
     goto fail;
   }
   if (start_init(request->handle, &volume, &init, err) < 0) {

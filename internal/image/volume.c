@@ -426,3 +426,30 @@ int cf_volume_list(cf_image_store *images, char ***handles, size_t *count, cf_er
 {
   return cf_store_volume_list(images->store, handles, count, err);
 }
+
+int cf_volume_create_pulled(cf_image_store *images, const char *uri, const cf_pull_options *pull,
+                            const cf_volume_request *request, cf_image *image, cf_volume *out,
+                            cf_err **err)
+{
+  cf_err *first = NULL;
+  if (cf_volume_create(images, request, out, &first) == 0) {
+    return 0;
+  }
+  if (first->code != CF_E_BUSY) {
+    if (err != NULL) {
+      cf_err_free(*err);
+      *err = first;
+    } else {
+      cf_err_free(first);
+    }
+    return -1;
+  }
+  cf_log(CF_LOG_INFO, "volume.retry-pull", "{s:s, s:s}", "handle", request->handle, "reason",
+         first->message);
+  cf_err_free(first);
+  cf_image_clear(image);
+  if (cf_image_source_pull(images, uri, pull, image, err) < 0) {
+    return -1;
+  }
+  return cf_volume_create(images, request, out, err);
+}

@@ -65,6 +65,14 @@ void cf_volume_clear(cf_volume *volume);
 int cf_volume_create(cf_image_store *images, const cf_volume_request *request, cf_volume *out,
                      cf_err **err);
 
+/* cf_volume_create() for an image already pulled from uri into *image
+ * (request->image points to it). When garbage collection removed one of
+ * the image's layers after that pull (CF_E_BUSY), pulls uri once more with
+ * pull (may be NULL) into *image and tries again. */
+int cf_volume_create_pulled(cf_image_store *images, const char *uri, const cf_pull_options *pull,
+                            const cf_volume_request *request, cf_image *image, cf_volume *out,
+                            cf_err **err);
+
 /* Detaches the loop device (only when it is still backed by this volume's
  * file), removes the directory and the record. An unknown handle is
  * success with *existed false (existed may be NULL). The container using
