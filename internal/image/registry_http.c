@@ -30,7 +30,7 @@
 #define USER_AGENT "cfwin/" CFWIN_VERSION
 #define DEFAULT_TOKEN_LIFETIME_S 60
 
-/* What one transfer received. */
+/* The data and headers one transfer received. */
 struct response {
   const cf_http_request *req;
   int64_t range_start; /* the Range asked for, 0 for none */
@@ -41,8 +41,8 @@ struct response {
   char *content_range;
   long retry_after;       /* seconds, -1 when absent */
   int64_t content_length; /* -1 when absent */
-  int64_t skip;           /* bytes to drop: a 200 answer to a Range request */
-  bool checked;           /* the first body byte was seen and the answer checked */
+  int64_t skip;           /* bytes to drop: a 200 response to a Range request */
+  bool checked;           /* the first body byte was seen and the response checked */
   bool connected;         /* the TCP connection was made */
   cf_buf error_body;
   cf_err *write_err; /* why the body was rejected */
@@ -92,7 +92,7 @@ static void keep_header(char **slot, const char *value, size_t len)
   }
 }
 
-/* Checks the Content-Length of a 200 or 206 answer against the size the
+/* Checks the Content-Length of a 200 or 206 response against the size the
  * request expects, so a registry that announces more than the descriptor
  * states fails before any body byte, and is not retried. */
 static int check_content_length(const struct response *resp, cf_err **err)
@@ -174,7 +174,7 @@ static size_t on_header(char *data, size_t size, size_t count, void *arg)
   return len;
 }
 
-/* Checks a 206 answer's Content-Range, or arranges to drop the bytes a
+/* Checks a 206 response's Content-Range, or arranges to drop the bytes a
  * server that ignored Range sends again. */
 static int check_range(struct response *resp, cf_err **err)
 {
@@ -555,7 +555,7 @@ static int authorize(cf_registry *registry, cf_err **err)
                     registry->registry, scheme);
 }
 
-/* Stores the challenge of a 401 answer, when it has one. Called with
+/* Stores the challenge of a 401 response, when it has one. Called with
  * auth_lock. */
 static int store_challenge(cf_registry *registry, const char *header, cf_err **err)
 {
@@ -563,7 +563,7 @@ static int store_challenge(cf_registry *registry, const char *header, cf_err **e
     return registry->has_challenge
                ? 0
                : cf_err_set(err, CF_E_INVALID,
-                            "registry %s answered 401 without a WWW-Authenticate challenge",
+                            "registry %s returned 401 without a WWW-Authenticate challenge",
                             registry->registry);
   }
   cf_auth_challenge challenge;

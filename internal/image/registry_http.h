@@ -32,20 +32,20 @@ struct cf_registry {
   pthread_mutex_t auth_lock; /* guards the fields below */
   cf_auth_challenge challenge;
   bool has_challenge;
-  char *extra_scope;   /* a scope an insufficient_scope answer asked for */
+  char *extra_scope;   /* a scope an insufficient_scope response requested */
   char *authorization; /* "Bearer ..." or "Basic ..."; a secret, never logged */
   int64_t renew_at_ms; /* monotonic ms after which a token is renewed; 0: never */
   unsigned generation; /* counts changes of authorization */
 };
 
-/* One GET. Exactly one of body and sink receives a 200 or 206 answer. */
+/* One GET. Exactly one of body and sink receives a 200 or 206 response. */
 typedef struct cf_http_request {
   const char *url;
   const char *what;   /* for messages: "manifest latest", "blob sha256:..." */
   const char *accept; /* Accept header, or NULL */
   bool registry_auth; /* send the registry's Authorization to its own origin */
   bool credentials;   /* send username and password with Basic (token requests) */
-  bool ping;          /* a 401 answer is a result, not a challenge to answer */
+  bool ping;          /* a 401 response is a result, not a challenge to act on */
   cf_buf *body;       /* bounded by its max */
   bool size_known;    /* expected_size is the entity's size from a descriptor */
   int64_t expected_size;
