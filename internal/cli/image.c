@@ -67,8 +67,8 @@ static void print_usage(FILE *out)
                "  gc                  remove layers that no volume uses\n"
                "  help                print this usage\n"
                "\n"
-               "IMAGE-URI is oci:///path[:tag], docker://[host[:port]]/repo[:tag], or the path\n"
-               "of an uncompressed tar file (a single-layer image).\n"
+               "IMAGE-URI is oci:///path[:tag], docker://[host[:port]]/repo[:tag|@digest], or\n"
+               "the path of an uncompressed tar file (a single-layer image).\n"
                "The store defaults to " DEFAULT_DRIVER_STORE "; the log level (debug, info,\n"
                "error, fatal) comes from the config file's log_level and --log-level.\n");
 }

@@ -114,7 +114,7 @@ static void print_serve_usage(FILE *out)
                "; gdn: " GDN_DEFAULT_DEPOT ")\n"
                "  --default-rootfs URI     image for containers that name none\n"
                "                           (default oci://DEPOT/default-rootfs)\n"
-               "  --max-containers N       containers allowed at once (default 256)\n"
+               "  --max-containers N       containers allowed at once (default 256; 0: no limit)\n"
                "  --default-grace-time D   idle time before a container is reaped, e.g. 5m\n"
                "                           (recorded; the reaper is not implemented yet)\n"
                "  --destroy-containers-on-startup\n"

@@ -450,6 +450,23 @@ static int open_backend(cf_server *server, cf_err **err)
   return cf_backend_open(server->config.depot, &options, &server->backend, err);
 }
 
+/* Warns at start when the default rootfs is an OCI layout that does not
+ * exist, since every create without an image would fail on it. */
+static void check_default_rootfs(const cf_server *server)
+{
+  const char *uri = server->config.default_rootfs;
+  cf_oci_uri parsed = {0};
+  if (uri == NULL || strncmp(uri, "oci://", 6) != 0 || cf_oci_uri_parse(uri, &parsed, NULL) < 0) {
+    return;
+  }
+  cf_autofree char *marker = cf_path_join(parsed.path, "oci-layout");
+  if (access(marker, F_OK) != 0) {
+    cf_log(CF_LOG_ERROR, "default-rootfs.missing", "{s:s, s:s}", "uri", uri, "fix",
+           "create the image (e.g. cfwin-mkimage PATH) or pass --default-rootfs");
+  }
+  cf_oci_uri_clear(&parsed);
+}
+
 /* Pulls the cached images; a failure is logged and does not stop the start,
  * because containers of other images can still be created. */
 static void pull_cached_images(cf_server *server)
@@ -473,6 +490,7 @@ static int start(cf_server *server, cf_err **err)
       reconcile(server, err) < 0) {
     return -1;
   }
+  check_default_rootfs(server);
   pull_cached_images(server);
   if (server->config.bind_ip != NULL && listen_tcp(server, err) < 0) {
     return -1;

@@ -108,11 +108,27 @@ static int ping(cf_registry *registry, cf_err **err)
 
 /* Picks https, or for an insecure registry http when https does not
  * answer, as Docker does. */
+/* Adds a hint to a failed HTTPS ping of a registry that is not listed as
+ * insecure, because a plain-HTTP registry fails there with a TLS error. */
+static int hint_insecure(const cf_registry *registry, cf_err **err)
+{
+  if (err == NULL || *err == NULL || (*err)->code != CF_E_SYSTEM) {
+    return -1;
+  }
+  char *hinted = cf_xasprintf("%s; if %s serves plain HTTP or a self-signed certificate, list "
+                              "it in insecure_registries of the groot config file or with "
+                              "--insecure-docker-registry of cfwin serve",
+                              (*err)->message, registry->registry);
+  free((*err)->message);
+  (*err)->message = hinted;
+  return -1;
+}
+
 static int connect_registry(cf_registry *registry, cf_err **err)
 {
   registry->base_url = cf_xasprintf("https://%s", registry->registry);
   if (!registry_is_insecure(registry)) {
-    return ping(registry, err);
+    return ping(registry, err) < 0 ? hint_insecure(registry, err) : 0;
   }
   unsigned retries = registry->max_retries;
   registry->max_retries = 0;

@@ -465,6 +465,7 @@ static void test_secure_registry_needs_tls(void **state)
   cf_err *err = pull_error(d, uri);
   assert_int_equal(err->code, CF_E_SYSTEM);
   assert_non_null(strstr(err->message, "ping"));
+  assert_non_null(strstr(err->message, "list it in insecure_registries"));
   cf_err_free(err);
 }
 
