@@ -244,6 +244,10 @@ static int run_create(groot *g, const create_options *o, char **args, cf_err **e
                       "smaller limit, or 0 for none",
                       o->disk_limit, (long long)CF_VOLUME_MAX_DISK_LIMIT);
   }
+  /* A handle that can never name a volume fails before the pull. */
+  if (cf_handle_validate(args[1], err) < 0) {
+    return -1;
+  }
   cf_image image = {0};
   if (pull_image(g, args[0], &image, err) < 0) {
     return -1;

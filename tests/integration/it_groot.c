@@ -212,6 +212,12 @@ static void test_delete_impossible_handle_succeeds(void **state)
   assert_int_equal(c.status, 1);
   assert_non_null(strstr(c.out, "invalid handle \"a/b\""));
   output_clear(&c);
+  /* The handle is checked before the pull: an image that cannot be pulled
+   * does not hide the bad handle. */
+  output early = run_groot(store_arg, "create", "oci:///no/such/layout", "a/b", NULL);
+  assert_int_equal(early.status, 1);
+  assert_non_null(strstr(early.out, "invalid handle \"a/b\""));
+  output_clear(&early);
 }
 
 static void test_help_command_and_option_hint(void **state)
