@@ -55,6 +55,9 @@ static int collect_layer(cf_image_store *images, const char *chain_id, bool *rem
 
 int cf_image_gc(cf_image_store *images, size_t *removed, cf_err **err)
 {
+  if (cf_volume_sweep_unrecorded(images, NULL, err) < 0) {
+    return cf_err_wrap(err, "collect unused volumes");
+  }
   char **chain_ids = NULL;
   size_t count = 0;
   if (cf_store_layer_list(images->store, &chain_ids, &count, err) < 0) {

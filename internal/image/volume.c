@@ -2,6 +2,7 @@
 /* Volume create and delete; see volume.h for the layout on disk. */
 #include "image/volume.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -72,10 +73,12 @@ static bool same_file(int fd, const char *path)
 }
 
 /* Takes the exclusive flock that serialises create and delete of one
- * handle, waiting for the holder. A holder may unlink the file before it
- * lets go. So the lock counts only when the locked file is still the one
- * at the path, and otherwise the loop opens the new file and waits again. */
-static int lock_handle(cf_image_store *images, const char *handle, int *fd_out, cf_err **err)
+ * handle, waiting for the holder unless try_only (then CF_E_BUSY). A holder
+ * may unlink the file before it lets go. So the lock counts only when the
+ * locked file is still the one at the path, and otherwise the loop opens
+ * the new file and tries again. */
+static int lock_handle_mode(cf_image_store *images, const char *handle, bool try_only, int *fd_out,
+                            cf_err **err)
 {
   cf_autofree char *path = handle_lock_path(images, handle);
   cf_autofree char *dir = cf_xstrndup(path, (size_t)(strrchr(path, '/') - path));
@@ -88,7 +91,11 @@ static int lock_handle(cf_image_store *images, const char *handle, int *fd_out, 
       return cf_err_sys(err, errno, "open volume lock %s", path);
     }
     int rc;
-    while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR) {
+    while ((rc = flock(fd, LOCK_EX | (try_only ? LOCK_NB : 0))) < 0 && errno == EINTR) {
+    }
+    if (rc < 0 && errno == EWOULDBLOCK && try_only) {
+      close(fd);
+      return cf_err_set(err, CF_E_BUSY, "volume %s is being created or deleted", handle);
     }
     if (rc < 0) {
       int saved = errno;
@@ -101,6 +108,11 @@ static int lock_handle(cf_image_store *images, const char *handle, int *fd_out, 
     }
     close(fd);
   }
+}
+
+static int lock_handle(cf_image_store *images, const char *handle, int *fd_out, cf_err **err)
+{
+  return lock_handle_mode(images, handle, false, fd_out, err);
 }
 
 /* Unlinks the lock file while still holding it, once no volume is left. */
@@ -452,4 +464,56 @@ int cf_volume_create_pulled(cf_image_store *images, const char *uri, const cf_pu
     return -1;
   }
   return cf_volume_create(images, request, out, err);
+}
+
+/* Removes one volume directory when its handle is free and the store has
+ * no record of it. */
+static bool sweep_one(cf_image_store *images, const char *handle)
+{
+  cf_autoclose int lock = -1;
+  cf_volume_record record;
+  cf_err *err = NULL;
+  if (cf_handle_validate(handle, NULL) < 0 ||
+      lock_handle_mode(images, handle, true, &lock, &err) < 0) {
+    cf_err_free(err);
+    return false;
+  }
+  if (cf_store_volume_get(images->store, handle, &record, &err) == 0) {
+    cf_volume_record_clear(&record);
+    return false;
+  }
+  bool not_found = err->code == CF_E_NOT_FOUND;
+  cf_err_clear(&err);
+  bool existed = false;
+  if (!not_found || delete_unrecorded(images, handle, &existed, &err) < 0) {
+    cf_log_error("gc.volume-sweep-failed", err, "{s:s}", "handle", handle);
+    cf_err_free(err);
+    return false;
+  }
+  remove_handle_lock(images, handle);
+  return true;
+}
+
+int cf_volume_sweep_unrecorded(cf_image_store *images, size_t *removed, cf_err **err)
+{
+  cf_autofree char *root = cf_volume__root(images);
+  size_t n = 0;
+  DIR *dir = opendir(root);
+  if (dir == NULL && errno != ENOENT) {
+    return cf_err_sys(err, errno, "open %s", root);
+  }
+  struct dirent *entry;
+  while (dir != NULL && (entry = readdir(dir)) != NULL) {
+    if (entry->d_name[0] != '.' && sweep_one(images, entry->d_name)) {
+      cf_log(CF_LOG_INFO, "gc.unrecorded-volume-removed", "{s:s}", "handle", entry->d_name);
+      n++;
+    }
+  }
+  if (dir != NULL) {
+    closedir(dir);
+  }
+  if (removed != NULL) {
+    *removed = n;
+  }
+  return 0;
 }

@@ -100,6 +100,12 @@ int cf_volume_list(cf_image_store *images, char ***handles, size_t *count, cf_er
  * *removed (may be NULL) to the number removed. */
 int cf_image_gc(cf_image_store *images, size_t *removed, cf_err **err);
 
+/* Removes volume directories that no store record names and whose handle
+ * no create or delete holds, as a crash between making the directory and
+ * recording it leaves them. cf_image_gc() calls it first. Sets *removed to
+ * the number removed (may be NULL). */
+int cf_volume_sweep_unrecorded(cf_image_store *images, size_t *removed, cf_err **err);
+
 /* Pulls uri: a path without "://" is a local tar file, a single-layer image
  * (uncompressed tar); anything else goes to cf_image_pull_with() with
  * options (may be NULL). */

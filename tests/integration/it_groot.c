@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -287,6 +289,36 @@ static void test_delete_removes_unrecorded_dir(void **state)
   output_clear(&d);
   cf_autofree char *volume = cf_xasprintf("%s/store/volumes/g-orphan", dir);
   assert_false(path_exists(volume));
+}
+
+static void test_gc_sweeps_unrecorded_volume_dirs(void **state)
+{
+  cf_autofree char *orphan = cf_xasprintf("%s/store/volumes/g-gc-orphan/upper", dir);
+  cf_autofree char *busy = cf_xasprintf("%s/store/volumes/g-gc-busy/upper", dir);
+  cf_autofree char *locks = cf_xasprintf("%s/store/volumes-locks", dir);
+  cf_autofree char *busy_lock = cf_xasprintf("%s/g-gc-busy", locks);
+  assert_int_equal(cf_mkdir_p(orphan, 0700, NULL), 0);
+  assert_int_equal(cf_mkdir_p(busy, 0700, NULL), 0);
+  assert_int_equal(cf_mkdir_p(locks, 0700, NULL), 0);
+  /* A create in progress holds its handle's lock: gc leaves that one. */
+  int lock_fd = open(busy_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  assert_true(lock_fd >= 0);
+  assert_int_equal(flock(lock_fd, LOCK_EX), 0);
+
+  output g = run_groot(store_arg, "gc", NULL);
+  assert_int_equal(g.status, 0);
+  assert_non_null(strstr(g.err, "gc.unrecorded-volume-removed"));
+  output_clear(&g);
+  cf_autofree char *orphan_dir = cf_xasprintf("%s/store/volumes/g-gc-orphan", dir);
+  cf_autofree char *busy_dir = cf_xasprintf("%s/store/volumes/g-gc-busy", dir);
+  assert_false(path_exists(orphan_dir));
+  assert_true(path_exists(busy_dir));
+
+  close(lock_fd);
+  output again = run_groot(store_arg, "gc", NULL);
+  assert_int_equal(again.status, 0);
+  output_clear(&again);
+  assert_false(path_exists(busy_dir));
 }
 
 /* Runs groot with args rounds times in a child process, which exits with
@@ -592,6 +624,7 @@ int main(void)
       cmocka_unit_test(test_huge_disk_limit_rejected),
       cmocka_unit_test(test_read_only_commands_create_nothing),
       cmocka_unit_test(test_delete_removes_unrecorded_dir),
+      cmocka_unit_test(test_gc_sweeps_unrecorded_volume_dirs),
       cmocka_unit_test(test_create_delete_race_consistent),
       cmocka_unit_test(test_create_survives_concurrent_gc),
   };
