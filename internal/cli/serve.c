@@ -234,7 +234,10 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
   if (check_limits(o, err) < 0) {
     return -1;
   }
-  const char *depot = o->depot != NULL ? o->depot : as_gdn ? GDN_DEFAULT_DEPOT : DEFAULT_DEPOT;
+  const char *depot = as_gdn ? GDN_DEFAULT_DEPOT : DEFAULT_DEPOT;
+  if (o->depot != NULL) {
+    depot = o->depot;
+  }
   if (cf_mkdir_p(depot, 0700, err) < 0) {
     return cf_err_wrap(err, "create depot");
   }

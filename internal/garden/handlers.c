@@ -59,17 +59,14 @@ static size_t ctr_count(cf_server *server)
   return n;
 }
 
-/* Looks a handle up as the Go server's handlers do before their work:
- * unknown, or still being created, is a ContainerNotFoundError (404). */
-static cf_ctr *lookup(cf_conn *conn, const char *handle)
+/* Looks a handle up as the Go server's handlers do before their work. */
+cf_ctr *cf_ctr_lookup(cf_conn *conn, const char *handle)
 {
   cf_ctr *ctr = cf_ctr_find(conn->server, handle);
   if (ctr == NULL || ctr->state == CF_CTR_CREATING) {
     cf_err *err = NULL;
     cf_err_set(&err, CF_E_NOT_FOUND, "unknown handle: %s", handle);
-    cf_conn_respond_error(conn, err, handle, NULL);
-    cf_err_free(err);
-    cf_conn_request_done(conn);
+    cf_conn_fail(conn, err, handle, NULL);
     return NULL;
   }
   return ctr;
@@ -77,9 +74,7 @@ static cf_ctr *lookup(cf_conn *conn, const char *handle)
 
 static void respond_err(cf_conn *conn, cf_err *err)
 {
-  cf_conn_respond_error(conn, err, NULL, NULL);
-  cf_err_free(err);
-  cf_conn_request_done(conn);
+  cf_conn_fail(conn, err, NULL, NULL);
 }
 
 static void respond_empty(cf_conn *conn)
@@ -543,7 +538,7 @@ static void after_destroy(uv_work_t *work, int status)
 
 static void handle_destroy(cf_conn *conn, const char *handle)
 {
-  cf_ctr *ctr = lookup(conn, handle);
+  cf_ctr *ctr = cf_ctr_lookup(conn, handle);
   if (ctr == NULL) {
     return;
   }
@@ -581,7 +576,7 @@ static json_t *properties_object(cf_store *store, const char *handle, cf_err **e
 
 static void handle_info(cf_conn *conn, const char *handle)
 {
-  if (lookup(conn, handle) == NULL) {
+  if (cf_ctr_lookup(conn, handle) == NULL) {
     return;
   }
   cf_store *store = cf_backend_store(conn->server->backend);
@@ -610,7 +605,7 @@ static void handle_info(cf_conn *conn, const char *handle)
 
 static void handle_properties(cf_conn *conn, const char *handle)
 {
-  if (lookup(conn, handle) == NULL) {
+  if (cf_ctr_lookup(conn, handle) == NULL) {
     return;
   }
   cf_err *err = NULL;
@@ -626,7 +621,7 @@ static void handle_properties(cf_conn *conn, const char *handle)
 
 static void handle_property(cf_conn *conn, const char *handle, const char *key)
 {
-  if (lookup(conn, handle) == NULL) {
+  if (cf_ctr_lookup(conn, handle) == NULL) {
     return;
   }
   cf_err *err = NULL;
@@ -660,7 +655,7 @@ static void handle_set_property(cf_conn *conn, const char *handle, const char *k
     respond_err(conn, err);
     return;
   }
-  if (lookup(conn, handle) == NULL) {
+  if (cf_ctr_lookup(conn, handle) == NULL) {
     json_decref(body);
     return;
   }
@@ -676,7 +671,7 @@ static void handle_set_property(cf_conn *conn, const char *handle, const char *k
 
 static void handle_remove_property(cf_conn *conn, const char *handle, const char *key)
 {
-  if (lookup(conn, handle) == NULL) {
+  if (cf_ctr_lookup(conn, handle) == NULL) {
     return;
   }
   cf_err *err = NULL;
@@ -696,7 +691,7 @@ static void handle_remove_property(cf_conn *conn, const char *handle, const char
  * Garden's omitempty fields, so no limit is {}. */
 static void handle_disk_limits(cf_conn *conn, const char *handle)
 {
-  if (lookup(conn, handle) == NULL) {
+  if (cf_ctr_lookup(conn, handle) == NULL) {
     return;
   }
   int64_t limit = 0;
@@ -720,7 +715,7 @@ static void handle_disk_limits(cf_conn *conn, const char *handle)
 
 static void handle_not_implemented(cf_conn *conn, enum cf_route route, const char *handle)
 {
-  if (handle != NULL && lookup(conn, handle) == NULL) {
+  if (handle != NULL && cf_ctr_lookup(conn, handle) == NULL) {
     return;
   }
   cf_err *err = NULL;

@@ -141,6 +141,8 @@ void cf_conn_respond_json(cf_conn *conn, int status, const json_t *value);
  * ContainerNotFoundError or ProcessNotFoundError type. */
 void cf_conn_respond_error(cf_conn *conn, const cf_err *err, const char *handle,
                            const char *process_id);
+/* Sends the error envelope for err, frees err and ends the request. */
+void cf_conn_fail(cf_conn *conn, cf_err *err, const char *handle, const char *process_id);
 /* Sends the headers of a hijacked response (status 200 or 201); with_json
  * adds Content-Type: application/json. */
 void cf_conn_hijack(cf_conn *conn, int status, bool with_json);
@@ -152,6 +154,10 @@ void cf_conn_request_done(cf_conn *conn);
 /* handlers.c: routes. */
 void cf_handle_request(cf_conn *conn, cf_route_match *match);
 cf_ctr *cf_ctr_find(cf_server *server, const char *handle);
+/* Finds a container that routes may use; for an unknown handle, or one
+ * still being created, sends the 404 ContainerNotFoundError, ends the
+ * request and returns NULL. */
+cf_ctr *cf_ctr_lookup(cf_conn *conn, const char *handle);
 cf_ctr *cf_ctr_add(cf_server *server, const char *handle, enum cf_ctr_state state);
 void cf_ctr_remove(cf_server *server, cf_ctr *ctr);
 

@@ -679,31 +679,12 @@ static cf_proc *proc_new(cf_server *server, const char *handle, char *id)
   return proc;
 }
 
-static void respond_err(cf_conn *conn, cf_err *err, const char *handle, const char *process_id)
-{
-  cf_conn_respond_error(conn, err, handle, process_id);
-  cf_err_free(err);
-  cf_conn_request_done(conn);
-}
-
-static bool container_known(cf_conn *conn, const char *handle)
-{
-  cf_ctr *ctr = cf_ctr_find(conn->server, handle);
-  if (ctr != NULL && ctr->state != CF_CTR_CREATING) {
-    return true;
-  }
-  cf_err *err = NULL;
-  cf_err_set(&err, CF_E_NOT_FOUND, "unknown handle: %s", handle);
-  respond_err(conn, err, handle, NULL);
-  return false;
-}
-
 void cf_handle_run(cf_conn *conn, cf_route_match *match)
 {
   cf_err *err = NULL;
   json_t *spec = NULL;
   if (cf_json_decode(conn->req.body.data, conn->req.body.len, &spec, &err) < 0) {
-    respond_err(conn, err, NULL, NULL);
+    cf_conn_fail(conn, err, NULL, NULL);
     return;
   }
   exec_work *ew = cf_xcalloc(1, sizeof(*ew));
@@ -712,10 +693,10 @@ void cf_handle_run(cf_conn *conn, cf_route_match *match)
   json_decref(spec);
   if (rc < 0) {
     exec_work_free(ew);
-    respond_err(conn, err, NULL, NULL);
+    cf_conn_fail(conn, err, NULL, NULL);
     return;
   }
-  if (!container_known(conn, match->handle)) {
+  if (cf_ctr_lookup(conn, match->handle) == NULL) {
     free(id);
     exec_work_free(ew);
     return;
@@ -725,7 +706,7 @@ void cf_handle_run(cf_conn *conn, cf_route_match *match)
     cf_err_set(&err, CF_E_EXISTS, "process ID '%s' already in use", id);
     free(id);
     exec_work_free(ew);
-    respond_err(conn, err, NULL, NULL);
+    cf_conn_fail(conn, err, NULL, NULL);
     return;
   }
   ew->conn = conn;
@@ -762,7 +743,7 @@ static bool attach_recorded(cf_conn *conn, const char *handle, const char *id)
 
 void cf_handle_attach(cf_conn *conn, cf_route_match *match)
 {
-  if (!container_known(conn, match->handle)) {
+  if (cf_ctr_lookup(conn, match->handle) == NULL) {
     return;
   }
   cf_proc *proc = find_proc(conn->server, match->handle, match->pid);
@@ -772,7 +753,7 @@ void cf_handle_attach(cf_conn *conn, cf_route_match *match)
     }
     cf_err *err = NULL;
     cf_err_set(&err, CF_E_NOT_FOUND, "unknown process: %s", match->pid);
-    respond_err(conn, err, NULL, match->pid);
+    cf_conn_fail(conn, err, NULL, match->pid);
     return;
   }
   become_control(conn, proc, 200);

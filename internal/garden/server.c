@@ -167,6 +167,13 @@ void cf_conn_respond_error(cf_conn *conn, const cf_err *err, const char *handle,
   json_decref(envelope);
 }
 
+void cf_conn_fail(cf_conn *conn, cf_err *err, const char *handle, const char *process_id)
+{
+  cf_conn_respond_error(conn, err, handle, process_id);
+  cf_err_free(err);
+  cf_conn_request_done(conn);
+}
+
 void cf_conn_hijack(cf_conn *conn, int status, bool with_json)
 {
   cf_buf head;
@@ -207,7 +214,12 @@ static void alloc_chunk(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 
 static void reject_request(cf_conn *conn, const cf_err *err)
 {
-  int status = err->code == CF_E_LIMIT ? 413 : err->code == CF_E_NOT_IMPLEMENTED ? 505 : 400;
+  int status = 400;
+  if (err->code == CF_E_LIMIT) {
+    status = 413;
+  } else if (err->code == CF_E_NOT_IMPLEMENTED) {
+    status = 505;
+  }
   conn->keep_alive = false;
   cf_autofree char *body = cf_xasprintf("%s\n", err->message);
   cf_conn_respond(conn, status, "text/plain; charset=utf-8", body, strlen(body), NULL);
