@@ -452,3 +452,22 @@ void it_assert_no_leaks(const it_server *server, const it_snapshot *before)
   assert_int_equal(count_entries(volumes, NULL), 0);
   assert_int_equal(count_entries(layers, "tmp-"), 0);
 }
+
+int it_leak_check_begin(it_server *server, void **state)
+{
+  /* A test that failed before its own clean-up must not fail the next ones. */
+  it_destroy_leftovers(server);
+  it_snapshot *snapshot = cf_xcalloc(1, sizeof(*snapshot));
+  it_snapshot_take(snapshot);
+  *state = snapshot;
+  return 0;
+}
+
+int it_leak_check_end(it_server *server, void **state)
+{
+  it_snapshot *snapshot = *state;
+  it_assert_no_leaks(server, snapshot);
+  it_snapshot_clear(snapshot);
+  free(snapshot);
+  return 0;
+}

@@ -60,6 +60,12 @@ void it_assert_no_leaks(const it_server *server, const it_snapshot *before);
  * on stderr. */
 size_t it_count_loop_devices(const char *dir, bool report);
 
+/* Per-test setup and teardown bodies for cmocka: the setup destroys what a
+ * failed earlier test left and stores a snapshot in *state; the teardown
+ * checks the host against it with it_assert_no_leaks() and frees it. */
+int it_leak_check_begin(it_server *server, void **state);
+int it_leak_check_end(it_server *server, void **state);
+
 /* Runs a command line (argv NULL-terminated) and returns its exit status. */
 int it_run_command(char *const argv[]);
 

@@ -44,21 +44,12 @@ static int teardown_server(void **state)
 
 static int take_snapshot(void **state)
 {
-  /* A test that failed before its own clean-up must not fail the next ones. */
-  it_destroy_leftovers(&server);
-  it_snapshot *snapshot = cf_xcalloc(1, sizeof(*snapshot));
-  it_snapshot_take(snapshot);
-  *state = snapshot;
-  return 0;
+  return it_leak_check_begin(&server, state);
 }
 
 static int check_leaks(void **state)
 {
-  it_snapshot *snapshot = *state;
-  it_assert_no_leaks(&server, snapshot);
-  it_snapshot_clear(snapshot);
-  free(snapshot);
-  return 0;
+  return it_leak_check_end(&server, state);
 }
 
 static char *create_container(const cf_garden_client *client, const char *handle,
