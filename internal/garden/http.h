@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Incremental HTTP/1.1 request parsing on top of http-parser, with bounded
- * header and body sizes. A request is fed in pieces as they arrive; feeding
+ * header and body sizes. A request is fed in pieces as they arrive. Feeding
  * stops at the end of one message, so bytes that follow it (a hijacked
  * stream's first payloads, a pipelined request) stay with the caller.
  */
@@ -48,7 +48,7 @@ void cf_http_request_clear(cf_http_request *req);
 /* Clears and re-initialises for the next request on a kept-alive connection. */
 void cf_http_request_reset(cf_http_request *req);
 
-/* Feeds len bytes. *consumed says how many belong to this request; once
+/* Feeds len bytes. *consumed is how many belong to this request; once
  * req->complete is set, the remaining bytes are not consumed. Fails with
  * CF_E_INVALID for malformed input or HTTP/0.9, CF_E_NOT_IMPLEMENTED for
  * HTTP/2 and later, and CF_E_LIMIT for headers or a body over the limits;

@@ -178,9 +178,9 @@ void cf_conn_hijack(cf_conn *conn, int status, bool with_json)
 {
   cf_buf head;
   cf_buf_init(&head, CF_MAX_HEADER_BYTES);
-  /* The Go server announces chunked encoding and then writes raw bytes; the
-   * Go client never reads a hijacked body as chunks, but needs the header so
-   * that it does not treat the connection as closed. */
+  /* The Go server announces chunked encoding and then writes raw bytes. The
+   * Go client never reads a hijacked body as chunks, but it needs the header,
+   * because without it the client treats the connection as closed. */
   append_head(&head, status, with_json ? "Content-Type: application/json\r\n" : NULL,
               "Transfer-Encoding: chunked\r\n", false);
   cf_conn_write(conn, head.data, head.len);

@@ -88,7 +88,7 @@ static bool registry_is_insecure(const cf_registry *registry)
   return false;
 }
 
-/* GET /v2/ at base_url; stores the challenge of a 401 answer. */
+/* GET /v2/ at base_url; stores the challenge of a 401 response. */
 static int ping(cf_registry *registry, cf_err **err)
 {
   cf_autofree char *url = cf_xasprintf("%s/v2/", registry->base_url);
@@ -107,7 +107,7 @@ static int ping(cf_registry *registry, cf_err **err)
 }
 
 /* Picks https, or for an insecure registry http when https does not
- * answer, as Docker does. */
+ * respond, as Docker does. */
 /* Adds a hint to a failed HTTPS ping of a registry that is not listed as
  * insecure, because a plain-HTTP registry fails there with a TLS error. */
 static int hint_insecure(const cf_registry *registry, cf_err **err)

@@ -428,7 +428,7 @@ static void test_create_rejects_bad_handles(void **state)
   const char *bad[] = {"../escape", "a/b", "-leading-dash", ""};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     if (bad[i][0] == '\0') {
-      continue; /* an empty handle asks the server to generate one */
+      continue; /* with an empty handle the server generates one */
     }
     json_t *spec = json_pack("{s:s}", "handle", bad[i]);
     cf_err *err = NULL;
