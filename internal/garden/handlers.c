@@ -628,10 +628,8 @@ static void handle_property(cf_conn *conn, const char *handle, const char *key)
   char *value = NULL;
   if (cf_store_property_get(cf_backend_store(conn->server->backend), handle, key, &value, &err) <
       0) {
-    /* A missing key is a plain backend error (500), not a missing container. */
-    if (err->code == CF_E_NOT_FOUND) {
-      err->code = CF_E_INVALID;
-    }
+    /* Without a handle or process id the envelope is a plain 500 error, as
+     * Garden reports a missing key. */
     respond_err(conn, err);
     return;
   }
@@ -676,9 +674,6 @@ static void handle_remove_property(cf_conn *conn, const char *handle, const char
   }
   cf_err *err = NULL;
   if (cf_store_property_remove(cf_backend_store(conn->server->backend), handle, key, &err) < 0) {
-    if (err->code == CF_E_NOT_FOUND) {
-      err->code = CF_E_INVALID;
-    }
     respond_err(conn, err);
     return;
   }
