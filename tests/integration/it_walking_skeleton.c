@@ -310,6 +310,7 @@ static void test_info_and_properties(void **state)
                                          NULL, &value, &err),
                    -1);
   assert_non_null(strstr(err->message, "no such property: k1"));
+  assert_int_equal(err->code, CF_E_SYSTEM); /* a 500 envelope, not ContainerNotFoundError */
   cf_err_free(err);
   destroy_container(&server.tcp, handle);
   free(handle);
