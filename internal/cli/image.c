@@ -31,6 +31,10 @@ typedef struct global_options {
   const char *driver_store;
   const char *config_path;
   const char *log_level;
+  /* Also accepted before the command, because Guardian puts the plugin's
+   * extra arguments there for every command. */
+  cf_flag_strings uid_mappings;
+  cf_flag_strings gid_mappings;
   bool help;
 } global_options;
 
@@ -39,6 +43,8 @@ typedef struct create_options {
   bool exclude_image;
   const char *username;
   const char *password;
+  cf_flag_strings uid_mappings;
+  cf_flag_strings gid_mappings;
 } create_options;
 
 /* An open driver store. */
@@ -51,15 +57,18 @@ typedef struct groot {
 
 static void print_usage(FILE *out)
 {
-  fprintf(out, "usage: groot [--driver-store DIR] [--config FILE] [--log-level LEVEL] COMMAND ...\n"
+  fprintf(out, "usage: groot [--driver-store DIR] [--config FILE] [--log-level LEVEL]\n"
+               "             [--uid-mapping C:H:S ... --gid-mapping C:H:S ...] COMMAND ...\n"
                "\n"
                "Image plugin for Guardian, groot-compatible.\n"
                "\n"
                "Commands:\n"
                "  create [--disk-limit-size-bytes N] [--exclude-image-from-quota]\n"
-               "         [--username U --password P] IMAGE-URI HANDLE\n"
+               "         [--username U --password P] [--uid-mapping C:H:S] [--gid-mapping C:H:S]\n"
+               "         IMAGE-URI HANDLE\n"
                "                      make a volume and print its runtime spec\n"
-               "  pull IMAGE-URI      unpack an image into the store\n"
+               "  pull [--username U --password P] [--uid-mapping C:H:S] [--gid-mapping C:H:S]\n"
+               "       IMAGE-URI      unpack an image into the store\n"
                "  delete HANDLE       remove a volume (an unknown handle succeeds)\n"
                "  stats HANDLE        print the volume's disk use\n"
                "  capacity            print the store filesystem's size in bytes\n"
@@ -70,7 +79,10 @@ static void print_usage(FILE *out)
                "IMAGE-URI is oci:///path[:tag], docker://[host[:port]]/repo[:tag|@digest], or\n"
                "the path of an uncompressed tar file (a single-layer image).\n"
                "The store defaults to " DEFAULT_DRIVER_STORE "; the log level (debug, info,\n"
-               "error, fatal) comes from the config file's log_level and --log-level.\n");
+               "error, fatal) comes from the config file's log_level and --log-level.\n"
+               "--uid-mapping and --gid-mapping (repeatable, both or neither, before or after\n"
+               "the command) unpack the image for a user namespace: container id C and the\n"
+               "S-1 ids after it belong to host id H onwards, as in 0:100000:65536.\n");
 }
 
 static int configure_logging(const char *level_text, cf_err **err)
@@ -354,15 +366,17 @@ static int parse_command(const char *command, int argc, char **argv, int start, 
       {"exclude-image-from-quota", CF_FLAG_BOOL, &o->exclude_image},
       {"username", CF_FLAG_STRING, &o->username},
       {"password", CF_FLAG_STRING, &o->password},
+      {"uid-mapping", CF_FLAG_STRINGS, &o->uid_mappings},
+      {"gid-mapping", CF_FLAG_STRINGS, &o->gid_mappings},
   };
   int flag_count = 0;
   cf_flag *flags = create_flags;
   if (strcmp(command, "create") == 0) {
-    flag_count = 4;
+    flag_count = 6;
     *expected = 2;
   } else if (strcmp(command, "pull") == 0) {
     flags = create_flags + 2;
-    flag_count = 2;
+    flag_count = 4;
     *expected = 1;
   } else if (strcmp(command, "delete") == 0 || strcmp(command, "stats") == 0) {
     *expected = 1;
@@ -453,10 +467,88 @@ static int fail(cf_err *err)
   return 1;
 }
 
+/* Adds each "CONTAINER:HOST:SIZE" value to map; errors name the value. */
+static int add_mappings(const char *kind, const cf_flag_strings *values, cf_id_map *map,
+                        cf_err **err)
+{
+  for (size_t i = 0; i < values->count; i++) {
+    cf_id_range range;
+    if (cf_id_range_parse(kind, values->values[i], &range, err) < 0 ||
+        cf_id_map_add(map, kind, &range, err) < 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Builds the id mapping from the options before and after the command. */
+static int parse_id_mapping(const global_options *global, const create_options *command,
+                            cf_id_mapping *out, cf_err **err)
+{
+  memset(out, 0, sizeof(*out));
+  if (add_mappings("uid", &global->uid_mappings, &out->uids, err) < 0 ||
+      add_mappings("uid", &command->uid_mappings, &out->uids, err) < 0 ||
+      add_mappings("gid", &global->gid_mappings, &out->gids, err) < 0 ||
+      add_mappings("gid", &command->gid_mappings, &out->gids, err) < 0) {
+    return -1;
+  }
+  return cf_id_mapping_validate(out, err);
+}
+
 /* Config values are positive int64s; the pull options take unsigned ints. */
 static unsigned clamp_unsigned(int64_t value)
 {
   return value > (int64_t)UINT_MAX ? UINT_MAX : (unsigned)value;
+}
+
+/* Runs a known command after the global options. */
+static int run_groot(const global_options *o, const char *command, int argc, char **argv, int next)
+{
+  cf_err *err = NULL;
+  cf_image_config config = {0};
+  if (setup(o, &config, &err) < 0) {
+    cf_image_config_clear(&config);
+    return fail(err);
+  }
+  create_options co = {0};
+  int expected = 0;
+  groot g = {0};
+  cf_id_mapping mapping = {0};
+  int rc = parse_command(command, argc, argv, next + 1, &co, &next, &expected, &err);
+  if (rc == 0) {
+    rc = parse_id_mapping(o, &co, &mapping, &err);
+  }
+  cf_autofree char *store =
+      absolute_store(o->driver_store != NULL ? o->driver_store : DEFAULT_DRIVER_STORE);
+  bool run = rc == 0;
+  if (run && read_only_command(command)) {
+    int exists = check_store_exists(store, command, &err);
+    rc = exists < 0 ? -1 : 0;
+    run = exists == 1;
+  }
+  if (run) {
+    rc = open_groot(store, &g, &err);
+  }
+  if (run && rc == 0) {
+    g.pull.username = co.username;
+    g.pull.password = co.password;
+    g.pull.insecure_registries = (const char *const *)config.insecure_registries;
+    g.pull.insecure_registry_count = config.insecure_registry_count;
+    g.pull.max_layer_bytes = config.max_layer_bytes;
+    g.pull.max_image_bytes = config.max_image_bytes;
+    g.pull.max_layer_entries = config.max_layer_entries;
+    g.pull.max_layers = clamp_unsigned(config.max_layers);
+    g.pull.stall_timeout_s = clamp_unsigned(config.stall_timeout_s);
+    g.pull.request_timeout_s = clamp_unsigned(config.request_timeout_s);
+    g.pull.pull_timeout_s = clamp_unsigned(config.pull_timeout_s);
+    g.pull.id_mapping = mapping;
+    rc = run_command(&g, command, &co, argv + next, &err);
+  }
+  close_groot(&g);
+  cf_image_config_clear(&config);
+  cf_flag_strings_clear(&co.uid_mappings);
+  cf_flag_strings_clear(&co.gid_mappings);
+  return rc < 0 ? fail(err) : 0;
 }
 
 int cf_cli_image(int argc, char **argv, int start)
@@ -466,6 +558,8 @@ int cf_cli_image(int argc, char **argv, int start)
       {"driver-store", CF_FLAG_STRING, &o.driver_store},
       {"config", CF_FLAG_STRING, &o.config_path},
       {"log-level", CF_FLAG_STRING, &o.log_level},
+      {"uid-mapping", CF_FLAG_STRINGS, &o.uid_mappings},
+      {"gid-mapping", CF_FLAG_STRINGS, &o.gid_mappings},
       {"store", CF_FLAG_IGNORED, NULL}, /* groot keeps it for older Guardians */
       {"help", CF_FLAG_BOOL, &o.help},
       {"h", CF_FLAG_BOOL, &o.help},
@@ -491,41 +585,8 @@ int cf_cli_image(int argc, char **argv, int start)
     fprintf(stderr, "No help topic for '%s'\n", command);
     return 3;
   }
-  cf_image_config config = {0};
-  if (setup(&o, &config, &err) < 0) {
-    cf_image_config_clear(&config);
-    return fail(err);
-  }
-  create_options co = {0};
-  int expected = 0;
-  groot g = {0};
-  int rc = parse_command(command, argc, argv, next + 1, &co, &next, &expected, &err);
-  cf_autofree char *store =
-      absolute_store(o.driver_store != NULL ? o.driver_store : DEFAULT_DRIVER_STORE);
-  bool run = rc == 0;
-  if (run && read_only_command(command)) {
-    int exists = check_store_exists(store, command, &err);
-    rc = exists < 0 ? -1 : 0;
-    run = exists == 1;
-  }
-  if (run) {
-    rc = open_groot(store, &g, &err);
-  }
-  if (run && rc == 0) {
-    g.pull.username = co.username;
-    g.pull.password = co.password;
-    g.pull.insecure_registries = (const char *const *)config.insecure_registries;
-    g.pull.insecure_registry_count = config.insecure_registry_count;
-    g.pull.max_layer_bytes = config.max_layer_bytes;
-    g.pull.max_image_bytes = config.max_image_bytes;
-    g.pull.max_layer_entries = config.max_layer_entries;
-    g.pull.max_layers = clamp_unsigned(config.max_layers);
-    g.pull.stall_timeout_s = clamp_unsigned(config.stall_timeout_s);
-    g.pull.request_timeout_s = clamp_unsigned(config.request_timeout_s);
-    g.pull.pull_timeout_s = clamp_unsigned(config.pull_timeout_s);
-    rc = run_command(&g, command, &co, argv + next, &err);
-  }
-  close_groot(&g);
-  cf_image_config_clear(&config);
-  return rc < 0 ? fail(err) : 0;
+  int rc = run_groot(&o, command, argc, argv, next);
+  cf_flag_strings_clear(&o.uid_mappings);
+  cf_flag_strings_clear(&o.gid_mappings);
+  return rc;
 }

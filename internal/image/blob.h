@@ -79,10 +79,14 @@ int cf_unpack_limits_charge(const cf_unpack_limits *limits, int64_t bytes, cf_er
  * memory use does not depend on the blob's size. Fails with CF_E_INTEGRITY
  * when the blob's size or digest differs from desc or the uncompressed
  * digest from expected_diff_id, and with CF_E_LIMIT as soon as the layer
- * passes one of limits. On failure dest is emptied again. */
+ * passes one of limits. With id_mapping set (not NULL and not zeroed),
+ * every entry's owner is written as its host ids, and directories that no
+ * entry describes belong to the host ids of container root. On failure dest
+ * is emptied again. */
 int cf_layer_unpack_stream(const cf_oci_descriptor *desc, cf_blob_producer produce, void *ctx,
                            const char *dest, const char *expected_diff_id,
-                           const cf_unpack_limits *limits, int64_t *size, cf_err **err);
+                           const cf_unpack_limits *limits, const cf_id_mapping *id_mapping,
+                           int64_t *size, cf_err **err);
 
 /* A producer that streams the verified blob of the OCI layout at ctx (a
  * const char * path). */

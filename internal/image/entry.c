@@ -2,6 +2,7 @@
 #include "image/entry.h"
 
 #include <archive.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,8 +128,12 @@ static int classify_whiteout(const char *raw, const char *path, enum cf_entry_ac
   return 0;
 }
 
-/* Device nodes other than 0/0 whiteouts are not created: a node in a layer
- * would give the container a host device that the runtime did not grant. */
+/* Device nodes other than 0/0 whiteouts are not created, whether the
+ * container is privileged or not: a node in a layer would give the
+ * container a host device that the runtime did not grant. Layers are
+ * shared by every container of the image, so a node kept for a privileged
+ * one would appear in unprivileged ones too. A privileged container that
+ * needs a node can make it itself with CAP_MKNOD. */
 static bool is_device_node(struct archive_entry *entry)
 {
   mode_t type = archive_entry_filetype(entry);
@@ -138,16 +143,22 @@ static bool is_device_node(struct archive_entry *entry)
   return type == AE_IFCHR && archive_entry_rdev(entry) != 0;
 }
 
-/* Keeps set-user-ID and set-group-ID bits only on regular files and
- * directories, where images rely on them (su, ping, shared group
- * directories). On a FIFO, socket or whiteout device they serve no purpose. */
+/* Keeps set-user-ID and set-group-ID bits on regular files, where images
+ * rely on them (su, ping), and set-group-ID on directories, where new files
+ * inherit the group. Linux ignores set-user-ID on a directory, and on a
+ * FIFO, socket or whiteout device both bits serve no purpose, so they are
+ * cleared there. libarchive also clears both on a file whose owner it could
+ * not set, as happens when the unpack does not run as root. */
 static void strip_special_bits(struct archive_entry *entry)
 {
   mode_t type = archive_entry_filetype(entry);
-  if (type == AE_IFREG || type == AE_IFDIR) {
-    return;
+  mode_t clear = S_ISUID | S_ISGID;
+  if (type == AE_IFREG) {
+    clear = 0;
+  } else if (type == AE_IFDIR) {
+    clear = S_ISUID;
   }
-  archive_entry_set_perm(entry, archive_entry_perm(entry) & ~(mode_t)(S_ISUID | S_ISGID));
+  archive_entry_set_perm(entry, archive_entry_perm(entry) & ~clear);
 }
 
 static int normalize_hardlink(struct archive_entry *entry, const char *raw, cf_err **err)
@@ -192,4 +203,47 @@ int cf_image_entry_prepare(struct archive_entry *entry, enum cf_entry_action *ac
     *action = CF_ENTRY_SKIP;
   }
   return 0;
+}
+
+static int map_id(const char *kind, const cf_id_map *map, int64_t id, const char *name,
+                  int64_t *host, cf_err **err)
+{
+  uint32_t mapped = 0;
+  if (id < 0 || id > (int64_t)UINT32_MAX || !cf_id_map_to_host(map, (uint32_t)id, &mapped)) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "entry \"%s\" is owned by %s %" PRId64
+                      ", which no range of the %s mapping contains; add a range that maps it",
+                      name, kind, id, kind);
+  }
+  *host = mapped;
+  return 0;
+}
+
+int cf_image_entry_map_owner(struct archive_entry *entry, const cf_id_mapping *mapping,
+                             cf_err **err)
+{
+  const char *name = archive_entry_pathname(entry);
+  name = name != NULL ? name : "";
+  int64_t uid = 0;
+  int64_t gid = 0;
+  if (map_id("uid", &mapping->uids, archive_entry_uid(entry), name, &uid, err) < 0 ||
+      map_id("gid", &mapping->gids, archive_entry_gid(entry), name, &gid, err) < 0) {
+    return -1;
+  }
+  archive_entry_set_uid(entry, uid);
+  archive_entry_set_gid(entry, gid);
+  return 0;
+}
+
+cf_dir_owner cf_image_dir_owner(const cf_id_mapping *mapping)
+{
+  cf_dir_owner owner = {.uid = (uid_t)-1, .gid = (gid_t)-1};
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  if (cf_id_mapping_is_set(mapping) && cf_id_map_to_host(&mapping->uids, 0, &uid) &&
+      cf_id_map_to_host(&mapping->gids, 0, &gid)) {
+    owner.uid = uid;
+    owner.gid = gid;
+  }
+  return owner;
 }

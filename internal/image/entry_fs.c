@@ -32,24 +32,38 @@ int cf_image_entry_check_parents(const char *path, cf_err **err)
   return 0;
 }
 
-/* Creates the missing directories above path, which must not pass through
- * symbolic links. */
-static int make_parents(const char *path, cf_err **err)
+/* Creates directory dir with mode 0755 and owner; an existing entry is
+ * left for the caller's checks. */
+static int make_owned_dir(const char *dir, const cf_dir_owner *owner, cf_err **err)
+{
+  if (mkdir(dir, 0755) < 0) {
+    return errno == EEXIST ? 0 : cf_err_sys(err, errno, "create directory \"%s\"", dir);
+  }
+  if (lchown(dir, owner->uid, owner->gid) < 0) {
+    return cf_err_sys(err, errno, "set the owner of directory \"%s\"", dir);
+  }
+  return 0;
+}
+
+int cf_image_entry_make_parents(const char *path, const cf_dir_owner *owner, cf_err **err)
 {
   if (cf_image_entry_check_parents(path, err) < 0) {
     return -1;
   }
-  const char *slash = strrchr(path, '/');
-  if (slash == NULL) {
-    return 0;
+  cf_autofree char *prefix = cf_xstrdup(path);
+  for (char *slash = strchr(prefix, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+    *slash = '\0';
+    if (make_owned_dir(prefix, owner, err) < 0) {
+      return -1;
+    }
+    *slash = '/';
   }
-  cf_autofree char *dir = cf_xstrndup(path, (size_t)(slash - path));
-  return cf_mkdir_p(dir, 0755, err);
+  return 0;
 }
 
-int cf_image_whiteout_create(const char *path, cf_err **err)
+int cf_image_whiteout_create(const char *path, const cf_dir_owner *owner, cf_err **err)
 {
-  if (make_parents(path, err) < 0) {
+  if (cf_image_entry_make_parents(path, owner, err) < 0) {
     return -1;
   }
   if (cf_rm_rf(path, err) < 0) {
@@ -61,14 +75,11 @@ int cf_image_whiteout_create(const char *path, cf_err **err)
   return 0;
 }
 
-int cf_image_opaque_mark(const char *dir, cf_err **err)
+int cf_image_opaque_mark(const char *dir, const cf_dir_owner *owner, cf_err **err)
 {
   if (strcmp(dir, ".") != 0) {
-    if (make_parents(dir, err) < 0) {
+    if (cf_image_entry_make_parents(dir, owner, err) < 0 || make_owned_dir(dir, owner, err) < 0) {
       return -1;
-    }
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-      return cf_err_sys(err, errno, "create directory \"%s\"", dir);
     }
   }
   struct stat st;

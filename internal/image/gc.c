@@ -24,11 +24,12 @@ static int remove_layer(cf_image_store *images, const cf_layer_record *record, c
   if (cf_store_layer_delete(images->store, record->chain_id, err) < 0) {
     return -1;
   }
-  cf_autofree char *dir = cf_path_join(images->layers_dir, record->chain_id + strlen("sha256:"));
+  cf_autofree char *dir = cf_image_layer_dir(images, record->chain_id);
   return cf_rm_rf(dir, err);
 }
 
-/* Sets *removed when the layer was unreferenced and is gone. */
+/* Sets *removed when the layer was unreferenced and is gone. chain_id is
+ * the layer key, with the mapping suffix for a mapped layer. */
 static int collect_layer(cf_image_store *images, const char *chain_id, bool *removed, cf_err **err)
 {
   *removed = false;
@@ -66,7 +67,7 @@ int cf_image_gc(cf_image_store *images, size_t *removed, cf_err **err)
   size_t n = 0;
   int rc = 0;
   for (size_t i = 0; i < count && rc == 0; i++) {
-    if (cf_digest_validate(chain_ids[i], NULL) < 0) {
+    if (cf_layer_key_validate(chain_ids[i], NULL) < 0) {
       continue;
     }
     bool layer_removed = false;

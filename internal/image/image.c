@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "base/mem.h"
@@ -33,6 +34,7 @@ void cf_image_clear(cf_image *image)
 {
   free_strings(image->layer_dirs, image->layer_count);
   free_strings(image->chain_ids, image->layer_count);
+  free_strings(image->layer_keys, image->layer_count);
   free_strings(image->env, image->env_count);
   free(image->manifest_digest);
   memset(image, 0, sizeof(*image));
@@ -51,9 +53,9 @@ struct layer_jobs {
   const struct layer_source *source;
   const cf_resolved_image *resolved;
   const cf_unpack_limits *limits;
-  char **chain_ids; /* precomputed, one per layer */
-  cf_image *out;
-  cf_err **errors; /* one per layer */
+  char **layer_keys; /* precomputed, one per layer */
+  cf_image *out;     /* its id_mapping applies to every layer */
+  cf_err **errors;   /* one per layer */
   pthread_mutex_t lock;
   size_t next; /* the next layer to take, under lock */
 };
@@ -67,9 +69,10 @@ static void pull_layer(struct layer_jobs *jobs, size_t i)
       .verify_first = jobs->source->verify_first,
       .blob = &resolved->manifest.layers[i],
       .diff_id = resolved->config.diff_ids[i],
-      .parent_chain_id = i > 0 ? jobs->chain_ids[i - 1] : NULL,
-      .chain_id = jobs->chain_ids[i],
+      .parent_key = i > 0 ? jobs->layer_keys[i - 1] : NULL,
+      .key = jobs->layer_keys[i],
       .limits = jobs->limits,
+      .id_mapping = &jobs->out->id_mapping,
   };
   char *dir = NULL;
   if (cf_image_layer_ensure(jobs->images, &request, &dir, &jobs->errors[i]) < 0) {
@@ -144,18 +147,22 @@ static int pull_layers(cf_image_store *images, const struct layer_source *source
   }
   out->layer_dirs = cf_xcalloc(count, sizeof(*out->layer_dirs));
   out->chain_ids = cf_xcalloc(count, sizeof(*out->chain_ids));
+  out->layer_keys = cf_xcalloc(count, sizeof(*out->layer_keys));
   out->layer_count = count;
   for (size_t i = 0; i < count; i++) {
     char chain_id[CF_DIGEST_LEN + 1];
     cf_chain_id(i > 0 ? out->chain_ids[i - 1] : NULL, resolved->config.diff_ids[i], chain_id);
     out->chain_ids[i] = cf_xstrdup(chain_id);
+    char key[CF_LAYER_KEY_MAX + 1];
+    cf_layer_key(chain_id, &out->id_mapping, key);
+    out->layer_keys[i] = cf_xstrdup(key);
   }
   struct layer_jobs jobs = {
       .images = images,
       .source = source,
       .resolved = resolved,
       .limits = limits,
-      .chain_ids = out->chain_ids,
+      .layer_keys = out->layer_keys,
       .out = out,
       .errors = cf_xcalloc(count, sizeof(cf_err *)),
   };
@@ -241,6 +248,21 @@ static int pull_docker(cf_image_store *images, const char *uri, const cf_pull_op
   return rc < 0 ? cf_err_wrap(err, "pull %s", uri) : 0;
 }
 
+/* Checks the mapping and records it in out, whose layers then use it. */
+static int set_id_mapping(const cf_id_mapping *mapping, cf_image *out, cf_err **err)
+{
+  if (cf_id_mapping_validate(mapping, err) < 0) {
+    return -1;
+  }
+  if (cf_id_mapping_is_set(mapping) && geteuid() != 0) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "a uid and gid mapping needs root to set file owners; run as root or "
+                      "pull without a mapping");
+  }
+  out->id_mapping = *mapping;
+  return 0;
+}
+
 int cf_image_pull_with(cf_image_store *images, const char *uri, const cf_pull_options *options,
                        cf_image *out, cf_err **err)
 {
@@ -248,6 +270,9 @@ int cf_image_pull_with(cf_image_store *images, const char *uri, const cf_pull_op
   _Atomic int64_t image_bytes = 0;
   cf_unpack_limits limits;
   if (cf_unpack_limits_init(&limits, options, &image_bytes, err) < 0) {
+    return cf_err_wrap(err, "pull %s", uri);
+  }
+  if (options != NULL && set_id_mapping(&options->id_mapping, out, err) < 0) {
     return cf_err_wrap(err, "pull %s", uri);
   }
   int rc = strncmp(uri, DOCKER_SCHEME, strlen(DOCKER_SCHEME)) == 0

@@ -3,7 +3,9 @@
  * Images: OCI image layouts resolved into a shared layer store.
  *
  * Layers are unpacked once into <depot>/layers/<hex of chain id>/ and shared
- * by every container; the store records each layer. A container's root
+ * by every container; the store records each layer. A pull with an id
+ * mapping unpacks its own copy, <hex of chain id>@<map digest>/, whose
+ * owners are host ids. A container's root
  * filesystem is an overlay of the layer directories (bottom first as lower
  * layers) with a writable upper directory that belongs to the container.
  * The image module prepares the directories; the runtime mounts the overlay
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "image/idmap.h"
 #include "store/store.h"
 
 typedef struct cf_image_store cf_image_store;
@@ -30,8 +33,13 @@ void cf_image_store_close(cf_image_store *images);
 typedef struct cf_image {
   char **layer_dirs; /* absolute unpacked layer directories, bottom layer first */
   char **chain_ids;  /* chain id of each layer, same order */
+  /* Layer store key of each layer, same order: the chain id, followed by
+   * "@<16 hex digits>" of the id mapping's digest for a mapped pull. Volumes
+   * reference layers by these keys. */
+  char **layer_keys;
   size_t layer_count;
-  char **env; /* the image config's Env ("K=V"), in order */
+  cf_id_mapping id_mapping; /* the mapping the layers were unpacked with; zeroed for none */
+  char **env;               /* the image config's Env ("K=V"), in order */
   size_t env_count;
   char *manifest_digest;
 } cf_image;
@@ -75,6 +83,12 @@ typedef struct cf_pull_options {
   int64_t max_layer_entries; /* tar entries per layer; 0: CF_IMAGE_DEFAULT_MAX_LAYER_ENTRIES */
   /* Layers per image, checked before any layer is read; 0: CF_IMAGE_DEFAULT_MAX_LAYERS. */
   unsigned max_layers;
+  /* Ownership for a container in a user namespace: each entry's uid and gid
+   * are written as the host ids the maps give. An entry whose id no range
+   * contains fails the pull (CF_E_INVALID naming the entry and the id).
+   * Mapped layers are stored apart from unmapped ones. Zeroed: owners are
+   * written as the tar states them. */
+  cf_id_mapping id_mapping;
 } cf_pull_options;
 
 #define CF_IMAGE_DEFAULT_MAX_LAYER_BYTES (INT64_C(32) << 30) /* 32 GiB */

@@ -168,7 +168,7 @@ static int extract_blob(const cf_layer_request *request, const char *dest, int64
     return -1;
   }
   return cf_layer_unpack_stream(request->blob, request->produce, request->produce_ctx, dest,
-                                request->diff_id, request->limits, size, err);
+                                request->diff_id, request->limits, request->id_mapping, size, err);
 }
 
 /* Writes the unpacked files to disk before the store calls the layer ready,
@@ -212,9 +212,9 @@ static int unpack_layer(cf_image_store *images, const cf_layer_request *request,
     return -1;
   }
   cf_layer_record record = {
-      .chain_id = (char *)request->chain_id,
+      .chain_id = (char *)request->key,
       .diff_id = (char *)request->diff_id,
-      .parent_chain_id = (char *)request->parent_chain_id,
+      .parent_chain_id = (char *)request->parent_key,
       .path = temp,
       .state = CF_LAYER_UNPACKING,
   };
@@ -222,7 +222,7 @@ static int unpack_layer(cf_image_store *images, const cf_layer_request *request,
     return -1;
   }
   if (unpack_into(images, request, &record, dir, err) < 0) {
-    undo_unpack(images, request->chain_id, temp);
+    undo_unpack(images, request->key, temp);
     return -1;
   }
   record.path = (char *)dir;
@@ -235,7 +235,7 @@ static int ensure_locked(cf_image_store *images, const cf_layer_request *request
 {
   cf_layer_record record;
   bool found = false;
-  if (load_record(images, request->chain_id, &record, &found, err) < 0) {
+  if (load_record(images, request->key, &record, &found, err) < 0) {
     return -1;
   }
   int rc = 0;
@@ -256,8 +256,10 @@ static int ensure_locked(cf_image_store *images, const cf_layer_request *request
 int cf_image_layer_ensure(cf_image_store *images, const cf_layer_request *request, char **dir,
                           cf_err **err)
 {
-  const char *hex = request->chain_id + strlen("sha256:");
-  cf_autofree char *layer_dir = cf_path_join(images->layers_dir, hex);
+  if (cf_layer_key_validate(request->key, err) < 0) {
+    return -1;
+  }
+  cf_autofree char *layer_dir = cf_image_layer_dir(images, request->key);
   cf_autofree char *lock_path = cf_xasprintf("%s.lock", layer_dir);
   cf_autoclose int lock_fd = -1;
   if (lock_layer(lock_path, false, &lock_fd, err) < 0) {
@@ -273,8 +275,7 @@ int cf_image_layer_ensure(cf_image_store *images, const cf_layer_request *reques
 /* Discards one unfinished layer unless an unpack of it is in progress. */
 static void recover_layer(cf_image_store *images, const char *chain_id)
 {
-  const char *hex = chain_id + strlen("sha256:");
-  cf_autofree char *layer_dir = cf_path_join(images->layers_dir, hex);
+  cf_autofree char *layer_dir = cf_image_layer_dir(images, chain_id);
   cf_autofree char *lock_path = cf_xasprintf("%s.lock", layer_dir);
   cf_autoclose int lock_fd = -1;
   cf_layer_record record;
@@ -308,17 +309,65 @@ static void recover_unfinished(cf_image_store *images)
     return;
   }
   for (size_t i = 0; i < count; i++) {
-    if (cf_digest_validate(chain_ids[i], NULL) == 0) {
+    if (cf_layer_key_validate(chain_ids[i], NULL) == 0) {
       recover_layer(images, chain_ids[i]);
     }
   }
   cf_strv_free(chain_ids, count);
 }
 
-int cf_image_layer_lock(cf_image_store *images, const char *chain_id, bool try_only, int *fd_out,
+int cf_image_layer_lock(cf_image_store *images, const char *key, bool try_only, int *fd_out,
                         cf_err **err)
 {
-  cf_autofree char *path =
-      cf_xasprintf("%s/%s.lock", images->layers_dir, chain_id + strlen("sha256:"));
+  if (cf_layer_key_validate(key, err) < 0) {
+    return -1;
+  }
+  cf_autofree char *dir = cf_image_layer_dir(images, key);
+  cf_autofree char *path = cf_xasprintf("%s.lock", dir);
   return lock_layer(path, try_only, fd_out, err);
+}
+
+void cf_layer_key(const char *chain_id, const cf_id_mapping *mapping,
+                  char out[CF_LAYER_KEY_MAX + 1])
+{
+  if (!cf_id_mapping_is_set(mapping)) {
+    snprintf(out, CF_LAYER_KEY_MAX + 1, "%s", chain_id);
+    return;
+  }
+  char digest[CF_ID_MAPPING_DIGEST_LEN + 1];
+  cf_id_mapping_digest(mapping, digest);
+  snprintf(out, CF_LAYER_KEY_MAX + 1, "%s@%s", chain_id, digest);
+}
+
+static bool is_lower_hex(const char *text, size_t len)
+{
+  for (size_t i = 0; i < len; i++) {
+    if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int cf_layer_key_validate(const char *key, cf_err **err)
+{
+  size_t len = strlen(key);
+  bool mapped = len == CF_LAYER_KEY_MAX && key[CF_DIGEST_LEN] == '@' &&
+                is_lower_hex(key + CF_DIGEST_LEN + 1, CF_ID_MAPPING_DIGEST_LEN);
+  if (len != CF_DIGEST_LEN && !mapped) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "invalid layer key \"%s\": expected sha256:<64 hex digits>, optionally "
+                      "followed by @<16 hex digits>",
+                      key);
+  }
+  cf_autofree char *chain_id = cf_xstrndup(key, CF_DIGEST_LEN);
+  if (cf_digest_validate(chain_id, err) < 0) {
+    return cf_err_wrap(err, "invalid layer key \"%s\"", key);
+  }
+  return 0;
+}
+
+char *cf_image_layer_dir(const cf_image_store *images, const char *key)
+{
+  return cf_path_join(images->layers_dir, key + strlen("sha256:"));
 }

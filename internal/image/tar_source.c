@@ -113,7 +113,8 @@ static int make_layout_dir(cf_image_store *images, char **layout, cf_err **err)
   return 0;
 }
 
-static int unpack_tar(cf_image_store *images, const char *path, cf_image *out, cf_err **err)
+static int unpack_tar(cf_image_store *images, const char *path, const cf_pull_options *options,
+                      cf_image *out, cf_err **err)
 {
   char digest[CF_DIGEST_LEN + 1];
   uint64_t size = 0;
@@ -127,7 +128,7 @@ static int unpack_tar(cf_image_store *images, const char *path, cf_image *out, c
   int rc = write_layout(layout, path, digest, size, err);
   if (rc == 0) {
     cf_autofree char *uri = cf_xasprintf("oci://%s", layout);
-    rc = cf_image_pull(images, uri, out, err);
+    rc = cf_image_pull_with(images, uri, options, out, err);
   }
   cf_err *rm_err = NULL;
   if (cf_rm_rf(layout, &rm_err) < 0) {
@@ -148,7 +149,7 @@ int cf_image_source_pull(cf_image_store *images, const char *uri, const cf_pull_
   if (path == NULL) {
     return cf_err_sys(err, errno, "pull %s: resolve the image tar file path", uri);
   }
-  if (unpack_tar(images, path, out, err) < 0) {
+  if (unpack_tar(images, path, options, out, err) < 0) {
     cf_image_clear(out);
     return cf_err_wrap(err, "pull %s", uri);
   }

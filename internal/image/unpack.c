@@ -63,6 +63,7 @@ struct unpack_job {
   bool drain_input; /* read blob_fd to its end before the thread exits */
   enum cf_oci_compression compression;
   const cf_unpack_limits *limits;
+  const cf_id_mapping *id_mapping; /* NULL when owners stay as the tar states them */
   char diff_id[CF_DIGEST_LEN + 1]; /* computed */
   int64_t size;                    /* computed: bytes of the uncompressed stream */
   bool started;                    /* the thread ran, so dest may hold entries */
@@ -267,6 +268,13 @@ static struct archive *open_disk_writer(void)
   return a;
 }
 
+/* The disk writer and the ownership rules of one layer. */
+struct entry_writer {
+  struct archive *disk;
+  const cf_id_mapping *id_mapping; /* NULL when owners stay as the tar states them */
+  cf_dir_owner dir_owner;          /* of directories that no entry describes */
+};
+
 static int copy_data(struct archive *tar, struct archive *disk, cf_err **err)
 {
   for (;;) {
@@ -286,10 +294,26 @@ static int copy_data(struct archive *tar, struct archive *disk, cf_err **err)
   }
 }
 
-static int write_file(struct archive *tar, struct archive *disk, struct archive_entry *entry,
-                      cf_err **err)
+/* Maps the entry's owner and creates its missing parent directories owned
+ * by container root, as libarchive would create them owned by the
+ * unpacking user. */
+static int prepare_mapped(const struct entry_writer *writer, struct archive_entry *entry,
+                          cf_err **err)
 {
-  if (cf_image_entry_check_parents(archive_entry_pathname(entry), err) < 0) {
+  if (cf_image_entry_map_owner(entry, writer->id_mapping, err) < 0) {
+    return -1;
+  }
+  return cf_image_entry_make_parents(archive_entry_pathname(entry), &writer->dir_owner, err);
+}
+
+static int write_file(struct archive *tar, const struct entry_writer *writer,
+                      struct archive_entry *entry, cf_err **err)
+{
+  struct archive *disk = writer->disk;
+  int rc = writer->id_mapping != NULL
+               ? prepare_mapped(writer, entry, err)
+               : cf_image_entry_check_parents(archive_entry_pathname(entry), err);
+  if (rc < 0) {
     return -1;
   }
   const char *link = archive_entry_hardlink(entry);
@@ -308,8 +332,8 @@ static int write_file(struct archive *tar, struct archive *disk, struct archive_
   return 0;
 }
 
-static int write_entry(struct archive *tar, struct archive *disk, struct archive_entry *entry,
-                       cf_err **err)
+static int write_entry(struct archive *tar, const struct entry_writer *writer,
+                       struct archive_entry *entry, cf_err **err)
 {
   const char *pathname = archive_entry_pathname(entry);
   cf_autofree char *name = cf_xstrdup(pathname != NULL ? pathname : "");
@@ -323,13 +347,13 @@ static int write_entry(struct archive *tar, struct archive *disk, struct archive
   case CF_ENTRY_SKIP:
     return 0;
   case CF_ENTRY_WHITEOUT:
-    rc = cf_image_whiteout_create(target, err);
+    rc = cf_image_whiteout_create(target, &writer->dir_owner, err);
     break;
   case CF_ENTRY_OPAQUE:
-    rc = cf_image_opaque_mark(target, err);
+    rc = cf_image_opaque_mark(target, &writer->dir_owner, err);
     break;
   case CF_ENTRY_WRITE:
-    rc = write_file(tar, disk, entry, err);
+    rc = write_file(tar, writer, entry, err);
     break;
   }
   if (rc < 0) {
@@ -387,8 +411,8 @@ static int check_entry_limits(struct hashed_stream *s, struct archive *tar,
   return 0;
 }
 
-static int extract_entries(struct hashed_stream *s, struct archive *tar, struct archive *disk,
-                           cf_err **err)
+static int extract_entries(struct hashed_stream *s, struct archive *tar,
+                           const struct entry_writer *writer, cf_err **err)
 {
   for (;;) {
     struct archive_entry *entry;
@@ -399,22 +423,44 @@ static int extract_entries(struct hashed_stream *s, struct archive *tar, struct 
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
       return archive_fail(err, tar, "read tar");
     }
-    if (check_entry_limits(s, tar, entry, err) < 0 || write_entry(tar, disk, entry, err) < 0) {
+    if (check_entry_limits(s, tar, entry, err) < 0 || write_entry(tar, writer, entry, err) < 0) {
       return -1;
     }
   }
 }
 
+/* Gives the layer directory, the current directory, to container root of
+ * a mapped layer. A "." entry in the tar may set it again. */
+static int own_layer_root(const struct entry_writer *writer, cf_err **err)
+{
+  if (writer->id_mapping == NULL) {
+    return 0;
+  }
+  if (lchown(".", writer->dir_owner.uid, writer->dir_owner.gid) < 0) {
+    return cf_err_sys(err, errno, "set the owner of the layer directory");
+  }
+  return 0;
+}
+
 /* Extracts every entry, applies the deferred directory attributes
  * (archive_write_close) and hashes the rest of the stream. */
-static int extract_stream(struct hashed_stream *stream, cf_err **err)
+static int extract_stream(struct hashed_stream *stream, const cf_id_mapping *id_mapping,
+                          cf_err **err)
 {
+  struct entry_writer writer = {
+      .id_mapping = cf_id_mapping_is_set(id_mapping) ? id_mapping : NULL,
+      .dir_owner = cf_image_dir_owner(id_mapping),
+  };
+  if (own_layer_root(&writer, err) < 0) {
+    return -1;
+  }
   struct archive *tar = open_tar(stream, err);
   if (tar == NULL) {
     return -1;
   }
   struct archive *disk = open_disk_writer();
-  int rc = extract_entries(stream, tar, disk, err);
+  writer.disk = disk;
+  int rc = extract_entries(stream, tar, &writer, err);
   if (rc == 0 && archive_write_close(disk) < ARCHIVE_WARN) {
     rc = archive_fail(err, disk, "write");
   }
@@ -436,7 +482,7 @@ static int extract(struct unpack_job *job, cf_err **err)
   }
   stream->limits = job->limits;
   cf_sha256_init(&stream->sha);
-  int rc = extract_stream(stream, err);
+  int rc = extract_stream(stream, job->id_mapping, err);
   if (rc < 0) {
     prefer_limit_error(stream, err);
   }
@@ -677,9 +723,15 @@ static int unpack_stream(const cf_oci_descriptor *blob, cf_blob_producer produce
 
 int cf_layer_unpack_stream(const cf_oci_descriptor *blob, cf_blob_producer produce, void *ctx,
                            const char *dest, const char *expected_diff_id,
-                           const cf_unpack_limits *limits, int64_t *size, cf_err **err)
+                           const cf_unpack_limits *limits, const cf_id_mapping *id_mapping,
+                           int64_t *size, cf_err **err)
 {
-  struct unpack_job job = {.blob_fd = -1, .dest_fd = -1, .limits = limits};
+  struct unpack_job job = {
+      .blob_fd = -1,
+      .dest_fd = -1,
+      .limits = limits,
+      .id_mapping = id_mapping,
+  };
   int rc = unpack_stream(blob, produce, ctx, dest, expected_diff_id, &job, err);
   cf_closep(&job.blob_fd);
   cf_closep(&job.dest_fd);

@@ -133,18 +133,18 @@ static int image_size(cf_image_store *images, const cf_image *image, int64_t *si
   *size = 0;
   for (size_t i = 0; i < image->layer_count; i++) {
     cf_layer_record record;
-    if (cf_store_layer_get(images->store, image->chain_ids[i], &record, NULL) < 0) {
+    if (cf_store_layer_get(images->store, image->layer_keys[i], &record, NULL) < 0) {
       return cf_err_set(err, CF_E_BUSY,
                         "layer %s was removed by garbage collection during create; pull the "
                         "image again",
-                        image->chain_ids[i]);
+                        image->layer_keys[i]);
     }
     bool ready = strcmp(record.state, CF_LAYER_READY) == 0 && access(record.path, F_OK) == 0;
     int64_t layer_size = record.size;
     cf_layer_record_clear(&record);
     if (!ready) {
       return cf_err_set(err, CF_E_BUSY, "layer %s is not ready; pull the image again",
-                        image->chain_ids[i]);
+                        image->layer_keys[i]);
     }
     *size += layer_size;
   }
@@ -190,7 +190,7 @@ static int insert_record(cf_image_store *images, const cf_volume_request *reques
       .scope = request->scope,
       .quota = volume->quota,
       .created_at_ns = now_ns(),
-      .chain_ids = request->image->chain_ids,
+      .chain_ids = request->image->layer_keys,
       .layer_count = request->image->layer_count,
   };
   if (cf_store_volume_insert(images->store, &record, err) < 0) {
@@ -211,11 +211,30 @@ static int make_dir(const char *path, mode_t mode, cf_err **err)
   return 0;
 }
 
-static int make_plain_layer(cf_volume *volume, cf_err **err)
+/* Gives path to container root when the image was pulled with an id
+ * mapping: the upper directory's owner is the owner of "/" in the
+ * container. */
+static int own_dir(const char *path, const cf_id_mapping *mapping, cf_err **err)
+{
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  if (!cf_id_mapping_is_set(mapping) || !cf_id_map_to_host(&mapping->uids, 0, &uid) ||
+      !cf_id_map_to_host(&mapping->gids, 0, &gid)) {
+    return 0;
+  }
+  if (lchown(path, uid, gid) < 0) {
+    return cf_err_sys(err, errno, "set the owner of %s", path);
+  }
+  return 0;
+}
+
+static int make_plain_layer(const cf_image *image, cf_volume *volume, cf_err **err)
 {
   volume->upper = cf_path_join(volume->path, "upper");
   volume->work = cf_path_join(volume->path, "work");
-  if (make_dir(volume->upper, 0755, err) < 0 || make_dir(volume->work, 0755, err) < 0) {
+  if (make_dir(volume->upper, 0755, err) < 0 || make_dir(volume->work, 0755, err) < 0 ||
+      own_dir(volume->upper, &image->id_mapping, err) < 0 ||
+      own_dir(volume->work, &image->id_mapping, err) < 0) {
     return -1;
   }
   return 0;
@@ -260,8 +279,11 @@ static int build(cf_image_store *images, const cf_volume_request *request, cf_vo
   if (make_dir(volume->target, 0755, err) < 0) {
     return -1;
   }
+  /* NOTE: with a disk limit, upper and work inside the ext4 image stay
+   * owned by host root even for a mapped image; the runtime must give them
+   * to container root when it mounts the device. */
   int rc = volume->quota > 0 ? make_limited_layer(images, request->handle, volume, err)
-                             : make_plain_layer(volume, err);
+                             : make_plain_layer(request->image, volume, err);
   if (rc < 0) {
     return -1;
   }
@@ -296,7 +318,7 @@ static int record_volume(cf_image_store *images, const cf_volume_request *reques
   }
   int rc = 0;
   for (size_t i = 0; i < image->layer_count && rc == 0; i++) {
-    rc = cf_image_layer_lock(images, image->chain_ids[i], false, &locks[i], err);
+    rc = cf_image_layer_lock(images, image->layer_keys[i], false, &locks[i], err);
   }
   if (rc == 0) {
     rc = image_size(images, image, &out->image_size, err);
