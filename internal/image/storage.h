@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "image/wintar.h"
 
 typedef struct cf_storage cf_storage;
 
@@ -51,6 +52,19 @@ int cf_storage_layer_exists(cf_storage *storage, const char *chain_id, bool *exi
  * exists. */
 int cf_storage_layer_import(cf_storage *storage, const char *chain_id, const char *source_dir,
                             char *const *parent_ids, size_t parent_count, cf_err **err);
+
+/* Reads a layer tar (decompressed and verified by the caller) from read
+ * and imports it as chain_id over parent_ids (bottom first), as groot's
+ * unpack does. Windows: SeBackup and SeRestore privileges are enabled; a
+ * base layer is written in place and processed, any other is written in the
+ * import format and passed to ImportLayer; the `size` file is written last
+ * and marks the layer complete. *size gets the regular-file data bytes of
+ * the layer. A layer that exists with a `size` file is not read again and
+ * *size is the stored value; one without it is destroyed and imported
+ * again. */
+int cf_storage_layer_import_tar(cf_storage *storage, const char *chain_id, cf_wintar_read_fn read,
+                                void *context, char *const *parent_ids, size_t parent_count,
+                                uint64_t *size, cf_err **err);
 
 /* Removes an imported layer. A layer that does not exist is not an error.
  * The caller makes sure that no volume uses it. */

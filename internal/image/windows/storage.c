@@ -7,6 +7,8 @@
  *   import (with parents):   ImportLayer(layer, staging dir, parents)
  *   import (base layer):     move the staging dir into place, ProcessBaseImage,
  *                            ProcessUtilityImage when UtilityVM\ exists
+ *   import from a tar:       the same, with the entries written by
+ *                            layer_writer.c (base layers in place), then `size`
  *   create volume:           CreateSandboxLayer, [ExpandSandboxSize], ActivateLayer,
  *                            PrepareLayer, GetLayerMountPath, FSRM quota
  *   unmount:                 UnprepareLayer, DeactivateLayer
@@ -24,6 +26,7 @@
 #include "base/mem.h"
 #include "image/windows/win.h"
 #include "image/winimage.h"
+#include "image/winlayer.h"
 
 /* CreateSandboxLayer makes a Sandbox.vhdx of this size; larger limits need
  * ExpandSandboxSize (groot never calls it, so it is capped at 20 GB). */
@@ -283,6 +286,245 @@ int cf_storage_layer_import(cf_storage *storage, const char *chain_id, const cha
   if (rc < 0) {
     storage->vm.DestroyLayer(&storage->info, id);
     return cf_err_wrap(err, "import layer %s from %s", chain_id, source_dir);
+  }
+  return 0;
+}
+
+/* --- Import from a tar --- */
+
+/* Reads <layer>\size, groot's completion marker. */
+static int read_size_file(const char *layer_path, bool *found, uint64_t *size, cf_err **err)
+{
+  cf_autofree char *path = cf_xasprintf("%s\\size", layer_path);
+  cf_autofree wchar_t *wide = cf_win_utf16(path, err);
+  if (wide == NULL) {
+    return -1;
+  }
+  HANDLE file = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+  if (file == INVALID_HANDLE_VALUE) {
+    DWORD code = GetLastError();
+    *found = false;
+    if (code == ERROR_FILE_NOT_FOUND) {
+      return 0;
+    }
+    cf_win_last_error(err, code, "CreateFile");
+    return cf_err_wrap(err, "open %s", path);
+  }
+  char text[32];
+  DWORD got = 0;
+  BOOL ok = ReadFile(file, text, sizeof(text), &got, NULL);
+  DWORD code = GetLastError();
+  CloseHandle(file);
+  if (!ok) {
+    cf_win_last_error(err, code, "ReadFile");
+    return cf_err_wrap(err, "read %s", path);
+  }
+  *found = true;
+  return cf_win_size_parse(text, got, size, err);
+}
+
+static int write_size_file(const char *layer_path, uint64_t size, cf_err **err)
+{
+  cf_autofree char *path = cf_xasprintf("%s\\size", layer_path);
+  cf_autofree wchar_t *wide = cf_win_utf16(path, err);
+  cf_autofree char *text = cf_win_size_format(size);
+  if (wide == NULL) {
+    return -1;
+  }
+  HANDLE file = CreateFileW(wide, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+  if (file == INVALID_HANDLE_VALUE) {
+    cf_win_last_error(err, GetLastError(), "CreateFile");
+    return cf_err_wrap(err, "create %s", path);
+  }
+  DWORD written = 0;
+  BOOL ok = WriteFile(file, text, (DWORD)strlen(text), &written, NULL);
+  DWORD code = GetLastError();
+  CloseHandle(file);
+  if (!ok || written != strlen(text)) {
+    cf_win_last_error(err, ok ? ERROR_WRITE_FAULT : code, "WriteFile");
+    return cf_err_wrap(err, "write %s", path);
+  }
+  return 0;
+}
+
+/* Deletes a staging folder and everything in it, without following
+ * reparse points. Best effort: what cannot be deleted stays. */
+static void remove_tree(const wchar_t *dir)
+{
+  size_t len = wcslen(dir);
+  wchar_t *pattern = cf_xcalloc(len + 3, sizeof(wchar_t));
+  memcpy(pattern, dir, len * sizeof(wchar_t));
+  wcscpy(pattern + len, L"\\*");
+  WIN32_FIND_DATAW found;
+  HANDLE find = FindFirstFileW(pattern, &found);
+  free(pattern);
+  if (find != INVALID_HANDLE_VALUE) {
+    do {
+      if (wcscmp(found.cFileName, L".") == 0 || wcscmp(found.cFileName, L"..") == 0) {
+        continue;
+      }
+      size_t child_len = len + 1 + wcslen(found.cFileName);
+      wchar_t *child = cf_xcalloc(child_len + 1, sizeof(wchar_t));
+      memcpy(child, dir, len * sizeof(wchar_t));
+      child[len] = L'\\';
+      wcscpy(child + len + 1, found.cFileName);
+      DWORD attributes = found.dwFileAttributes;
+      if ((attributes & FILE_ATTRIBUTE_DIRECTORY) != 0 &&
+          (attributes & FILE_ATTRIBUTE_REPARSE_POINT) == 0) {
+        remove_tree(child);
+      } else if ((attributes & FILE_ATTRIBUTE_DIRECTORY) != 0) {
+        RemoveDirectoryW(child);
+      } else {
+        SetFileAttributesW(child, FILE_ATTRIBUTE_NORMAL);
+        DeleteFileW(child);
+      }
+      free(child);
+    } while (FindNextFileW(find, &found));
+    FindClose(find);
+  }
+  RemoveDirectoryW(dir);
+}
+
+/* %TEMP%\cfwin-import-<hex>, as hcsshim stages under %TEMP%\hcs*. */
+static int make_staging_dir(const char *layer_path, char **out, cf_err **err)
+{
+  wchar_t temp[MAX_PATH + 1];
+  DWORD len = GetTempPathW(MAX_PATH + 1, temp);
+  if (len == 0 || len > MAX_PATH) {
+    return cf_win_last_error(err, GetLastError(), "GetTempPath");
+  }
+  cf_autofree char *temp_dir = cf_win_utf8(temp, err);
+  if (temp_dir == NULL) {
+    return -1;
+  }
+  const char *hex = strrchr(layer_path, '\\') + 1;
+  *out = cf_xasprintf("%scfwin-import-%s", temp_dir, hex);
+  cf_autofree wchar_t *wide = cf_win_utf16(*out, err);
+  if (wide != NULL) {
+    remove_tree(wide); /* left over from an import that crashed */
+  }
+  if (wide == NULL || make_dir(*out, err) < 0) {
+    free(*out);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+static int process_base(cf_storage *storage, const wchar_t *id, const char *path, cf_err **err)
+{
+  HRESULT hr = storage->vm.ProcessBaseImage(id);
+  if (FAILED(hr)) {
+    return cf_win_hr_error(err, hr, "ProcessBaseImage");
+  }
+  cf_autofree char *uvm_files = cf_xasprintf("%s\\UtilityVM\\Files", path);
+  cf_autofree wchar_t *uvm_files_w = cf_win_utf16(uvm_files, err);
+  cf_autofree char *uvm = cf_xasprintf("%s\\UtilityVM", path);
+  cf_autofree wchar_t *uvm_w = cf_win_utf16(uvm, err);
+  if (uvm_files_w == NULL || uvm_w == NULL) {
+    return -1;
+  }
+  if (GetFileAttributesW(uvm_files_w) == INVALID_FILE_ATTRIBUTES) {
+    return 0;
+  }
+  hr = storage->vm.ProcessUtilityImage(uvm_w);
+  return FAILED(hr) ? cf_win_hr_error(err, hr, "ProcessUtilityImage") : 0;
+}
+
+static int import_tar_base(cf_storage *storage, const wchar_t *id, const char *path,
+                           cf_wintar_read_fn read, void *context, uint64_t *size, cf_err **err)
+{
+  cf_win_layer_writer *writer = cf_win_layer_writer_new(path, NULL, NULL, 0);
+  int rc = cf_win_layer_writer_write(writer, read, context, size, err);
+  if (rc == 0) {
+    rc = cf_win_layer_writer_finish(writer, err);
+  }
+  cf_win_layer_writer_free(writer);
+  return rc < 0 ? -1 : process_base(storage, id, path, err);
+}
+
+static int import_tar_staged(cf_storage *storage, const wchar_t *id, const char *path,
+                             cf_wintar_read_fn read, void *context, char *const *parent_ids,
+                             size_t parent_count, uint64_t *size, cf_err **err)
+{
+  char **folders = NULL;
+  cf_autofree char *staging = NULL;
+  if (cf_win_layer_folders(storage->root, parent_ids, parent_count, &folders, err) < 0) {
+    return -1;
+  }
+  if (make_staging_dir(path, &staging, err) < 0) {
+    cf_strv_free(folders, parent_count);
+    return -1;
+  }
+  cf_win_layer_writer *writer = cf_win_layer_writer_new(path, staging, folders, parent_count);
+  int rc = cf_win_layer_writer_write(writer, read, context, size, err);
+  if (rc == 0) {
+    rc = import_over_parents(storage, id, staging, parent_ids, parent_count, err);
+  }
+  if (rc == 0) {
+    rc = cf_win_layer_writer_finish(writer, err);
+  }
+  cf_win_layer_writer_free(writer);
+  cf_autofree wchar_t *staging_w = cf_win_utf16(staging, NULL);
+  if (staging_w != NULL) {
+    remove_tree(staging_w);
+  }
+  cf_strv_free(folders, parent_count);
+  return rc;
+}
+
+/* Returns 1 when the layer is complete (it has a size file, stored in
+ * *size), 0 when it is absent or was incomplete and has been destroyed. */
+static int existing_layer(cf_storage *storage, const wchar_t *id, const char *path, uint64_t *size,
+                          cf_err **err)
+{
+  bool exists = false;
+  bool complete = false;
+  if (id_exists(storage, id, path, &exists, err) < 0) {
+    return -1;
+  }
+  if (!exists) {
+    return 0;
+  }
+  if (read_size_file(path, &complete, size, err) < 0) {
+    return -1;
+  }
+  if (complete) {
+    return 1;
+  }
+  HRESULT hr = storage->vm.DestroyLayer(&storage->info, id);
+  if (FAILED(hr)) {
+    cf_win_hr_error(err, hr, "DestroyLayer");
+    return cf_err_wrap(err, "remove the incomplete layer %s", path);
+  }
+  return 0;
+}
+
+int cf_storage_layer_import_tar(cf_storage *storage, const char *chain_id, cf_wintar_read_fn read,
+                                void *context, char *const *parent_ids, size_t parent_count,
+                                uint64_t *size, cf_err **err)
+{
+  cf_autofree char *path = NULL;
+  cf_autofree wchar_t *id = layer_id(storage, chain_id, &path, err);
+  int state = id == NULL ? -1 : existing_layer(storage, id, path, size, err);
+  if (state != 0) {
+    return state < 0 ? cf_err_wrap(err, "import layer %s", chain_id) : 0;
+  }
+  int rc = cf_win_enable_backup_privileges(err);
+  if (rc == 0) {
+    rc = make_dir(path, err);
+  }
+  if (rc == 0 && parent_count == 0) {
+    rc = import_tar_base(storage, id, path, read, context, size, err);
+  } else if (rc == 0) {
+    rc = import_tar_staged(storage, id, path, read, context, parent_ids, parent_count, size, err);
+  }
+  if (rc == 0) {
+    rc = write_size_file(path, *size, err);
+  }
+  if (rc < 0) {
+    storage->vm.DestroyLayer(&storage->info, id);
+    return cf_err_wrap(err, "import layer %s", chain_id);
   }
   return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "image/wintar.h"
 
 /* vmcompute.dll has no public header. The two structs and the function
  * types below are the argument lists hcsshim's wclayer package passes
@@ -84,5 +85,28 @@ char *cf_win_utf8(const wchar_t *text, cf_err **err);
 int cf_fsrm_set_quota(const wchar_t *path, uint64_t limit, cf_err **err);
 int cf_fsrm_quota_used(const wchar_t *path, uint64_t *used, uint64_t *limit, bool *found,
                        cf_err **err);
+
+/* Enables SeBackupPrivilege and SeRestorePrivilege in the process token,
+ * which BackupWrite with security data and ImportLayer need. Fails when the
+ * account does not hold them. */
+int cf_win_enable_backup_privileges(cf_err **err);
+
+/* Writes a layer from its tar (layer_writer.c). A base layer (staging_dir
+ * NULL) is written straight into layer_dir; any other layer into the
+ * import format under staging_dir, for ImportLayer. parent_dirs are the
+ * parent layer folders, nearest first. */
+typedef struct cf_win_layer_writer cf_win_layer_writer;
+
+cf_win_layer_writer *cf_win_layer_writer_new(const char *layer_dir, const char *staging_dir,
+                                             char *const *parent_dirs, size_t parent_count);
+/* Reads the whole tar and writes every entry; *size gets the value of the
+ * layer's `size` file. */
+int cf_win_layer_writer_write(cf_win_layer_writer *writer, cf_wintar_read_fn read, void *context,
+                              uint64_t *size, cf_err **err);
+/* After ImportLayer: applies whiteouts (opaque ones against parent_dirs),
+ * creates the hard links and restores directory times in layer_dir. A base
+ * layer needs only the directory times. */
+int cf_win_layer_writer_finish(cf_win_layer_writer *writer, cf_err **err);
+void cf_win_layer_writer_free(cf_win_layer_writer *writer);
 
 #endif
