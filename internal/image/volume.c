@@ -211,18 +211,26 @@ static int make_dir(const char *path, mode_t mode, cf_err **err)
   return 0;
 }
 
-/* Gives path to container root when the image was pulled with an id
- * mapping: the upper directory's owner is the owner of "/" in the
- * container. */
+/* The host ids of container root: 0 and 0 unless the image was pulled
+ * with an id mapping. */
+static void mapped_root(const cf_id_mapping *mapping, uint32_t *uid, uint32_t *gid)
+{
+  *uid = 0;
+  *gid = 0;
+  if (!cf_id_mapping_is_set(mapping) || !cf_id_map_to_host(&mapping->uids, 0, uid) ||
+      !cf_id_map_to_host(&mapping->gids, 0, gid)) {
+    *uid = 0;
+    *gid = 0;
+  }
+}
+
+/* Gives path to container root, the owner of "/" in the container. */
 static int own_dir(const char *path, const cf_id_mapping *mapping, cf_err **err)
 {
   uint32_t uid = 0;
   uint32_t gid = 0;
-  if (!cf_id_mapping_is_set(mapping) || !cf_id_map_to_host(&mapping->uids, 0, &uid) ||
-      !cf_id_map_to_host(&mapping->gids, 0, &gid)) {
-    return 0;
-  }
-  if (lchown(path, uid, gid) < 0) {
+  mapped_root(mapping, &uid, &gid);
+  if ((uid != 0 || gid != 0) && lchown(path, uid, gid) < 0) {
     return cf_err_sys(err, errno, "set the owner of %s", path);
   }
   return 0;
@@ -240,17 +248,21 @@ static int make_plain_layer(const cf_image *image, cf_volume *volume, cf_err **e
   return 0;
 }
 
-static int make_limited_layer(cf_image_store *images, const char *handle, cf_volume *volume,
-                              cf_err **err)
+static int make_limited_layer(cf_image_store *images, const cf_volume_request *request,
+                              cf_volume *volume, cf_err **err)
 {
+  const char *handle = request->handle;
   cf_autofree char *disk = cf_path_join(volume->path, DISK_IMAGE);
   int64_t base_used = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  mapped_root(&request->image->id_mapping, &uid, &gid);
   volume->mount_dir = cf_path_join(volume->path, "mnt");
   volume->upper = cf_path_join(volume->mount_dir, "upper");
   volume->work = cf_path_join(volume->mount_dir, "work");
   volume->fs_type = cf_xstrdup("ext4");
   if (make_dir(volume->mount_dir, 0755, err) < 0 ||
-      cf_ext4_image_create(disk, volume->quota, &base_used, err) < 0 ||
+      cf_ext4_image_create(disk, volume->quota, uid, gid, &base_used, err) < 0 ||
       cf_store_volume_set_base_used(images->store, handle, base_used, err) < 0) {
     return -1;
   }
@@ -279,10 +291,7 @@ static int build(cf_image_store *images, const cf_volume_request *request, cf_vo
   if (make_dir(volume->target, 0755, err) < 0) {
     return -1;
   }
-  /* NOTE: with a disk limit, upper and work inside the ext4 image stay
-   * owned by host root even for a mapped image; the runtime must give them
-   * to container root when it mounts the device. */
-  int rc = volume->quota > 0 ? make_limited_layer(images, request->handle, volume, err)
+  int rc = volume->quota > 0 ? make_limited_layer(images, request, volume, err)
                              : make_plain_layer(request->image, volume, err);
   if (rc < 0) {
     return -1;

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/err.h"
 #include "image/image.h"
@@ -116,10 +117,12 @@ int cf_image_source_pull(cf_image_store *images, const char *uri, const cf_pull_
 
 /* Writes an ext4 image at path whose free space is at least quota bytes and
  * at most quota plus CF_EXT4_SLACK, with the empty directories upper and
- * work at its root. Sets *base_used to the bytes in use when empty. A quota
- * outside 1..CF_VOLUME_MAX_DISK_LIMIT is CF_E_INVALID. */
+ * work, owned by owner_uid and owner_gid, at its root. Sets *base_used to
+ * the bytes in use when empty. A quota outside 1..CF_VOLUME_MAX_DISK_LIMIT
+ * is CF_E_INVALID. */
 #define CF_EXT4_SLACK (256 * 1024)
-int cf_ext4_image_create(const char *path, int64_t quota, int64_t *base_used, cf_err **err);
+int cf_ext4_image_create(const char *path, int64_t quota, uid_t owner_uid, gid_t owner_gid,
+                         int64_t *base_used, cf_err **err);
 
 /* Reads block size, block count and free blocks from an ext4 superblock. */
 int cf_ext4_read_superblock(const char *path, int64_t *block_size, int64_t *blocks,

@@ -128,7 +128,9 @@ static int run_mke2fs(const char *image, const char *seed_dir, cf_err **err)
   return 0;
 }
 
-static int make_seed_dir(const char *seed, cf_err **err)
+/* mke2fs -d copies the seed's owners, so upper and work get the owner of
+ * "/" in the container. */
+static int make_seed_dir(const char *seed, uid_t owner_uid, gid_t owner_gid, cf_err **err)
 {
   cf_autofree char *upper = cf_path_join(seed, "upper");
   cf_autofree char *work = cf_path_join(seed, "work");
@@ -136,6 +138,11 @@ static int make_seed_dir(const char *seed, cf_err **err)
   for (size_t i = 0; i < 3; i++) {
     if ((mkdir(dirs[i], 0755) < 0 && errno != EEXIST) || chmod(dirs[i], 0755) < 0) {
       return cf_err_sys(err, errno, "create %s", dirs[i]);
+    }
+  }
+  for (size_t i = 1; i < 3; i++) {
+    if (lchown(dirs[i], owner_uid, owner_gid) < 0) {
+      return cf_err_sys(err, errno, "set the owner of %s", dirs[i]);
     }
   }
   return 0;
@@ -226,7 +233,8 @@ static int size_image(const char *path, const char *seed, int64_t user_quota, in
   return format_image(path, seed, best_size, &free_bytes, base_used, err);
 }
 
-int cf_ext4_image_create(const char *path, int64_t quota, int64_t *base_used, cf_err **err)
+int cf_ext4_image_create(const char *path, int64_t quota, uid_t owner_uid, gid_t owner_gid,
+                         int64_t *base_used, cf_err **err)
 {
   /* The sizing arithmetic adds a few percent to the quota, so this bound
    * keeps every sum far below INT64_MAX. */
@@ -235,7 +243,7 @@ int cf_ext4_image_create(const char *path, int64_t quota, int64_t *base_used, cf
                       (long long)quota, (long long)CF_VOLUME_MAX_DISK_LIMIT);
   }
   cf_autofree char *seed = cf_xasprintf("%s.seed", path);
-  int rc = make_seed_dir(seed, err);
+  int rc = make_seed_dir(seed, owner_uid, owner_gid, err);
   if (rc == 0) {
     rc = size_image(path, seed, quota, base_used, err);
   }

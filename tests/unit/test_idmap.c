@@ -619,6 +619,55 @@ static void volume_keeps_mapped_layer_from_gc(void **state)
   cf_image_clear(&plain);
 }
 
+/* Runs debugfs's stat on name inside the ext4 image and returns its output. */
+static char *ext4_stat(const char *image, const char *name)
+{
+  char *command = cf_xasprintf("debugfs -R 'stat %s' '%s' 2>/dev/null", name, image);
+  FILE *pipe = popen(command, "r");
+  free(command);
+  assert_non_null(pipe);
+  char *output = cf_xcalloc(1, 4096);
+  size_t n = fread(output, 1, 4095, pipe);
+  output[n] = '\0';
+  pclose(pipe);
+  return output;
+}
+
+/* With a disk limit the writable layer is an ext4 image; its upper and work
+ * directories must belong to container root as with a plain directory. */
+static void limited_volume_upper_is_mapped_root(void **state)
+{
+  struct fixture *f = *state;
+  write_tar(f->tar, owned_entries, COUNT(owned_entries));
+  cf_id_mapping mapping = standard_mapping();
+  cf_image mapped;
+  pull_tar(f, &mapping, &mapped);
+  cf_volume_request request = {.handle = "mapped-disk",
+                               .image_uri = f->tar,
+                               .image = &mapped,
+                               .disk_limit = 4 * 1024 * 1024,
+                               .scope = CF_DISK_SCOPE_EXCLUSIVE};
+  cf_volume volume;
+  cf_err *err = NULL;
+  assert_ok(cf_volume_create(f->images, &request, &volume, &err), &err);
+  assert_non_null(volume.device);
+  char *image = cf_path_join(volume.path, "disk.ext4");
+  const char *names[] = {"upper", "work"};
+  for (size_t i = 0; i < COUNT(names); i++) {
+    char *output = ext4_stat(image, names[i]);
+    if (strstr(output, "User: 100000") == NULL || strstr(output, "Group: 100000") == NULL) {
+      fail_msg("%s in %s is not owned by 100000:100000:\n%s", names[i], image, output);
+    }
+    free(output);
+  }
+  free(image);
+  cf_volume_clear(&volume);
+  bool existed = false;
+  assert_ok(cf_volume_delete(f->images, "mapped-disk", &existed, &err), &err);
+  assert_true(existed);
+  cf_image_clear(&mapped);
+}
+
 static void pull_mapped_rejects_unmapped_owner(void **state)
 {
   struct fixture *f = *state;
@@ -713,6 +762,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(pull_unmapped_keeps_tar_owners, setup, teardown),
       cmocka_unit_test_setup_teardown(mapped_and_unmapped_are_two_layers, setup, teardown),
       cmocka_unit_test_setup_teardown(volume_keeps_mapped_layer_from_gc, setup, teardown),
+      cmocka_unit_test_setup_teardown(limited_volume_upper_is_mapped_root, setup, teardown),
       cmocka_unit_test_setup_teardown(pull_mapped_rejects_unmapped_owner, setup, teardown),
       cmocka_unit_test_setup_teardown(pull_rejects_half_mapping, setup, teardown),
       cmocka_unit_test_setup_teardown(unpack_skips_devices_mapped_or_not, setup, teardown),
