@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -184,10 +185,12 @@ int cf_userns_write_maps(pid_t pid, const cf_id_map *uid_map, const cf_id_map *g
 
 int cf_userns_sync_open(cf_userns_sync *sync, cf_err **err)
 {
+  /* A socket pair, not a pipe, so the release can use MSG_NOSIGNAL: a
+   * child that died before it gets EPIPE, never SIGPIPE. */
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) < 0) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) {
     *sync = (cf_userns_sync){-1, -1};
-    return cf_err_sys(err, errno, "create user namespace sync pipe");
+    return cf_err_sys(err, errno, "create user namespace sync socket pair");
   }
   *sync = (cf_userns_sync){.child_fd = fds[0], .parent_fd = fds[1]};
   return 0;
@@ -200,7 +203,7 @@ void cf_userns_sync_close_child(cf_userns_sync *sync)
 
 int cf_userns_sync_release(cf_userns_sync *sync, cf_err **err)
 {
-  ssize_t n = write(sync->parent_fd, "1", 1);
+  ssize_t n = send(sync->parent_fd, "1", 1, MSG_NOSIGNAL);
   int saved = errno;
   cf_closep(&sync->parent_fd);
   if (n != 1) {

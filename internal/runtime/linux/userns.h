@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * User namespaces for unprivileged containers. The parent clones the child
- * with CLONE_NEWUSER; the child waits on a sync pipe; the parent writes the
+ * with CLONE_NEWUSER; the child waits on a sync socket; the parent writes the
  * child's uid_map, setgroups and gid_map, then releases it; the child
  * switches to the mapped root and goes on with its setup.
  */
@@ -41,7 +41,7 @@ int cf_userns_map_validate(const cf_id_map *map, const char *field, cf_err **err
 
 void cf_userns_map_free(cf_id_map *map);
 
-/* The pipe the child waits on until its maps are written. */
+/* The socket pair the child waits on until its maps are written. */
 typedef struct cf_userns_sync {
   int child_fd;  /* read end, for the child */
   int parent_fd; /* write end, for the parent */
