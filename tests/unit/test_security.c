@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Tests of the runtime's process hardening: the seccomp program run through
- * a small classic BPF interpreter, capability, rlimit and id map parsing
- * (pure), and real children that apply a plan (root only; they run in new
- * mount, UTS and user namespaces they create, so the host is never changed).
+ * Tests of the runtime's process hardening. Pure tests run the seccomp
+ * program through a small classic BPF interpreter and parse capabilities,
+ * rlimits and id maps. Root-only tests start real children that apply a
+ * plan in new mount, UTS and user namespaces, so the host is never changed.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -68,7 +68,8 @@ static bool has_sys_resource(void)
 }
 
 /* Raising a hard limit needs CAP_SYS_RESOURCE in the initial user namespace;
- * without it the child's setrlimit() would fail with EPERM, so say why now. */
+ * without it the child's setrlimit() would fail with EPERM, so the parent reports it with the
+ * reason. */
 static int check_hard_limit(const cf_sec_rlimit *limit, bool can_raise, cf_err **err)
 {
   struct rlimit current;

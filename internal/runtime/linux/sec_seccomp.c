@@ -142,7 +142,7 @@ static int deny_syscalls(scmp_filter_ctx ctx, cf_err **err)
 /* New user namespaces give their creator every capability inside them, and
  * with that the code paths behind those capabilities. clone3() passes its
  * flags in memory a filter cannot read, so it fails with ENOSYS and the C
- * library falls back to clone(), whose flags the filter sees. */
+ * library falls back to clone(), whose flags the filter can read. */
 static int deny_user_namespaces(scmp_filter_ctx ctx, cf_err **err)
 {
   const char *const calls[] = {"unshare", "clone"};
@@ -380,8 +380,8 @@ static int parse_args(const json_t *args, struct scmp_arg_cmp *out, unsigned *co
 }
 
 /* Adds one rule per name. A name this libseccomp does not know is skipped,
- * because profiles list system calls of newer kernels; so is a rule whose
- * action is the default one, which libseccomp rejects as redundant. */
+ * because profiles list system calls of newer kernels. A rule whose action
+ * is the default one is skipped too, because libseccomp rejects it. */
 static int add_oci_rule(scmp_filter_ctx ctx, const json_t *rule, uint32_t default_action,
                         cf_err **err)
 {

@@ -46,7 +46,7 @@ typedef struct cf_sec_plan {
   struct sock_fprog seccomp; /* len 0: no filter */
   bool keep_caps;            /* true: leave the inherited capabilities alone */
   cf_sec_caps caps;
-  int cap_last; /* highest capability number the running kernel knows */
+  int cap_last; /* highest capability number the running kernel supports */
   cf_sec_rlimit *rlimits;
   size_t rlimit_count;
   char **masked_paths; /* absolute paths inside the container */
@@ -56,8 +56,8 @@ typedef struct cf_sec_plan {
 } cf_sec_plan;
 
 /* The step of a child-side function that failed, for the caller's report:
- * step is a static string, value points into the plan or is "". errno holds
- * the cause when the function returns -1. */
+ * step is a static string, value points into the plan or is "". errno contains the cause when the
+ * function returns -1. */
 typedef struct cf_sec_fault {
   const char *step;
   const char *value;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * User namespaces for unprivileged containers. The parent clones the child
- * with CLONE_NEWUSER; the child waits on a sync socket; the parent writes the
- * child's uid_map, setgroups and gid_map, then releases it; the child
- * switches to the mapped root and goes on with its setup.
+ * with CLONE_NEWUSER, and the child waits on a sync socket. The parent
+ * writes the child's uid_map, setgroups and gid_map, then releases it. The
+ * child then switches to the mapped root and goes on with its setup.
  */
 #ifndef CFWIN_RUNTIME_LINUX_USERNS_H
 #define CFWIN_RUNTIME_LINUX_USERNS_H
