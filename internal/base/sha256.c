@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mbedtls/sha256.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/mem.h"
+#include "base/sha256_shani.h"
 
 #if defined(MBEDTLS_VERSION_MAJOR) && MBEDTLS_VERSION_MAJOR >= 3
 #define SHA256_START(ctx) mbedtls_sha256_starts((ctx), 0)
@@ -19,22 +21,41 @@
 #define SHA256_FINISH(ctx, out) mbedtls_sha256_finish_ret((ctx), (out))
 #endif
 
+/* Without the SHA extensions every call goes to mbedTLS, whose context
+ * lives in state. With them, state holds a cf_sha256_shani context and
+ * mbedTLS is not used. */
 _Static_assert(sizeof(mbedtls_sha256_context) <= sizeof(((cf_sha256 *)0)->state),
                "cf_sha256 storage is too small for mbedtls_sha256_context");
+_Static_assert(sizeof(cf_sha256_shani) <= sizeof(((cf_sha256 *)0)->state),
+               "cf_sha256 storage is too small for cf_sha256_shani");
 
 static mbedtls_sha256_context *context_of(cf_sha256 *ctx)
 {
   return (mbedtls_sha256_context *)(void *)ctx->state;
 }
 
+static cf_sha256_shani *shani_of(cf_sha256 *ctx)
+{
+  return (cf_sha256_shani *)(void *)ctx->state;
+}
+
 void cf_sha256_init(cf_sha256 *ctx)
 {
+  ctx->accelerated = cf_sha256_shani_available();
+  if (ctx->accelerated) {
+    cf_sha256_shani_init(shani_of(ctx));
+    return;
+  }
   mbedtls_sha256_init(context_of(ctx));
   SHA256_START(context_of(ctx));
 }
 
 void cf_sha256_update(cf_sha256 *ctx, const void *data, size_t len)
 {
+  if (ctx->accelerated) {
+    cf_sha256_shani_update(shani_of(ctx), data, len);
+    return;
+  }
   SHA256_UPDATE(context_of(ctx), data, len);
 }
 
@@ -42,8 +63,12 @@ void cf_sha256_finish(cf_sha256 *ctx, char out[CF_DIGEST_LEN + 1])
 {
   static const char hex[] = "0123456789abcdef";
   unsigned char raw[32];
-  SHA256_FINISH(context_of(ctx), raw);
-  mbedtls_sha256_free(context_of(ctx));
+  if (ctx->accelerated) {
+    cf_sha256_shani_finish(shani_of(ctx), raw);
+  } else {
+    SHA256_FINISH(context_of(ctx), raw);
+    mbedtls_sha256_free(context_of(ctx));
+  }
   memcpy(out, "sha256:", 7);
   for (int i = 0; i < 32; i++) {
     out[7 + 2 * i] = hex[raw[i] >> 4];

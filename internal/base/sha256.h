@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * SHA-256 through mbedTLS, with digests in the OCI form "sha256:<64 hex>".
- * Compiles against mbedTLS 2.28 and 3.x.
+ * SHA-256 with digests in the OCI form "sha256:<64 hex>": through the x86
+ * SHA extensions where the CPU has them (sha256_shani.h), else through
+ * mbedTLS. Compiles against mbedTLS 2.28 and 3.x.
  */
 #ifndef CFWIN_BASE_SHA256_H
 #define CFWIN_BASE_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,7 +17,8 @@
 #define CF_DIGEST_LEN 71 /* "sha256:" + 64 hex characters */
 
 typedef struct cf_sha256 {
-  uint64_t state[32]; /* storage for mbedtls_sha256_context; checked at compile time */
+  uint64_t state[32]; /* storage for either context; checked at compile time */
+  bool accelerated;   /* state holds a cf_sha256_shani context */
 } cf_sha256;
 
 void cf_sha256_init(cf_sha256 *ctx);
