@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Platform-neutral builders of the Windows runtime backend: the HCS schema
- * v2 documents for a process-isolated container and its processes, winc's
- * command-line, path and process.json rules, the output of winc's `state`
- * and `events --stats`, the parsing of HCS property documents, HCS error
- * messages and the network namespace GUID of a handle.
+ * Platform-neutral builders of the Windows runtime backend. They cover the
+ * HCS schema v2 documents for a process-isolated container and its
+ * processes, and winc's command-line, path and process.json rules. They
+ * also produce the output of winc's `state` and `events --stats`, parse
+ * HCS property documents, word HCS errors and derive the network namespace
+ * GUID of a handle.
  *
  * These functions are compiled and unit-tested on every platform. They use
  * only base (buf, err, mem) and the C library, never jansson, because the
@@ -91,10 +92,11 @@ typedef struct cf_winrt_process {
   const char *user; /* NULL or "": HCS's default user */
 } cf_winrt_process;
 
-/* Converts a container path as winc does: `/` becomes `\`, a path without
- * a drive letter is joined onto `C:`, then it is cleaned (repeated
- * separators, `.` and `..` removed; `..` above the root is dropped).
- * "/Users" gives "C:\Users", "x" gives "C:x", "" gives "C:.". */
+/* Converts a container path as winc does. `/` becomes `\`, and a path
+ * without a drive letter is joined onto `C:`. Cleaning then removes
+ * repeated separators, `.` and `..` with the component before it, and drops
+ * `..` above the root. "/Users" gives "C:\Users", "x" gives "C:x", and ""
+ * gives "C:.". */
 char *cf_winrt_container_path(const char *path);
 
 /* True for a path with a drive letter followed by `\` or `/`. */
@@ -133,9 +135,9 @@ typedef struct cf_hcs_process_options {
  * {"CommandLine":..,"User":..,"WorkingDirectory":..,"Environment":{..},
  *  "EmulateConsole":..,"CreateStdInPipe":..,"CreateStdOutPipe":..,
  *  "CreateStdErrPipe":..[,"ConsoleSize":[h,w]]}
- * User is left out when empty. Each env entry is split at its first `=`; a
- * later entry replaces an earlier one with the same key, and keys are
- * sorted by byte value, as Go's encoding of winc's map orders them. The
+ * User is left out when empty. Each env entry is split at its first `=`.
+ * A later entry replaces an earlier one with the same key. Keys are sorted
+ * by byte value, because Go's encoder orders winc's map that way. The
  * working directory goes through cf_winrt_container_path. */
 int cf_hcs_process_json(const cf_winrt_process *process, const cf_hcs_process_options *options,
                         char **out, cf_err **err);
@@ -231,11 +233,11 @@ const char *cf_hcs_hresult_text(uint32_t hr);
 char *cf_hcs_error_message(const char *call, const char *id, uint32_t hr,
                            const char *system_message);
 
-/* winc's cleaned text of a CreateProcess failure: "not enough memory" when
- * hr is, or wraps, Win32 error 0x5AF (ERROR_COMMITMENT_LIMIT), 0x6BE
- * (RPC_S_CALL_FAILED), 0x71A (RPC_S_CALL_FAILED_DNE) or 0x36B1 (an SxS
- * error), all signs of a container out of memory; else the text
- * cf_hcs_error_message uses. */
+/* Returns winc's cleaned text of a CreateProcess failure. It is "not enough
+ * memory" when hr is, or wraps, Win32 error 0x5AF (ERROR_COMMITMENT_LIMIT),
+ * 0x6BE (RPC_S_CALL_FAILED), 0x71A (RPC_S_CALL_FAILED_DNE) or 0x36B1 (an
+ * SxS error), which winc reads as a container out of memory. Otherwise it
+ * is the text cf_hcs_error_message uses. */
 char *cf_winrt_clean_error(uint32_t hr, const char *system_message);
 
 /* "<cleaned>: could not start command '<argv0>' in container: <id>", where

@@ -271,7 +271,7 @@ static const char *skip_value(const char *p)
   return s;
 }
 
-/* True when the string at p ('"') holds exactly name, unescaped. */
+/* True when the string at p ('"') contains exactly name, unescaped. */
 static bool key_equals(const char *p, const char *name)
 {
   size_t len = strlen(name);

@@ -2,9 +2,10 @@
 /*
  * Unit tests of the platform-neutral builders of the Windows runtime
  * backend (internal/runtime/winhcs.h), run natively on Linux. Expected
- * strings are written out literally from the reference documents on winc
- * and the Windows host APIs, each named in a comment, or from the rules of
- * the Go library winc uses; none is produced by the code under test.
+ * strings are written out literally from winc's tests and source, from
+ * hcsshim's documents and from the rules of Go's encoding/json and
+ * syscall.EscapeArg, as each comment names. None is produced by the code
+ * under test.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,7 +42,7 @@ static char *command_line(const char *const *args, size_t count)
   return line;
 }
 
-/* --- Command line (winc-runtime.md §4) --- */
+/* --- Command line (winc's makeCmdLine) --- */
 
 static void command_line_unit_test_cases(void **state)
 {
@@ -66,13 +67,13 @@ static void command_line_exe_appended(void **state)
     const char *arg0;
     const char *expected;
   } cases[] = {
-      /* §4 rule 2: "/tmp/sleep → \tmp\sleep.exe". */
+      /* winc appends .exe: /tmp/sleep runs \tmp\sleep.exe. */
       {"/tmp/sleep", "\\tmp\\sleep.exe"},
       /* exec test: /Windows/System32/cmd still runs cmd.exe. */
       {"/Windows/System32/cmd", "\\Windows\\System32\\cmd.exe"},
       /* create test: a mounted executable run by Windows path. */
       {"C:\\tmp\\mountdest\\cmd", "C:\\tmp\\mountdest\\cmd.exe"},
-      /* §9.1 base spec args[0], and the exec error case of §9.2. */
+      /* args[0] of winc's test base spec, and its exec error case. */
       {"waitfor", "waitfor.exe"},
       {"some-invalid-command", "some-invalid-command.exe"},
       /* A three-letter extension is kept, whatever it is. */
@@ -105,9 +106,9 @@ static void command_line_start_test_process(void **state)
 
 static void command_line_quotes_and_backslashes(void **state)
 {
-  /* §4 rule 3 (Go syscall.EscapeArg): backslashes before a `"` are doubled
-   * and the `"` escaped; in a quoted argument trailing backslashes are
-   * doubled before the closing quote; other backslashes stay. */
+  /* Go's syscall.EscapeArg doubles backslashes before a `"` and escapes
+   * the `"`. In a quoted argument it doubles the trailing backslashes
+   * before the closing quote. Other backslashes stay as they are. */
   static const struct {
     const char *arg;
     const char *expected;
@@ -155,7 +156,7 @@ static void command_line_rejected(void **state)
   free(fits);
 }
 
-/* --- Paths and process.json checks (winc-runtime.md §3.2, §4, §8) --- */
+/* --- Paths and process.json checks (winc's config.go) --- */
 
 static void container_path_conversion(void **state)
 {
@@ -163,10 +164,10 @@ static void container_path_conversion(void **state)
     const char *input;
     const char *expected;
   } cases[] = {
-      /* §4: "/Users → C:\Users"; §3.2: "/tmp/x → C:\tmp\x". */
+      /* winc joins a path without a drive onto C: (cwd and mount destinations). */
       {"/Users", "C:\\Users"},
       {"/tmp/x", "C:\\tmp\\x"},
-      /* §9.1 base spec cwd and the exec test's --cwd. */
+      /* The cwd of winc's test base spec and its exec test's --cwd. */
       {"C:\\", "C:\\"},
       {"C:\\Users", "C:\\Users"},
       /* Cleaning, as winc's filepath.Clean does. */
@@ -174,7 +175,7 @@ static void container_path_conversion(void **state)
       {"//tmp//./a/../b", "C:\\tmp\\b"},
       {"/..", "C:\\"},
       {"D:/data", "D:\\data"},
-      /* §4: relative and empty paths stay non-absolute. */
+      /* Relative and empty paths stay non-absolute, so validation rejects them. */
       {"x", "C:x"},
       {"", "C:."},
       {"../up", "C:..\\up"},
@@ -205,7 +206,7 @@ static void process_validate_accepts(void **state)
 
 static void process_validate_messages(void **state)
 {
-  /* §4 and §8: all problems, each on its own "\n\t" line, in winc's order. */
+  /* winc lists all problems, each on its own "\n\t" line, in this order. */
   static const char *const env[] = {"var1=foo", "novalue", "x"};
   cf_winrt_process process = {.args = NULL, .arg_count = 0, .env = env, .env_count = 3, .cwd = "x"};
   cf_err *err = NULL;
@@ -219,7 +220,7 @@ static void process_validate_messages(void **state)
   cf_err_free(err);
 }
 
-/* --- ProcessParameters (windows-host-apis.md §3, winc-runtime.md §5.3) --- */
+/* --- ProcessParameters (hcsshim's schema, winc's process config) --- */
 
 static char *process_json(const cf_winrt_process *process, const cf_hcs_process_options *options)
 {
@@ -233,7 +234,7 @@ static char *process_json(const cf_winrt_process *process, const cf_hcs_process_
 
 static void process_json_reference_example(void **state)
 {
-  /* The example ProcessParameters of windows-host-apis.md §3, on one line. */
+  /* hcsshim's example ProcessParameters (internal/cmd), on one line. */
   static const char *const args[] = {"cmd.exe", "/c", "echo", "hi"};
   static const char *const env[] = {"PATH=C:\\Windows\\system32;C:\\Windows"};
   cf_winrt_process process = {.args = args,
@@ -255,8 +256,8 @@ static void process_json_reference_example(void **state)
 
 static void process_json_detached_env_map(void **state)
 {
-  /* winc-runtime.md §3.2: env split at the first `=` into the Environment
-   * map; §5.3: pipes false for a detached process; User left out when
+  /* winc splits env at the first `=` into the Environment map and asks
+   * for no pipes for a detached process; User is left out when
    * empty. Go's encoder sorts map keys, and a repeated key keeps its last
    * value. */
   static const char *const args[] = {"/tmp/sleep", "5"};
@@ -275,7 +276,7 @@ static void process_json_detached_env_map(void **state)
 
 static void process_json_tty_console_size(void **state)
 {
-  /* windows-host-apis.md §3: EmulateConsole for a TTY (the StdErr pipe is
+  /* hcsshim's schema: EmulateConsole for a TTY (the StdErr pipe is
    * ignored), ConsoleSize [h,w]. */
   static const char *const args[] = {"powershell.exe"};
   cf_winrt_process process = {.args = args, .arg_count = 1, .cwd = "C:\\", .user = "vcap"};
@@ -302,7 +303,7 @@ static void process_json_invalid(void **state)
   cf_err_free(err);
 }
 
-/* --- ComputeSystem (windows-host-apis.md §3, winc-runtime.md §3.2, §7) --- */
+/* --- ComputeSystem (hcsshim's schema 2.1, winc's container config) --- */
 
 #define VOLUME "\\\\?\\Volume{6d2a1f44-0b6c-4b43-9d3e-6f1c2f4b8a10}\\"
 #define VOLUME_JSON "\\\\\\\\?\\\\Volume{6d2a1f44-0b6c-4b43-9d3e-6f1c2f4b8a10}\\\\"
@@ -317,7 +318,8 @@ static const cf_hcs_layer test_layers[] = {
 
 static cf_hcs_container_config full_config(const cf_hcs_mapped_dir *dirs, size_t dir_count)
 {
-  /* The values of winc's v1 example in winc-runtime.md §7, in v2 form. */
+  /* The values of a winc v1 container config (create with memory, CPU, a
+   * mount and a shared network), in v2 form. */
   cf_hcs_container_config config = {
       .owner = "parent-handle",
       .hostname = "some-random-hostname",
@@ -366,7 +368,7 @@ static void container_json_full(void **state)
 
 static void container_json_minimal(void **state)
 {
-  /* The Microsoft sample of windows-host-apis.md §3: Owner, SchemaVersion
+  /* Microsoft's sample container document: Owner, SchemaVersion
    * and Container.Storage only. */
   cf_hcs_container_config config = {
       .owner = "cfwin",
@@ -392,7 +394,7 @@ static void container_json_minimal(void **state)
 
 static void container_json_memory_truncates(void **state)
 {
-  /* winc-runtime.md §3.2: limit/1024/1024, integer division. */
+  /* winc: MemoryMaximumInMB = limit/1024/1024, integer division. */
   cf_hcs_container_config config = full_config(NULL, 0);
   config.memory_limit = 200u * 1024 * 1024 - 1;
   char *json = NULL;
@@ -472,7 +474,7 @@ static void container_json_rejected(void **state)
 
 static void queries_and_modify_documents(void **state)
 {
-  /* winc-runtime.md §7 and windows-host-apis.md §2.3. */
+  /* winc's queries and hcsshim's signal and modify documents. */
   char *doc = cf_hcs_enumerate_query("some-id", false);
   assert_string_equal(doc, "{\"Ids\":[\"some-id\"]}");
   free(doc);
@@ -503,9 +505,9 @@ static void queries_and_modify_documents(void **state)
   free(doc);
 }
 
-/* --- Statistics and events --stats (winc-runtime.md §6, §7) --- */
+/* --- Statistics and events --stats (winc's container.Stats) --- */
 
-/* A Properties document with the field names of winc-runtime.md §7. */
+/* A Properties document with the field names of HCS ContainerProperties. */
 static const char statistics_doc[] =
     "{\"Id\":\"c1\",\"State\":\"Running\",\"SystemType\":\"Container\",\"Stopped\":false,"
     " \"Statistics\": {\"Timestamp\":\"2024-03-01T10:00:00Z\",\"Uptime100ns\":5000,"
@@ -522,9 +524,9 @@ static const char process_list_doc[] =
 
 static void stats_events_output(void **state)
 {
-  /* §6: total/kernel/user ×100 (unit suite: 123 → 12300 ns), total_rss =
-   * MemoryUsageCommitBytes, current = length of ProcessList; the output
-   * example of §6 in Go's 2-space MarshalIndent layout. */
+  /* winc multiplies total/kernel/user by 100 (its unit suite: 123 gives
+   * 12300 ns), reports MemoryUsageCommitBytes as total_rss and the length
+   * of ProcessList as current, in Go's 2-space MarshalIndent layout. */
   cf_hcs_stats stats = {0};
   cf_err *err = NULL;
   if (cf_hcs_stats_parse(statistics_doc, &stats, &err) < 0 ||
@@ -654,7 +656,7 @@ static void stats_last_duplicate_wins(void **state)
   assert_false(stats.has_process_list);
 }
 
-/* --- Process status and result documents (windows-host-apis.md §2.3) --- */
+/* --- Process status and result documents (HCS ProcessStatus) --- */
 
 static void process_status_parsed(void **state)
 {
@@ -695,7 +697,7 @@ static void result_error_message_read(void **state)
   assert_null(message);
 }
 
-/* --- state (winc-runtime.md §2.1) --- */
+/* --- state (winc's OCI state output) --- */
 
 static void state_json_created_and_running(void **state)
 {
@@ -732,11 +734,11 @@ static void state_json_go_escaping(void **state)
   free(json);
 }
 
-/* --- Errors (winc-runtime.md §1.2, §4, §8; windows-host-apis.md §7) --- */
+/* --- Errors (winc's and hcsshim's messages, HCS codes) --- */
 
 static void error_open_not_found(void **state)
 {
-  /* §1.2 events: the hcsshim pass-through message. */
+  /* The message winc's events test matches for a missing container. */
   char *message = cf_hcs_error_message("OpenComputeSystem", "doesntexist", 0xC037010Eu, NULL);
   assert_string_equal(message, "hcs::OpenComputeSystem doesntexist: A virtual machine or "
                                "container with the specified identifier does not exist.");
@@ -755,7 +757,7 @@ static void error_open_not_found(void **state)
 
 static void error_cleaned_exec_message(void **state)
 {
-  /* §9.2 exec test "cleans errors returned from hcsshim": the exact stderr. */
+  /* winc exec test "cleans errors returned from hcsshim": the exact stderr. */
   char *cleaned =
       cf_winrt_clean_error(0x80070002u, "The system cannot find the file specified.\r\n");
   char *argv0 = cf_winrt_argv0("some-invalid-command");
@@ -769,7 +771,7 @@ static void error_cleaned_exec_message(void **state)
 
 static void error_cleaned_out_of_memory(void **state)
 {
-  /* §4: errnos 0x5AF, 0x6BE, 0x71A and 0x36B1 mean `not enough memory`, as
+  /* winc's CleanError: 0x5AF, 0x6BE, 0x71A and 0x36B1 mean `not enough memory`, as
    * plain codes or wrapped in an HRESULT of FACILITY_WIN32. */
   static const uint32_t codes[] = {0x5AF,       0x6BE,       0x71A,       0x36B1,
                                    0x800705AFu, 0x800706BEu, 0x8007071Au, 0x800736B1u};
@@ -787,7 +789,7 @@ static void error_cleaned_out_of_memory(void **state)
 
 static void error_tolerated_codes(void **state)
 {
-  /* windows-host-apis.md §7: winc's tolerance rules. */
+  /* winc's tolerance rules for stop and kill. */
   assert_true(cf_hcs_hresult_is_stopped(0xC0370110u));
   assert_true(cf_hcs_hresult_is_stopped(0x80370110u));
   assert_true(cf_hcs_hresult_is_stopped(0xC037010Eu));

@@ -24,7 +24,7 @@
 
 /* The computecore.dll calls, typed after mingw-w64's computecore.h. The
  * two exit waits exist only from Windows Server 2022 on and are NULL when
- * the DLL lacks them; waits then use the exit callbacks, which Windows
+ * the DLL lacks them. Waits then use the exit callbacks, which Windows
  * Server 2019 has. */
 typedef struct cf_hcs_api {
   HMODULE dll;
@@ -100,11 +100,11 @@ int cf_hcs_system_stats(cf_hcs_system *system, cf_hcs_stats *stats, cf_err **err
 /* Waits up to timeout_ms (INFINITE allowed) for the system to exit. */
 int cf_hcs_system_wait(cf_hcs_system *system, DWORD timeout_ms, bool *exited, cf_err **err);
 
-/* Stops the system as winc's delete does: HcsShutDownComputeSystem (the
- * processes get CTRL_SHUTDOWN_EVENT) and up to CF_HCS_TIMEOUT_STOP_MS for
- * it to exit; when that fails or times out, HcsTerminateComputeSystem and
- * up to CF_HCS_TIMEOUT_STOP_MS again. A system already stopped or gone
- * counts as stopped. */
+/* Stops the system as winc's delete does. HcsShutDownComputeSystem sends
+ * the processes CTRL_SHUTDOWN_EVENT, and the system gets up to
+ * CF_HCS_TIMEOUT_STOP_MS to exit. When that fails or times out,
+ * HcsTerminateComputeSystem follows with the same time limit. A system
+ * already stopped or gone counts as stopped. */
 int cf_hcs_system_stop(cf_hcs_system *system, cf_err **err);
 
 /* Closes the handle; the compute system keeps running. NULL is allowed. */
