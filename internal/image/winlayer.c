@@ -242,6 +242,10 @@ int cf_win_utf16le(const char *text, size_t len, cf_buf *out, cf_err **err)
       return cf_err_set(err, CF_E_INVALID, "\"%.*s\" is not valid UTF-8 (byte %zu)", (int)len, text,
                         at);
     }
+    if (out->len + 4 > out->max) {
+      return cf_err_set(err, CF_E_LIMIT, "UTF-16 form of \"%.*s\" exceeds %zu bytes",
+                        (int)(len > 64 ? 64 : len), text, out->max);
+    }
     if (code < 0x10000) {
       put_u16(out, (uint16_t)code);
     } else {
@@ -336,11 +340,16 @@ int cf_win_reparse_buffer(const char *target, bool mount_point, cf_buf *out, cf_
   }
   cf_buf substitute;
   cf_buf print;
-  cf_buf_init(&substitute, CF_WIN_REPARSE_MAX);
-  cf_buf_init(&print, CF_WIN_REPARSE_MAX);
+  /* Twice the limit, so that a target just over it fails on the exact
+   * size check below. */
+  cf_buf_init(&substitute, 2 * CF_WIN_REPARSE_MAX);
+  cf_buf_init(&print, 2 * CF_WIN_REPARSE_MAX);
   int rc = cf_win_utf16le(nt, strlen(nt), &substitute, err);
   if (rc == 0) {
     rc = cf_win_utf16le(target, strlen(target), &print, err);
+  }
+  if (rc < 0) {
+    cf_err_wrap(err, "link target");
   }
   /* Header (8), name offsets and lengths (8), Flags (4, symlinks only),
    * both names with a UTF-16 NUL each. */
