@@ -55,10 +55,10 @@ int cf_storage_layer_import(cf_storage *storage, const char *chain_id, const cha
 
 /* Reads a layer tar (decompressed and verified by the caller) from read
  * and imports it as chain_id over parent_ids (bottom first), as groot's
- * unpack does. Windows: SeBackup and SeRestore privileges are enabled; a
- * base layer is written in place and processed, any other is written in the
- * import format and passed to ImportLayer; the `size` file is written last
- * and marks the layer complete. *size gets the regular-file data bytes of
+ * unpack does. On Windows it enables the SeBackup and SeRestore privileges.
+ * A base layer is written in place and processed. Any other layer is
+ * written in the import format and passed to ImportLayer. The `size` file
+ * is written last and marks the layer complete. *size gets the regular-file data bytes of
  * the layer. A layer that exists with a `size` file is not read again and
  * *size is the stored value; one without it is destroyed and imported
  * again. */

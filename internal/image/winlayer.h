@@ -194,11 +194,11 @@ typedef struct cf_win_layer_sink {
   int (*sddl)(void *context, const char *sddl, uint8_t **sd, size_t *len, cf_err **err);
 } cf_win_layer_sink;
 
-/* Reads every entry of tar and drives sink, as groot-windows' unpack does:
- * whiteouts and opaque markers go to remove (a base layer, base set, must
- * have no whiteouts, and its opaque markers hide nothing), hard links to
- * link, everything else to begin/write/end with its full backup stream,
- * including the alternate data streams that follow it. *size gets the
+/* Reads every entry of tar and drives sink, as groot-windows' unpack does.
+ * Whiteouts and opaque markers go to remove, hard links to link, and
+ * everything else to begin/write/end with its full backup stream, including
+ * the alternate data streams that follow it. A base layer (base set) must
+ * have no whiteouts, and its opaque markers hide nothing. *size gets the
  * regular-file data bytes (streams not counted): the value of the `size`
  * file. Errors name the tar entry. */
 int cf_win_layer_import_tar(cf_wintar *tar, bool base, const cf_win_layer_sink *sink, void *context,

@@ -169,9 +169,8 @@ static bool is_zero_block(const unsigned char *block)
   return true;
 }
 
-/* The checksum is the sum of all header bytes with the checksum field
- * read as spaces; old tars summed signed chars, so both sums are
- * accepted. */
+/* The checksum is the sum of all header bytes, with the checksum field
+ * read as spaces. Old tars summed signed chars, so both sums are accepted. */
 static int check_checksum(cf_wintar *tar, const unsigned char *block, uint64_t at, cf_err **err)
 {
   int64_t expected = 0;
@@ -434,8 +433,8 @@ static int pax_size(const cf_wintar_record *record, uint64_t *out)
   return 0;
 }
 
-/* Types without data, whatever their size field says (as Go's archive/tar
- * reads them): hard link, symlink, char and block device, directory, FIFO. */
+/* Types that have no data whatever their size field contains, as Go's
+ * archive/tar reads them: hard link, symlink, devices, directory, FIFO. */
 static bool header_only(char type)
 {
   return type == '1' || type == '2' || type == '3' || type == '4' || type == '5' || type == '6';

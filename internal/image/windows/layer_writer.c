@@ -9,8 +9,8 @@
  *                 BackupWrite; hard links with CreateHardLinkW.
  *   other layers: the import (transport) format in a staging folder for
  *                 ImportLayer. A Files entry is a plain file holding its
- *                 attributes (4 bytes) and then its backup stream; a
- *                 directory gets a `<dir>.$wcidirs$` file of that form; a
+ *                 attributes (4 bytes) and then its backup stream. A
+ *                 directory gets a `<dir>.$wcidirs$` file of that form. A
  *                 Hives entry is restored with BackupWrite. Whiteouts, hard
  *                 links and directory times are applied to the layer folder
  *                 after ImportLayer.
@@ -78,7 +78,7 @@ static int enable_privilege(HANDLE token, const wchar_t *name, cf_err **err)
     return cf_win_last_error(err, GetLastError(), "AdjustTokenPrivileges");
   }
   /* AdjustTokenPrivileges succeeds without the privilege when the account
-   * lacks it and says so only through the last error. */
+   * lacks it, and reports that only through the last error. */
   if (GetLastError() == ERROR_NOT_ALL_ASSIGNED) {
     return cf_err_set(err, CF_E_SYSTEM,
                       "the account lacks the privilege to import layers; run as an "
@@ -522,7 +522,7 @@ static int remove_opaque(cf_win_layer_writer *writer, const char *dir, cf_err **
   return 0;
 }
 
-/* The folder that holds a hard link's target: this layer when the layer
+/* The folder that contains a hard link's target: this layer when the layer
  * added it, else the nearest parent that has it. */
 static const char *link_root(cf_win_layer_writer *writer, const char *target, cf_err **err)
 {
@@ -588,8 +588,8 @@ static int reapply_dir_times(cf_win_layer_writer *writer, cf_err **err)
 int cf_win_layer_writer_finish(cf_win_layer_writer *writer, cf_err **err)
 {
   /* NOTE: hcsshim removes whiteout paths from the layer folder after
-   * ImportLayer, ignoring missing ones; how that hides a file that only a
-   * parent layer has has not been observed here. */
+   * ImportLayer and ignores missing ones. How that hides a file that only a
+   * parent layer has has not been observed on a host. */
   for (size_t i = 0; i < writer->removal_count; i++) {
     int rc = writer->removal_opaque[i] ? remove_opaque(writer, writer->removals[i], err)
                                        : remove_in_layer(writer, writer->removals[i], err);
