@@ -27,6 +27,7 @@
 #include "base/mem.h"
 #include "base/sha256.h"
 #include "image/blob.h"
+#include "image/layer_stream.h"
 
 #define TEMP_PREFIX "tmp-"
 
@@ -167,8 +168,16 @@ static int extract_blob(const cf_layer_request *request, const char *dest, int64
   if (request->verify_first && cf_image_blob_verify(request->produce_ctx, request->blob, err) < 0) {
     return -1;
   }
-  return cf_layer_unpack_stream(request->blob, request->produce, request->produce_ctx, dest,
-                                request->diff_id, request->limits, request->id_mapping, size, err);
+  cf_layer_import layer = {
+      .blob = request->blob,
+      .produce = request->produce,
+      .produce_context = request->produce_ctx,
+      .diff_id = request->diff_id,
+      .limits = request->limits,
+      .dest = dest,
+      .id_mapping = request->id_mapping,
+  };
+  return cf_image_layer_import_stream(&layer, size, err);
 }
 
 /* Writes the unpacked files to disk before the store calls the layer ready,
