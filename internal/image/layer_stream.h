@@ -10,10 +10,11 @@
  * Both digests are checked when the decompressed stream ends. Before a read
  * returns, the stream has decoded CF_LAYER_STREAM_LOOKAHEAD bytes past the
  * reader's position, or it has ended and been checked. So a mismatch fails
- * every read that starts less than that distance before the end, and a tar
- * reader that stops at the end-of-archive marker gets the error before it
- * finishes. cf_layer_stream_finish reads whatever the reader left and runs
- * the checks in every case.
+ * every read that starts less than that distance before the end. A tar
+ * reader that stops at the end-of-archive marker gets the error from its
+ * last reads when fewer trailing bytes follow the marker.
+ * cf_layer_stream_finish reads whatever the reader left and runs the checks
+ * in every case.
  *
  * Uses libarchive, so it builds where libarchive is available: the Linux
  * build today, and the Windows build once that has libarchive.
