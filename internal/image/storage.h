@@ -57,10 +57,11 @@ int cf_storage_layer_import(cf_storage *storage, const char *chain_id, const cha
  * and imports it as chain_id over parent_ids (bottom first), as groot's
  * unpack does. On Windows it enables the SeBackup and SeRestore privileges.
  * A base layer is written in place and processed. Any other layer is
- * written in the import format and passed to ImportLayer. The `size` file
- * is written last and marks the layer complete. *size gets the regular-file data bytes of
- * the layer. A layer that exists with a `size` file is not read again and
- * *size is the stored value; one without it is destroyed and imported
+ * written in the import format and passed to ImportLayer. Then the rest
+ * of the input is read to its end, so a digest check in read can still fail
+ * the import, and the `size` file is written last to mark the layer
+ * complete. *size gets the regular-file data bytes of the layer. A layer that exists with a `size`
+ * file is not read again and *size is the stored value; one without it is destroyed and imported
  * again. */
 int cf_storage_layer_import_tar(cf_storage *storage, const char *chain_id, cf_wintar_read_fn read,
                                 void *context, char *const *parent_ids, size_t parent_count,

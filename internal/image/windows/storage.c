@@ -500,6 +500,25 @@ static int existing_layer(cf_storage *storage, const wchar_t *id, const char *pa
   return 0;
 }
 
+/* Reads the input to its end. The tar reader stops at the end-of-archive
+ * blocks, and a stream that checks digests (layer_stream.h) reports a
+ * mismatch only when its last bytes are read, so the layer must not be
+ * marked complete before that. The stream's own size limits bound the
+ * loop. */
+static int drain_input(cf_wintar_read_fn read, void *context, cf_err **err)
+{
+  char chunk[16384];
+  for (;;) {
+    size_t got = 0;
+    if (read(context, chunk, sizeof(chunk), &got, err) < 0) {
+      return -1;
+    }
+    if (got == 0) {
+      return 0;
+    }
+  }
+}
+
 int cf_storage_layer_import_tar(cf_storage *storage, const char *chain_id, cf_wintar_read_fn read,
                                 void *context, char *const *parent_ids, size_t parent_count,
                                 uint64_t *size, cf_err **err)
@@ -518,6 +537,9 @@ int cf_storage_layer_import_tar(cf_storage *storage, const char *chain_id, cf_wi
     rc = import_tar_base(storage, id, path, read, context, size, err);
   } else if (rc == 0) {
     rc = import_tar_staged(storage, id, path, read, context, parent_ids, parent_count, size, err);
+  }
+  if (rc == 0) {
+    rc = drain_input(read, context, err);
   }
   if (rc == 0) {
     rc = write_size_file(path, *size, err);
