@@ -26,4 +26,9 @@ void cf_cli_serve_help(void);
  * command. */
 int cf_cli_image(int argc, char **argv, int start);
 
+/* Runs the winc-compatible runtime role on argv[start..]. Returns the exit
+ * status: 0, 1 for a failed command (message on stderr), 3 for an unknown
+ * command, or the process's status for an attached run or exec. */
+int cf_cli_runtime(int argc, char **argv, int start);
+
 #endif

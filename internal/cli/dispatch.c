@@ -76,12 +76,12 @@ static void print_help(FILE *out)
                "\n"
                "Commands:\n"
                "  serve      serve the Garden API (as gdn: gdn server)\n"
+               "  runtime    OCI runtime, winc-compatible (also: winc)\n"
                "  image      image plugin, groot-compatible (also: groot)\n"
                "  version    print the version\n"
                "  help       print this help\n"
                "\n"
                "Not built yet (they exit with status 2):\n"
-               "  runtime    OCI runtime, winc-compatible (also: winc)\n"
                "  network    network plugin, winc-network-compatible (also: winc-network)\n"
                "  client     Garden command-line client\n"
                "\n");
@@ -154,7 +154,7 @@ static int run_role(enum role role, int argc, char **argv, int start)
   case ROLE_GDN:
     return run_gdn(argc, argv, start);
   case ROLE_RUNTIME:
-    return not_built(argv[0], "runtime (winc)");
+    return cf_cli_runtime(argc, argv, start);
   case ROLE_NETWORK:
     return not_built(argv[0], "network (winc-network)");
   case ROLE_IMAGE:

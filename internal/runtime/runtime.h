@@ -19,6 +19,9 @@
 
 #include "base/err.h"
 
+/* The root filesystem: an overlay of lower_dirs under upper_dir, or, with
+ * lower_count 0, the plain directory target, bind-mounted onto itself (an
+ * OCI bundle's root.path). */
 typedef struct cf_rootfs_spec {
   const char *const *lower_dirs; /* bottom layer first */
   size_t lower_count;
@@ -33,12 +36,34 @@ typedef struct cf_rootfs_spec {
   const char *upper_device;
   const char *upper_fs_type;
   const char *upper_mount_dir;
+  bool readonly; /* remount the root read-only once every mount is made */
 } cf_rootfs_spec;
+
+/* One OCI mount, made inside the container in the order given. Options are
+ * mount(8) words: flags (ro, rw, nosuid, nodev, noexec, bind, rbind, ...)
+ * and filesystem data (mode=755, size=65536k, ...). A bind mount is
+ * read-only unless "rw" is given, as winc does. */
+typedef struct cf_mount_spec {
+  const char *destination; /* absolute path in the container */
+  const char *type;        /* "bind", "proc", "sysfs", "tmpfs", "devpts", "mqueue", ... */
+  const char *source;      /* a host path for bind mounts */
+  const char *const *options;
+  size_t option_count;
+} cf_mount_spec;
 
 typedef struct cf_container_spec {
   const char *handle;
   const char *hostname; /* at most 64 bytes */
   cf_rootfs_spec rootfs;
+  /* With own_mounts, mounts replace the fixed /proc, /dev and /sys set; the
+   * host's null, zero, full, random, urandom and tty devices and the /dev
+   * links are still added when a mount covers /dev. */
+  bool own_mounts;
+  const cf_mount_spec *mounts;
+  size_t mount_count;
+  /* NULL: a new network namespace with lo up. Else the path of a network
+   * namespace to join, such as /proc/<pid>/ns/net of another container. */
+  const char *network_path;
 } cf_container_spec;
 
 /* A container's init (pid 1 of its pid namespace), seen from the host. */
@@ -58,6 +83,26 @@ void cf_runtime_hostname(const char *handle, char *out);
  * that failed; on error nothing is left running or mounted. */
 int cf_runtime_container_create(const cf_container_spec *spec, cf_container_init *out,
                                 cf_err **err);
+
+/* True when netns_path names the network namespace of the container. */
+bool cf_runtime_container_has_network(const cf_container_init *init, const char *netns_path);
+
+/* Host pids of the container's processes other than its init, ascending.
+ * *pids is a new array (NULL when empty) the caller frees. */
+int cf_runtime_container_pids(const cf_container_init *init, pid_t **pids, size_t *count,
+                              cf_err **err);
+
+typedef struct cf_container_stats {
+  uint64_t cpu_total_ns; /* user plus system time of the container's processes */
+  uint64_t cpu_user_ns;
+  uint64_t cpu_kernel_ns;
+  uint64_t memory_rss; /* bytes resident */
+  uint64_t pids;       /* processes, init excluded */
+} cf_container_stats;
+
+/* Sums the statistics of the container's processes. */
+int cf_runtime_container_stats(const cf_container_init *init, cf_container_stats *out,
+                               cf_err **err);
 
 /* True while the init process with this pid and start time is alive. */
 bool cf_runtime_container_alive(const cf_container_init *init);
@@ -87,25 +132,37 @@ typedef struct cf_process_spec {
   size_t env_count;
   const char *dir;  /* NULL or "": the user's home; created when missing */
   const char *user; /* NULL or "": root; a name or "uid:gid" */
+  /* NULL: new pipes. Else the descriptors the process gets as its stdin,
+   * stdout and stderr (the caller keeps its own). */
+  const int *stdio;
+  /* The process becomes a child of the container init, which reaps it, so
+   * it outlives the caller; cf_runtime_process_wait() does not apply. */
+  bool detach;
 } cf_process_spec;
 
 /* A running process and the host ends of its stdio pipes (close-on-exec,
  * blocking; the caller may set O_NONBLOCK). */
 typedef struct cf_process {
   pid_t pid;
-  int pidfd; /* pidfd_open() descriptor: readable when the process exits */
+  uint64_t start_time; /* field 22 of /proc/<pid>/stat */
+  int pidfd;           /* pidfd_open() descriptor: readable when the process exits */
   int stdin_fd;
   int stdout_fd;
   int stderr_fd;
 } cf_process;
 
 /* Runs spec in the container whose init is given: joins its namespaces and
- * root, switches to the user, and execs. Failures before the exec come back
+ * root, switches to the user, and execs. The process is the caller's child
+ * unless spec->detach. Failures before the exec come back
  * here, never as an exit status: CF_E_EXEC_NOT_FOUND with
  * `exec: "NAME": executable file not found in $PATH`, CF_E_USER_NOT_FOUND
  * with `unable to find user NAME: no matching entries in passwd file`. */
 int cf_runtime_exec(const cf_container_init *init, const cf_process_spec *spec, cf_process *out,
                     cf_err **err);
+
+/* Sends sig to the process with this pid and start time; fails with
+ * CF_E_NOT_FOUND when it is gone. */
+int cf_runtime_pid_signal(pid_t pid, uint64_t start_time, int sig, cf_err **err);
 
 /* Sends sig to the process. Success when it has already exited. */
 int cf_runtime_process_signal(const cf_process *process, int sig, cf_err **err);

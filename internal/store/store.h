@@ -17,6 +17,7 @@
 #ifndef CFWIN_STORE_STORE_H
 #define CFWIN_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -200,6 +201,51 @@ int cf_store_volume_delete(cf_store *store, const char *handle, cf_err **err);
 int cf_store_volume_list(cf_store *store, char ***handles, size_t *count, cf_err **err);
 /* Number of volumes that reference the layer. */
 int cf_store_layer_ref_count(cf_store *store, const char *chain_id, int64_t *count, cf_err **err);
+
+/* Lifecycle marks of a runtime-role container. The status `state` prints
+ * (created, running, stopped) is computed from these and the host. */
+#define CF_RUNTIME_CREATING "creating" /* the init is being started */
+#define CF_RUNTIME_CREATED "created"   /* the init runs; no process yet */
+#define CF_RUNTIME_STARTING "starting" /* one start call claimed the container */
+#define CF_RUNTIME_STARTED "started"   /* pid and start_time name the process */
+
+/* A container of the runtime role (`cfwin runtime`, winc's state.json). */
+typedef struct cf_runtime_record {
+  char *id;
+  char *bundle; /* absolute bundle directory */
+  char *owner;  /* id of the container whose network a sidecar joined, or NULL */
+  char *status; /* one of CF_RUNTIME_* */
+  int64_t init_pid;
+  uint64_t init_start_time; /* field 22 of /proc/<pid>/stat */
+  int64_t pid;              /* the started process; 0 before start */
+  uint64_t start_time;
+  bool exec_failed; /* start could not create the process */
+  int64_t created_at_ns;
+} cf_runtime_record;
+
+void cf_runtime_record_clear(cf_runtime_record *record);
+
+/* Fails with CF_E_EXISTS: "container with id already exists: ID". */
+int cf_store_runtime_insert(cf_store *store, const cf_runtime_record *record, cf_err **err);
+/* Fails with CF_E_NOT_FOUND: "container not found: ID"; *out is zeroed on
+ * failure. */
+int cf_store_runtime_get(cf_store *store, const char *id, cf_runtime_record *out, cf_err **err);
+/* Records the init and sets the status to CF_RUNTIME_CREATED. */
+int cf_store_runtime_set_init(cf_store *store, const char *id, int64_t pid, uint64_t start_time,
+                              cf_err **err);
+/* Moves the status from CF_RUNTIME_CREATED to CF_RUNTIME_STARTING in one
+ * statement, so of concurrent start calls exactly one sets *claimed. */
+int cf_store_runtime_claim_start(cf_store *store, const char *id, bool *claimed, cf_err **err);
+/* Records the started process (pid 0 and exec_failed for a failed start)
+ * and sets the status to CF_RUNTIME_STARTED. */
+int cf_store_runtime_set_process(cf_store *store, const char *id, int64_t pid, uint64_t start_time,
+                                 bool exec_failed, cf_err **err);
+/* Fails with CF_E_NOT_FOUND for an unknown id. */
+int cf_store_runtime_delete(cf_store *store, const char *id, cf_err **err);
+/* Ids of all runtime containers, sorted; with owner not NULL only those
+ * that owner owns. */
+int cf_store_runtime_list(cf_store *store, const char *owner, char ***ids, size_t *count,
+                          cf_err **err);
 
 /* Every list call returns NULL and a count of 0 for an empty list; free a
  * returned array with cf_strv_free() from base/mem.h. */

@@ -80,6 +80,24 @@ const char *const cf_store__migrations[] = {
     ");"
     "CREATE INDEX volume_layers_by_chain_id ON volume_layers (chain_id);"
     "PRAGMA user_version = 4;",
+
+    /* 5: containers of the runtime role (winc's per-container state): the
+     * init, the started process, and the owner whose network namespace a
+     * sidecar joined. */
+    "CREATE TABLE runtime_containers ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  bundle TEXT NOT NULL,"
+    "  owner TEXT,"
+    "  status TEXT NOT NULL,"
+    "  init_pid INTEGER NOT NULL DEFAULT 0,"
+    "  init_start_time INTEGER NOT NULL DEFAULT 0,"
+    "  pid INTEGER NOT NULL DEFAULT 0,"
+    "  start_time INTEGER NOT NULL DEFAULT 0,"
+    "  exec_failed INTEGER NOT NULL DEFAULT 0,"
+    "  created_at_ns INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX runtime_containers_by_owner ON runtime_containers (owner);"
+    "PRAGMA user_version = 5;",
 };
 
 const int cf_store__migration_count =

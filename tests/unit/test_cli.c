@@ -42,10 +42,7 @@ static void test_roles_not_built_exit_2(void **state)
 {
   (void)state;
   char *by_name[][3] = {
-      {"/usr/bin/winc", "create", NULL},
-      {"C:\\var\\vcap\\packages\\winc\\WINC.EXE", "state", NULL},
       {"winc-network.exe", "--action", NULL},
-      {"cfwin", "runtime", NULL},
       {"cfwin", "network", NULL},
       {"cfwin", "client", NULL},
   };

@@ -863,10 +863,14 @@ static void create_rejects_invalid_spec(void **state)
   cf_err_clear(&err);
   spec.rootfs.upper_dir = "/upper";
 
+  /* Without lower layers the target is a plain root directory. */
+  const char *target = spec.rootfs.target;
   spec.rootfs.lower_count = 0;
+  spec.rootfs.target = "relative/root";
   assert_int_equal(cf_runtime_container_create(&spec, &init, &err), -1);
-  assert_int_equal(err->code, CF_E_INVALID);
+  assert_string_equal(err->message, "root filesystem target relative/root is not an absolute path");
   cf_err_clear(&err);
+  spec.rootfs.target = target;
 
   spec.rootfs.lower_count = 1;
   spec.handle = "bad/handle";

@@ -3,11 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +40,164 @@ typedef struct init_setup {
   char hostname[HOSTNAME_MAX + 1];
   const char **lower_dirs;
 } init_setup;
+
+/* A mount option word and what it does. */
+typedef struct mount_option {
+  const char *name;
+  bool clear; /* clears flag instead of setting it */
+  unsigned long flag;
+} mount_option;
+
+static const mount_option mount_options[] = {
+    {"ro", false, MS_RDONLY},          {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},      {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},        {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},      {"exec", true, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS},   {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},    {"noatime", false, MS_NOATIME},
+    {"atime", true, MS_NOATIME},       {"nodiratime", false, MS_NODIRATIME},
+    {"diratime", true, MS_NODIRATIME}, {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME}, {"strictatime", false, MS_STRICTATIME},
+    {"mand", false, MS_MANDLOCK},      {"nomand", true, MS_MANDLOCK},
+};
+
+/* Propagation words: the init makes every mount private, so they are
+ * accepted and have no effect. */
+static const char *const propagation_options[] = {
+    "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
+};
+
+static bool is_propagation(const char *word)
+{
+  for (size_t i = 0; i < sizeof(propagation_options) / sizeof(propagation_options[0]); i++) {
+    if (strcmp(word, propagation_options[i]) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool apply_flag_word(const char *word, unsigned long *flags)
+{
+  for (size_t i = 0; i < sizeof(mount_options) / sizeof(mount_options[0]); i++) {
+    if (strcmp(word, mount_options[i].name) == 0) {
+      if (mount_options[i].clear) {
+        *flags &= ~mount_options[i].flag;
+      } else {
+        *flags |= mount_options[i].flag;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+static void append_data(char **data, const char *word)
+{
+  char *next = *data == NULL ? cf_xstrdup(word) : cf_xasprintf("%s,%s", *data, word);
+  free(*data);
+  *data = next;
+}
+
+static bool has_option(const cf_mount_spec *m, const char *word)
+{
+  for (size_t i = 0; i < m->option_count; i++) {
+    if (strcmp(m->options[i], word) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static char *options_text(const cf_mount_spec *m)
+{
+  char *text = cf_xstrdup("");
+  for (size_t i = 0; i < m->option_count; i++) {
+    char *next = cf_xasprintf("%s%s%s", text, i > 0 ? " " : "", m->options[i]);
+    free(text);
+    text = next;
+  }
+  return text;
+}
+
+/* Converts one OCI mount. A bind mount is read-only unless "rw" is given,
+ * as winc does; both "ro" and "rw" is an error in winc's words. */
+static int convert_mount(const char *handle, const cf_mount_spec *m, cf_init_mount *out,
+                         cf_err **err)
+{
+  if (m->destination == NULL || m->destination[0] != '/') {
+    return cf_err_set(err, CF_E_INVALID, "mount destination %s is not an absolute path",
+                      m->destination != NULL ? m->destination : "\"\"");
+  }
+  const char *type = m->type != NULL && m->type[0] != '\0' ? m->type : "bind";
+  out->bind = strcmp(type, "bind") == 0 || has_option(m, "bind") || has_option(m, "rbind");
+  if (out->bind && has_option(m, "ro") && has_option(m, "rw")) {
+    cf_autofree char *words = options_text(m);
+    return cf_err_set(err, CF_E_INVALID, "invalid mount options for container %s: [%s]", handle,
+                      words);
+  }
+  if (out->bind && (m->source == NULL || m->source[0] != '/')) {
+    return cf_err_set(err, CF_E_INVALID, "bind mount source %s is not an absolute path",
+                      m->source != NULL ? m->source : "\"\"");
+  }
+  out->flags = out->bind && !has_option(m, "rw") ? MS_RDONLY : 0;
+  for (size_t i = 0; i < m->option_count; i++) {
+    const char *word = m->options[i];
+    if (strcmp(word, "bind") == 0 || strcmp(word, "rbind") == 0) {
+      out->recursive = out->recursive || word[0] == 'r';
+    } else if (!apply_flag_word(word, &out->flags) && !is_propagation(word)) {
+      append_data(&out->data, word);
+    }
+  }
+  const char *dest = m->destination;
+  while (*dest == '/') {
+    dest++;
+  }
+  out->target = cf_xstrdup(dest[0] != '\0' ? dest : ".");
+  out->type = type;
+  out->source = m->source != NULL ? m->source : type;
+  struct stat st = {0};
+  if (out->bind && stat(m->source, &st) < 0) {
+    return cf_err_sys(err, errno, "%s", m->source);
+  }
+  out->file = out->bind && !S_ISDIR(st.st_mode);
+  return 0;
+}
+
+/* Converts the spec's mounts for the init. cgroup mounts are skipped. */
+static int prepare_mounts(const cf_container_spec *spec, cf_init_plan *plan, cf_err **err)
+{
+  plan->own_mounts = spec->own_mounts;
+  if (!spec->own_mounts) {
+    return 0;
+  }
+  plan->mounts = cf_xcalloc(spec->mount_count + 1, sizeof(cf_init_mount));
+  for (size_t i = 0; i < spec->mount_count; i++) {
+    const cf_mount_spec *m = &spec->mounts[i];
+    /* NOTE: cgroup mounts wait for the cgroup module; the container sees
+     * no /sys/fs/cgroup until then. */
+    if (m->type != NULL && (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0)) {
+      continue;
+    }
+    cf_init_mount *out = &plan->mounts[plan->mount_count++];
+    if (convert_mount(spec->handle, m, out, err) < 0) {
+      return -1;
+    }
+    if (strcmp(out->target, "dev") == 0) {
+      plan->dev_mounted = true;
+    }
+  }
+  return 0;
+}
+
+static void free_mounts(cf_init_plan *plan)
+{
+  for (size_t i = 0; i < plan->mount_count; i++) {
+    free(plan->mounts[i].target);
+    free(plan->mounts[i].data);
+  }
+  free(plan->mounts);
+}
 
 static int check_path(const char *label, const char *path, cf_err **err)
 {
@@ -91,7 +252,7 @@ static int check_spec(const cf_container_spec *spec, cf_err **err)
   }
   const cf_rootfs_spec *rootfs = &spec->rootfs;
   if (rootfs->lower_count == 0) {
-    return cf_err_set(err, CF_E_INVALID, "root filesystem has no lower layer");
+    return check_path("root filesystem target", rootfs->target, err);
   }
   for (size_t i = 0; i < rootfs->lower_count; i++) {
     if (check_path("lower layer", rootfs->lower_dirs[i], err) < 0) {
@@ -157,7 +318,10 @@ static void prepare_init(const cf_container_spec *spec, init_setup *setup)
 
   cf_init_plan *plan = &setup->plan;
   plan->target = rootfs->target;
-  plan->overlay_options = overlay_options(rootfs, setup->lower_dirs);
+  plan->plain_root = rootfs->lower_count == 0;
+  plan->readonly_root = rootfs->readonly;
+  plan->network_fd = -1;
+  plan->overlay_options = plan->plain_root ? NULL : overlay_options(rootfs, setup->lower_dirs);
   plan->lower_dirs = setup->lower_dirs;
   plan->lower_count = rootfs->lower_count;
   plan->upper_dir = rootfs->upper_dir;
@@ -179,7 +343,7 @@ static void prepare_init(const cf_container_spec *spec, init_setup *setup)
 static int check_fsconfig_paths(const init_setup *setup, cf_err **err)
 {
   const cf_init_plan *plan = &setup->plan;
-  if (plan->overlay_options != NULL) {
+  if (plan->overlay_options != NULL || plan->plain_root) {
     return 0;
   }
   const char *paths[] = {plan->upper_dir, plan->work_dir};
@@ -199,6 +363,20 @@ static void free_init_setup(init_setup *setup)
 {
   free(setup->plan.overlay_options);
   free(setup->lower_dirs);
+  free_mounts(&setup->plan);
+  cf_closep(&setup->plan.network_fd);
+}
+
+static int open_network(const cf_container_spec *spec, cf_init_plan *plan, cf_err **err)
+{
+  if (spec->network_path == NULL) {
+    return 0;
+  }
+  plan->network_fd = open(spec->network_path, O_RDONLY | O_CLOEXEC);
+  if (plan->network_fd < 0) {
+    return cf_err_sys(err, errno, "open network namespace %s", spec->network_path);
+  }
+  return 0;
 }
 
 /* Clones the init with every signal blocked, so no handler of the caller
@@ -210,8 +388,9 @@ static pid_t clone_init(cf_init_plan *plan)
   sigset_t old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = cf_sys_clone(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
-                           SIGCHLD);
+  unsigned long network = plan->network_fd >= 0 ? 0 : CLONE_NEWNET;
+  pid_t pid =
+      cf_sys_clone(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | network | SIGCHLD);
   if (pid == 0) {
     cf_init_run(plan);
   }
@@ -279,6 +458,12 @@ int cf_runtime_container_create(const cf_container_spec *spec, cf_container_init
   prepare_init(spec, &setup);
   pid_t pid = -1;
   int rc = check_fsconfig_paths(&setup, err);
+  if (rc == 0) {
+    rc = prepare_mounts(spec, &setup.plan, err);
+  }
+  if (rc == 0) {
+    rc = open_network(spec, &setup.plan, err);
+  }
   if (rc == 0) {
     rc = start_init(&setup, &pid, err);
   }
@@ -367,4 +552,15 @@ int cf_runtime_container_destroy(const cf_container_init *init, cf_err **err)
     return -1;
   }
   return reap(pidfd, init->pid, err);
+}
+
+bool cf_runtime_container_has_network(const cf_container_init *init, const char *netns_path)
+{
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)init->pid);
+  struct stat ours;
+  struct stat theirs;
+  return cf_runtime_container_alive(init) && stat(path, &ours) == 0 &&
+         stat(netns_path, &theirs) == 0 && ours.st_dev == theirs.st_dev &&
+         ours.st_ino == theirs.st_ino;
 }

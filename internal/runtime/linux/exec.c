@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/fs.h"
 #include "base/mem.h"
 #include "runtime/linux/exec.h"
 #include "runtime/linux/proc.h"
@@ -35,6 +36,8 @@ typedef struct exec_setup {
   size_t env_count; /* entries of plan.envp */
   int report_read;
   int parent_stdio[3]; /* the caller's ends: stdin write end, stdout and stderr read ends */
+  int go_write;        /* detached: write end of the go pipe */
+  pid_t init_pid;
 } exec_setup;
 
 static void init_setup(exec_setup *setup)
@@ -43,7 +46,9 @@ static void init_setup(exec_setup *setup)
   setup->plan.init_pidfd = -1;
   setup->plan.root_fd = -1;
   setup->plan.report_fd = -1;
+  setup->plan.go_fd = -1;
   setup->report_read = -1;
+  setup->go_write = -1;
   for (int i = 0; i < 3; i++) {
     setup->plan.stdio[i] = -1;
     setup->parent_stdio[i] = -1;
@@ -57,6 +62,8 @@ static void free_setup(exec_setup *setup)
   cf_closep(&plan->root_fd);
   cf_closep(&plan->report_fd);
   cf_closep(&setup->report_read);
+  cf_closep(&plan->go_fd);
+  cf_closep(&setup->go_write);
   for (int i = 0; i < 3; i++) {
     cf_closep(&plan->stdio[i]);
     cf_closep(&setup->parent_stdio[i]);
@@ -193,11 +200,32 @@ static int make_pipe(int *read_end, int *write_end, cf_err **err)
   return 0;
 }
 
-static int make_pipes(exec_setup *setup, cf_err **err)
+/* Gives the process copies of the caller's descriptors as its stdio. */
+static int share_stdio(const int *stdio, exec_setup *setup, cf_err **err)
+{
+  for (int i = 0; i < 3; i++) {
+    setup->plan.stdio[i] = fcntl(stdio[i], F_DUPFD_CLOEXEC, 3);
+    if (setup->plan.stdio[i] < 0) {
+      return cf_err_sys(err, errno, "duplicate standard stream %d for the process", i);
+    }
+  }
+  return 0;
+}
+
+static int make_pipes(const cf_process_spec *spec, exec_setup *setup, cf_err **err)
 {
   cf_exec_plan *plan = &setup->plan;
-  if (make_pipe(&setup->report_read, &plan->report_fd, err) < 0 ||
-      make_pipe(&plan->stdio[0], &setup->parent_stdio[0], err) < 0 ||
+  if (make_pipe(&setup->report_read, &plan->report_fd, err) < 0) {
+    return -1;
+  }
+  plan->detach = spec->detach;
+  if (spec->detach && make_pipe(&plan->go_fd, &setup->go_write, err) < 0) {
+    return -1;
+  }
+  if (spec->stdio != NULL) {
+    return share_stdio(spec->stdio, setup, err);
+  }
+  if (make_pipe(&plan->stdio[0], &setup->parent_stdio[0], err) < 0 ||
       make_pipe(&setup->parent_stdio[1], &plan->stdio[1], err) < 0 ||
       make_pipe(&setup->parent_stdio[2], &plan->stdio[2], err) < 0) {
     return -1;
@@ -221,6 +249,7 @@ static pid_t fork_helper(exec_setup *setup)
   int saved = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   cf_closep(&setup->plan.report_fd);
+  cf_closep(&setup->plan.go_fd);
   for (int i = 0; i < 3; i++) {
     cf_closep(&setup->plan.stdio[i]);
   }
@@ -267,8 +296,95 @@ static int collect_reports(exec_setup *setup, pid_t *pid, cf_report *failure, cf
   }
 }
 
+/* Detached: once the intermediate child reported the process's pid in the
+ * container and exited, the init has adopted the process, so its host pid
+ * is the init's child with that namespace pid. Opens its pidfd and reads its
+ * start time while it waits, then lets it run. */
+static int adopt_detached(exec_setup *setup, pid_t intermediate, pid_t ns_pid, cf_process *out,
+                          cf_err **err)
+{
+  reap_pid(intermediate);
+  pid_t pid;
+  if (cf_proc_host_pid(setup->init_pid, ns_pid, &pid, err) < 0) {
+    return cf_err_wrap(err, "find the started process");
+  }
+  char state;
+  if (cf_proc_stat_read(pid, &state, &out->start_time, err) < 0) {
+    return -1;
+  }
+  out->pid = pid;
+  out->pidfd = cf_sys_pidfd_open(pid);
+  if (out->pidfd < 0) {
+    return cf_err_sys(err, errno, "open pidfd of process %d", (int)pid);
+  }
+  if (cf_write_all(setup->go_write, "g", 1, err) < 0) {
+    return -1;
+  }
+  cf_closep(&setup->go_write);
+  return 0;
+}
+
+/* Reads the reports of a detached start: the intermediate child's host pid,
+ * then the process's namespace pid, then end of file once the process has
+ * exec'd, or the first error. */
+static int collect_detached(exec_setup *setup, cf_process *out, cf_report *failure, cf_err **err)
+{
+  pid_t intermediate = 0;
+  pid_t ns_pid = 0;
+  failure->kind = 0;
+  for (;;) {
+    cf_report report;
+    bool got;
+    if (cf_report_read(setup->report_read, &report, &got, err) < 0) {
+      return -1;
+    }
+    if (!got) {
+      return 0;
+    }
+    /* The two pids come from two processes, in either order. */
+    if (report.kind == CF_REPORT_PID) {
+      intermediate = report.pid;
+    } else if (report.kind == CF_REPORT_NS_PID) {
+      ns_pid = report.pid;
+    } else if (report.kind == CF_REPORT_ERROR && failure->kind == 0) {
+      *failure = report;
+    }
+    if (intermediate > 0 && ns_pid > 0 && out->pid == 0 &&
+        adopt_detached(setup, intermediate, ns_pid, out, err) < 0) {
+      return -1;
+    }
+  }
+}
+
+static int spawn_detached(exec_setup *setup, cf_process *out, cf_err **err)
+{
+  *out = (cf_process){.pid = 0, .pidfd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+  pid_t helper = fork_helper(setup);
+  if (helper < 0) {
+    return cf_err_sys(err, errno, "fork exec helper");
+  }
+  cf_report failure;
+  int rc = collect_detached(setup, out, &failure, err);
+  cf_closep(&setup->go_write);
+  reap_pid(helper);
+  if (rc == 0 && failure.kind != 0) {
+    rc = cf_report_to_err(&failure, err);
+  }
+  if (rc == 0 && out->pid == 0) {
+    rc = cf_err_set(err, CF_E_SYSTEM, "exec helper %d exited without starting the process",
+                    (int)helper);
+  }
+  if (rc < 0) {
+    cf_process_close(out);
+  }
+  return rc;
+}
+
 static int spawn(exec_setup *setup, cf_process *out, cf_err **err)
 {
+  if (setup->plan.detach) {
+    return spawn_detached(setup, out, err);
+  }
   pid_t helper = fork_helper(setup);
   if (helper < 0) {
     return cf_err_sys(err, errno, "fork exec helper");
@@ -294,8 +410,12 @@ static int spawn(exec_setup *setup, cf_process *out, cf_err **err)
     kill_and_reap(pid);
     return cf_err_sys(err, saved, "open pidfd of process %d", (int)pid);
   }
+  uint64_t start_time = 0;
+  char state;
+  cf_proc_stat_read(pid, &state, &start_time, NULL);
   *out = (cf_process){
       .pid = pid,
+      .start_time = start_time,
       .pidfd = pidfd,
       .stdin_fd = cf_steal_fd(&setup->parent_stdio[0]),
       .stdout_fd = cf_steal_fd(&setup->parent_stdio[1]),
@@ -312,10 +432,11 @@ int cf_runtime_exec(const cf_container_init *init, const cf_process_spec *spec, 
   }
   exec_setup setup;
   init_setup(&setup);
+  setup.init_pid = init->pid;
   int rc = -1;
   if (open_init(init, &setup.plan, err) == 0 && resolve_user(spec, &setup, err) == 0) {
     prepare_command(spec, &setup);
-    rc = make_pipes(&setup, err) == 0 ? spawn(&setup, out, err) : -1;
+    rc = make_pipes(spec, &setup, err) == 0 ? spawn(&setup, out, err) : -1;
   }
   free_setup(&setup);
   return rc;

@@ -9,6 +9,7 @@
 #ifndef CFWIN_RUNTIME_LINUX_EXEC_H
 #define CFWIN_RUNTIME_LINUX_EXEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -29,7 +30,13 @@ typedef struct cf_exec_plan {
   const gid_t *groups;
   size_t group_count;
   int report_fd; /* write end of the report pipe */
-  int stdio[3];  /* the process's ends of its stdin, stdout and stderr pipes */
+  int stdio[3];  /* the process's stdin, stdout and stderr */
+  /* Detached: the helper starts an intermediate child in the container's
+   * pid namespace that starts the process and exits, so the container init
+   * adopts the process. The process waits until go_fd reads end of file,
+   * which the caller causes once it has found the process's host pid. */
+  bool detach;
+  int go_fd; /* read end of the go pipe, or -1 */
 } cf_exec_plan;
 
 /* Runs in the helper forked by cf_runtime_exec(). Never returns. */

@@ -195,10 +195,55 @@ static int enter_container(cf_exec_plan *plan)
   return 0;
 }
 
+/* Blocks until the caller writes 'g' to the go pipe. End of file without it
+ * means the caller gave up, and the process exits without running. */
+static void await_go(cf_exec_plan *plan)
+{
+  char byte = 0;
+  ssize_t n;
+  do {
+    n = read(plan->go_fd, &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1 || byte != 'g') {
+    _exit(EXIT_SETUP_FAILED);
+  }
+  close(plan->go_fd);
+}
+
+/* The intermediate child of a detached start: a child of the caller in the
+ * container's pid namespace. Its child, the process, is adopted by the
+ * container init when it exits. */
+_Noreturn static void run_intermediate(cf_exec_plan *plan)
+{
+  pid_t pid = cf_sys_clone(SIGCHLD);
+  if (pid == 0) {
+    await_go(plan);
+    run_process(plan);
+  }
+  if (pid < 0) {
+    REPORT(plan, "start process in the container");
+    _exit(1);
+  }
+  cf_report_ns_pid(plan->report_fd, pid);
+  _exit(0);
+}
+
 _Noreturn void cf_exec_helper_run(cf_exec_plan *plan)
 {
   if (enter_container(plan) < 0) {
     _exit(1);
+  }
+  if (plan->detach) {
+    pid_t pid = cf_sys_clone(CLONE_PARENT | SIGCHLD);
+    if (pid == 0) {
+      run_intermediate(plan);
+    }
+    if (pid < 0) {
+      REPORT(plan, "start process in the container");
+      _exit(1);
+    }
+    cf_report_pid(plan->report_fd, pid);
+    _exit(0);
   }
   /* CLONE_PARENT makes the process a child of the caller; after setns() of
    * the pid namespace, new children start in the container's. */

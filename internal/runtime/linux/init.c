@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -119,13 +120,18 @@ static int mount_upper_fs(cf_init_plan *plan)
   return 0;
 }
 
-/* Mounts the overlay on the target and makes it the working directory. */
+/* Mounts the overlay on the target, or binds a plain root directory onto
+ * itself so it is a mount pivot_root accepts, and makes it the working
+ * directory. */
 static int mount_rootfs(cf_init_plan *plan)
 {
-  if (mount_upper_fs(plan) < 0) {
+  if (plan->plain_root) {
+    if (mount(plan->target, plan->target, NULL, MS_BIND | MS_REC, NULL) < 0) {
+      return FAIL(plan, "bind mount root directory ", plan->target);
+    }
+  } else if (mount_upper_fs(plan) < 0) {
     return -1;
-  }
-  if (plan->overlay_options == NULL) {
+  } else if (plan->overlay_options == NULL) {
     if (mount_overlay_fsconfig(plan) < 0) {
       return -1;
     }
@@ -152,6 +158,62 @@ static int make_mount_point(cf_init_plan *plan, const char *path)
   if (!S_ISDIR(st.st_mode)) {
     errno = ENOTDIR;
     return FAIL(plan, "mount point ", plan->target, "/", path);
+  }
+  return 0;
+}
+
+/* Creates the missing parents of a relative path in the root filesystem,
+ * refusing symlinks, then the mount point itself: a directory, or an empty
+ * file for a file bind mount. */
+static int make_mount_path(cf_init_plan *plan, char *path, bool file)
+{
+  for (char *p = path;; p++) {
+    if (*p != '/' && *p != '\0') {
+      continue;
+    }
+    char saved = *p;
+    *p = '\0';
+    int rc = saved == '\0' && file ? 0 : make_mount_point(plan, path);
+    *p = saved;
+    if (rc < 0) {
+      return -1;
+    }
+    if (saved == '\0') {
+      break;
+    }
+  }
+  if (!file) {
+    return 0;
+  }
+  int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return FAIL(plan, "create mount point ", plan->target, "/", path);
+  }
+  close(fd);
+  return 0;
+}
+
+/* Bind flags that a remount must set, because MS_BIND ignores them. */
+#define BIND_REMOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_RELATIME)
+
+static int mount_one(cf_init_plan *plan, cf_init_mount *m)
+{
+  if (make_mount_path(plan, m->target, m->file) < 0) {
+    return -1;
+  }
+  if (!m->bind) {
+    if (mount(m->source, m->target, m->type, m->flags, m->data) < 0) {
+      return FAIL(plan, "mount ", m->type, " on ", plan->target, "/", m->target);
+    }
+    return 0;
+  }
+  if (mount(m->source, m->target, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0) {
+    return FAIL(plan, "bind mount ", m->source, " on ", plan->target, "/", m->target);
+  }
+  if ((m->flags & BIND_REMOUNT_FLAGS) != 0 &&
+      mount(NULL, m->target, NULL, MS_BIND | MS_REMOUNT | (m->flags & BIND_REMOUNT_FLAGS), NULL) <
+          0) {
+    return FAIL(plan, "remount bind mount of ", m->source, " on ", plan->target, "/", m->target);
   }
   return 0;
 }
@@ -204,8 +266,39 @@ static int make_dev(cf_init_plan *plan)
   return mount_fs(plan, "tmpfs", "dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777");
 }
 
+/* Adds the host devices and the /dev links to a /dev the bundle mounted;
+ * entries the bundle already made stay. */
+static int populate_dev(cf_init_plan *plan)
+{
+  struct stat st;
+  for (size_t i = 0; i < sizeof(host_devices) / sizeof(host_devices[0]); i++) {
+    if (lstat(host_devices[i] + 1, &st) < 0 && bind_host_device(plan, host_devices[i]) < 0) {
+      return -1;
+    }
+  }
+  for (size_t i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++) {
+    if (lstat(dev_links[i][1], &st) < 0 && symlink(dev_links[i][0], dev_links[i][1]) < 0) {
+      return FAIL(plan, "create link ", plan->target, "/", dev_links[i][1]);
+    }
+  }
+  return 0;
+}
+
+static int make_own_mounts(cf_init_plan *plan)
+{
+  for (size_t i = 0; i < plan->mount_count; i++) {
+    if (mount_one(plan, &plan->mounts[i]) < 0) {
+      return -1;
+    }
+  }
+  return plan->dev_mounted ? populate_dev(plan) : 0;
+}
+
 static int make_filesystems(cf_init_plan *plan)
 {
+  if (plan->own_mounts) {
+    return make_own_mounts(plan);
+  }
   if (mount_fs(plan, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
       make_dev(plan) < 0) {
     return -1;
@@ -229,11 +322,27 @@ static int switch_root(cf_init_plan *plan)
   if (chdir("/") < 0) {
     return FAIL(plan, "enter the new root");
   }
+  if (plan->readonly_root && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+    return FAIL(plan, "remount the root read-only");
+  }
+  return 0;
+}
+
+/* Joins the network namespace given; the descriptor closes with the
+ * others right after. */
+static int join_network(cf_init_plan *plan)
+{
+  if (plan->network_fd >= 0 && setns(plan->network_fd, CLONE_NEWNET) < 0) {
+    return FAIL(plan, "join the network namespace");
+  }
   return 0;
 }
 
 static int bring_loopback_up(cf_init_plan *plan)
 {
+  if (plan->network_fd >= 0) {
+    return 0; /* the owner of the joined namespace brought it up */
+  }
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0) {
     return FAIL(plan, "open socket to bring up lo");
@@ -307,9 +416,9 @@ _Noreturn void cf_init_run(cf_init_plan *plan)
   cf_sys_block_signals(1);
   cf_sys_default_signals();
   umask(022);
-  if (close_host_fds(plan) < 0 || make_mounts_private(plan) < 0 || mount_rootfs(plan) < 0 ||
-      make_filesystems(plan) < 0 || switch_root(plan) < 0 || set_identity(plan) < 0 ||
-      bring_loopback_up(plan) < 0 || redirect_stdio(plan) < 0) {
+  if (join_network(plan) < 0 || close_host_fds(plan) < 0 || make_mounts_private(plan) < 0 ||
+      mount_rootfs(plan) < 0 || make_filesystems(plan) < 0 || switch_root(plan) < 0 ||
+      set_identity(plan) < 0 || bring_loopback_up(plan) < 0 || redirect_stdio(plan) < 0) {
     _exit(1);
   }
   cf_report_ready(plan->report_fd);

@@ -8,7 +8,20 @@
 #ifndef CFWIN_RUNTIME_LINUX_INIT_H
 #define CFWIN_RUNTIME_LINUX_INIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/* One mount of an OCI bundle, converted to mount(2) arguments. */
+typedef struct cf_init_mount {
+  const char *source;
+  char *target; /* relative to the root filesystem; edited in place while created */
+  const char *type;
+  unsigned long flags; /* mount flags; for a bind mount, those of the remount */
+  char *data;          /* filesystem options, or NULL */
+  bool bind;
+  bool recursive; /* rbind */
+  bool file;      /* a bind mount of a file: the mount point is a file */
+} cf_init_mount;
 
 /* Everything the init needs, prepared by the parent before clone(), because
  * the child must not allocate. */
@@ -22,6 +35,13 @@ typedef struct cf_init_plan {
   const char *upper_device;    /* NULL, or the device to mount on upper_mount_dir first */
   const char *upper_fs_type;   /* its filesystem type */
   const char *upper_mount_dir; /* where upper_dir and work_dir live */
+  bool plain_root;             /* target is a directory to bind onto itself, no overlay */
+  bool readonly_root;          /* remount the root read-only at the end */
+  bool own_mounts;             /* mounts replace the fixed /proc, /dev, /sys set */
+  cf_init_mount *mounts;
+  size_t mount_count;
+  bool dev_mounted; /* a mount covers /dev: add the host devices and links */
+  int network_fd;   /* network namespace to join, or -1 for a new one */
   const char *hostname;
   char *args; /* the argv area, overwritten with the init's name; or NULL */
   size_t args_len;

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "runtime/linux/proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/mem.h"
@@ -146,5 +148,71 @@ int cf_proc_open_verified(pid_t pid, uint64_t start_time, int *pidfd, cf_err **e
     return cf_err_sys(err, errno, "signal pidfd of %d", (int)pid);
   }
   *pidfd = cf_steal_fd(&fd);
+  return 0;
+}
+
+/* Reads the PPid and the last NSpid field from /proc/<name>/status. */
+static bool read_status_ids(const char *name, long *ppid, long *ns_pid)
+{
+  char path[300];
+  snprintf(path, sizeof(path), "/proc/%s/status", name);
+  FILE *f = fopen(path, "re");
+  if (f == NULL) {
+    return false;
+  }
+  char line[512];
+  bool have_ppid = false;
+  bool have_ns_pid = false;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    if (strncmp(line, "PPid:", 5) == 0) {
+      have_ppid = sscanf(line + 5, "%ld", ppid) == 1;
+    } else if (strncmp(line, "NSpid:", 6) == 0) {
+      char *last = strrchr(line, '\t');
+      have_ns_pid = last != NULL && sscanf(last + 1, "%ld", ns_pid) == 1;
+    }
+  }
+  fclose(f);
+  return have_ppid && have_ns_pid;
+}
+
+int cf_proc_host_pid(pid_t parent, pid_t ns_pid, pid_t *pid, cf_err **err)
+{
+  DIR *proc = opendir("/proc");
+  if (proc == NULL) {
+    return cf_err_sys(err, errno, "open /proc");
+  }
+  struct dirent *entry;
+  *pid = 0;
+  while ((entry = readdir(proc)) != NULL && *pid == 0) {
+    long ppid;
+    long nspid;
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9' ||
+        !read_status_ids(entry->d_name, &ppid, &nspid)) {
+      continue;
+    }
+    if (ppid == parent && nspid == ns_pid) {
+      *pid = (pid_t)strtol(entry->d_name, NULL, 10);
+    }
+  }
+  closedir(proc);
+  if (*pid == 0) {
+    return cf_err_set(err, CF_E_NOT_FOUND, "no child of %d has pid %d in its namespace",
+                      (int)parent, (int)ns_pid);
+  }
+  return 0;
+}
+
+int cf_proc_pid_ns(pid_t pid, uint64_t *inode, cf_err **err)
+{
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+  struct stat st;
+  if (stat(path, &st) < 0) {
+    if (errno == ENOENT || errno == ESRCH) {
+      return cf_err_set(err, CF_E_NOT_FOUND, "no process with pid %d", (int)pid);
+    }
+    return cf_err_sys(err, errno, "stat %s", path);
+  }
+  *inode = (uint64_t)st.st_ino;
   return 0;
 }

@@ -22,4 +22,13 @@ int cf_proc_self_args(char **start, size_t *len, cf_err **err);
  * gone, even when another process now has its pid. */
 int cf_proc_open_verified(pid_t pid, uint64_t start_time, int *pidfd, cf_err **err);
 
+/* Finds the host pid of the child of parent whose pid in its own pid
+ * namespace is ns_pid (the last NSpid field of /proc/<pid>/status). Fails
+ * with CF_E_NOT_FOUND when there is none. */
+int cf_proc_host_pid(pid_t parent, pid_t ns_pid, pid_t *pid, cf_err **err);
+
+/* Sets *inode to the pid namespace inode of the process; CF_E_NOT_FOUND when
+ * it is gone. */
+int cf_proc_pid_ns(pid_t pid, uint64_t *inode, cf_err **err);
+
 #endif

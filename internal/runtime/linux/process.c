@@ -63,3 +63,21 @@ int cf_runtime_pid_start_time(pid_t pid, uint64_t *start_time, cf_err **err)
   char state;
   return cf_proc_stat_read(pid, &state, start_time, err);
 }
+
+int cf_runtime_pid_signal(pid_t pid, uint64_t start_time, int sig, cf_err **err)
+{
+  cf_autoclose int pidfd = -1;
+  if (cf_proc_open_verified(pid, start_time, &pidfd, err) < 0) {
+    return -1;
+  }
+  if (pidfd < 0) {
+    return cf_err_set(err, CF_E_NOT_FOUND, "process %d is not running", (int)pid);
+  }
+  if (cf_sys_pidfd_send_signal(pidfd, sig) < 0) {
+    if (errno == ESRCH) {
+      return cf_err_set(err, CF_E_NOT_FOUND, "process %d is not running", (int)pid);
+    }
+    return cf_err_sys(err, errno, "send signal %d to process %d", sig, (int)pid);
+  }
+  return 0;
+}

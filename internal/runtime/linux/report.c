@@ -30,6 +30,12 @@ void cf_report_pid(int fd, pid_t pid)
   send_report(fd, &report);
 }
 
+void cf_report_ns_pid(int fd, pid_t pid)
+{
+  cf_report report = {.kind = CF_REPORT_NS_PID, .pid = pid};
+  send_report(fd, &report);
+}
+
 void cf_report_error(int fd, enum cf_code code, int sys_errno, ...)
 {
   cf_report report = {.kind = CF_REPORT_ERROR, .code = code, .sys_errno = sys_errno};

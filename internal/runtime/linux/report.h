@@ -19,6 +19,7 @@ enum cf_report_kind {
   CF_REPORT_READY = 1, /* the container init finished its setup */
   CF_REPORT_PID,       /* a process was started; pid is its host pid */
   CF_REPORT_ERROR,     /* a step failed, as code, sys_errno and message describe */
+  CF_REPORT_NS_PID,    /* a detached process was started; pid is its pid in the container */
 };
 
 typedef struct cf_report {
@@ -33,6 +34,7 @@ typedef struct cf_report {
  * end of file without a report and fails with an error for that. */
 void cf_report_ready(int fd);
 void cf_report_pid(int fd, pid_t pid);
+void cf_report_ns_pid(int fd, pid_t pid);
 
 /* Sends an error whose message is the concatenation of the strings after
  * sys_errno, up to a NULL; it is cut to fit the report. */

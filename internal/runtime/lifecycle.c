@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The runtime role's lifecycle: bundles to containers, records to statuses. */
+#include "runtime/lifecycle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/mem.h"
+
+/* A container spec built from a bundle and the memory it points into. */
+typedef struct spec_build {
+  cf_container_spec spec;
+  cf_mount_spec *mounts;
+  char **lower_dirs; /* bottom first */
+  size_t lower_count;
+} spec_build;
+
+static void free_build(spec_build *b)
+{
+  free(b->mounts);
+  cf_strv_free(b->lower_dirs, b->lower_count);
+}
+
+static const cf_bundle_mount *find_overlay_root(const cf_bundle *bundle)
+{
+  for (size_t i = 0; i < bundle->mount_count; i++) {
+    const cf_bundle_mount *m = &bundle->mounts[i];
+    if (m->destination != NULL && strcmp(m->destination, "/") == 0 && m->type != NULL &&
+        strcmp(m->type, "overlay") == 0) {
+      return m;
+    }
+  }
+  return NULL;
+}
+
+/* Splits "top:...:base" into a bottom-first list. */
+static void split_lower(const char *text, spec_build *b)
+{
+  cf_autofree char *copy = cf_xstrdup(text);
+  char *save = NULL;
+  for (char *dir = strtok_r(copy, ":", &save); dir != NULL; dir = strtok_r(NULL, ":", &save)) {
+    b->lower_dirs = cf_xrealloc(b->lower_dirs, (b->lower_count + 1) * sizeof(char *));
+    memmove(b->lower_dirs + 1, b->lower_dirs, b->lower_count * sizeof(char *));
+    b->lower_dirs[0] = cf_xstrdup(dir);
+    b->lower_count++;
+  }
+}
+
+/* True when m mounts a device on a directory that holds path: the image
+ * role's filesystem for the overlay's upper and work directories. */
+static bool holds_upper(const cf_bundle_mount *m, const char *upper)
+{
+  if (m->source == NULL || strncmp(m->source, "/dev/", 5) != 0 || m->destination == NULL ||
+      upper == NULL) {
+    return false;
+  }
+  size_t len = strlen(m->destination);
+  return strncmp(upper, m->destination, len) == 0 && upper[len] == '/';
+}
+
+/* The image role's form: root.path is the overlay mount point, and the
+ * mounts hold the overlay ("/") and optionally its upper filesystem. */
+static int map_overlay_root(const cf_bundle *bundle, const cf_bundle_mount *overlay, spec_build *b,
+                            cf_err **err)
+{
+  const char *lower = cf_bundle_option_value(overlay, "lowerdir");
+  const char *upper = cf_bundle_option_value(overlay, "upperdir");
+  const char *work = cf_bundle_option_value(overlay, "workdir");
+  if (lower == NULL || upper == NULL || work == NULL) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "the overlay mount on / of bundle %s needs lowerdir, upperdir and workdir "
+                      "options",
+                      bundle->dir);
+  }
+  split_lower(lower, b);
+  cf_rootfs_spec *rootfs = &b->spec.rootfs;
+  rootfs->lower_dirs = (const char *const *)b->lower_dirs;
+  rootfs->lower_count = b->lower_count;
+  rootfs->upper_dir = upper;
+  rootfs->work_dir = work;
+  for (size_t i = 0; i < bundle->mount_count; i++) {
+    const cf_bundle_mount *m = &bundle->mounts[i];
+    if (holds_upper(m, upper)) {
+      rootfs->upper_device = m->source;
+      rootfs->upper_fs_type = m->type;
+      rootfs->upper_mount_dir = m->destination;
+    }
+  }
+  return 0;
+}
+
+/* Every bundle mount but those map_overlay_root() consumed. */
+static void map_mounts(const cf_bundle *bundle, const cf_bundle_mount *overlay, spec_build *b)
+{
+  b->mounts = cf_xcalloc(bundle->mount_count + 1, sizeof(cf_mount_spec));
+  size_t n = 0;
+  for (size_t i = 0; i < bundle->mount_count; i++) {
+    const cf_bundle_mount *m = &bundle->mounts[i];
+    if (m == overlay || (overlay != NULL && m->source == b->spec.rootfs.upper_device &&
+                         m->destination == b->spec.rootfs.upper_mount_dir)) {
+      continue;
+    }
+    b->mounts[n++] = (cf_mount_spec){
+        .destination = m->destination,
+        .type = m->type,
+        .source = m->source,
+        .options = (const char *const *)m->options,
+        .option_count = m->option_count,
+    };
+  }
+  b->spec.mounts = b->mounts;
+  b->spec.mount_count = n;
+  b->spec.own_mounts = n > 0;
+}
+
+/* Only a network namespace can be joined; a user or cgroup namespace is
+ * left to the modules that add them. */
+static int map_namespaces(const cf_bundle *bundle, spec_build *b, cf_err **err)
+{
+  for (size_t i = 0; i < bundle->namespace_count; i++) {
+    const cf_bundle_namespace *ns = &bundle->namespaces[i];
+    if (ns->path == NULL || ns->path[0] == '\0') {
+      continue;
+    }
+    if (ns->type == NULL || strcmp(ns->type, "network") != 0) {
+      return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+                        "joining an existing %s namespace (%s) is not supported; only a network "
+                        "namespace can be joined",
+                        ns->type != NULL ? ns->type : "", ns->path);
+    }
+    b->spec.network_path = ns->path;
+  }
+  return 0;
+}
+
+static int build_spec(const char *id, const cf_bundle *bundle, spec_build *b, cf_err **err)
+{
+  memset(b, 0, sizeof(*b));
+  if (bundle->root_path == NULL) {
+    return cf_err_set(err, CF_E_INVALID, "bundle %s has no root.path", bundle->dir);
+  }
+  b->spec.handle = id;
+  b->spec.hostname = bundle->hostname;
+  b->spec.rootfs.target = bundle->root_path;
+  b->spec.rootfs.readonly = bundle->root_readonly;
+  const cf_bundle_mount *overlay = find_overlay_root(bundle);
+  if (overlay != NULL && map_overlay_root(bundle, overlay, b, err) < 0) {
+    return -1;
+  }
+  map_mounts(bundle, overlay, b);
+  return map_namespaces(bundle, b, err);
+}
+
+cf_container_init cf_lifecycle_init(const cf_runtime_record *record)
+{
+  return (cf_container_init){.pid = (pid_t)record->init_pid, .start_time = record->init_start_time};
+}
+
+/* The container whose network namespace the bundle joins, or NULL. */
+static char *find_owner(cf_store *store, const cf_bundle *bundle, const char *network_path)
+{
+  if (bundle->network_shared_container != NULL) {
+    return cf_xstrdup(bundle->network_shared_container);
+  }
+  if (network_path == NULL) {
+    return NULL;
+  }
+  char **ids = NULL;
+  size_t count = 0;
+  char *owner = NULL;
+  if (cf_store_runtime_list(store, NULL, &ids, &count, NULL) < 0) {
+    return NULL;
+  }
+  for (size_t i = 0; i < count && owner == NULL; i++) {
+    cf_runtime_record record;
+    if (cf_store_runtime_get(store, ids[i], &record, NULL) < 0) {
+      continue;
+    }
+    cf_container_init init = cf_lifecycle_init(&record);
+    if (record.init_pid > 0 && cf_runtime_container_has_network(&init, network_path)) {
+      owner = cf_xstrdup(record.id);
+    }
+    cf_runtime_record_clear(&record);
+  }
+  cf_strv_free(ids, count);
+  return owner;
+}
+
+static int64_t now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int cf_lifecycle_create(cf_store *store, const char *id, const cf_bundle *bundle, cf_err **err)
+{
+  spec_build b;
+  if (build_spec(id, bundle, &b, err) < 0) {
+    free_build(&b);
+    return -1;
+  }
+  cf_autofree char *owner = find_owner(store, bundle, b.spec.network_path);
+  cf_runtime_record record = {
+      .id = (char *)id,
+      .bundle = bundle->dir,
+      .owner = owner,
+      .status = CF_RUNTIME_CREATING,
+      .created_at_ns = now_ns(),
+  };
+  if (cf_store_runtime_insert(store, &record, err) < 0) {
+    free_build(&b);
+    return -1;
+  }
+  cf_container_init init;
+  int rc = cf_runtime_container_create(&b.spec, &init, err);
+  free_build(&b);
+  if (rc == 0 && cf_store_runtime_set_init(store, id, init.pid, init.start_time, err) < 0) {
+    cf_runtime_container_destroy(&init, NULL);
+    rc = -1;
+  }
+  if (rc < 0) {
+    cf_store_runtime_delete(store, id, NULL);
+  }
+  return rc;
+}
+
+const char *cf_lifecycle_status(const cf_runtime_record *record)
+{
+  if (strcmp(record->status, CF_RUNTIME_CREATING) == 0) {
+    return CF_STATUS_CREATING;
+  }
+  cf_container_init init = cf_lifecycle_init(record);
+  if (!cf_runtime_container_alive(&init) || record->exec_failed) {
+    return CF_STATUS_STOPPED;
+  }
+  if (record->pid == 0) {
+    return CF_STATUS_CREATED;
+  }
+  cf_container_init process = {.pid = (pid_t)record->pid, .start_time = record->start_time};
+  return cf_runtime_container_alive(&process) ? CF_STATUS_RUNNING : CF_STATUS_STOPPED;
+}
+
+void cf_lifecycle_process_spec(const cf_bundle_process *process, char *user_buf,
+                               cf_process_spec *out)
+{
+  *out = (cf_process_spec){0};
+  out->path = process->arg_count > 0 ? process->args[0] : NULL;
+  out->args = process->arg_count > 0 ? (const char *const *)process->args + 1 : NULL;
+  out->arg_count = process->arg_count > 0 ? process->arg_count - 1 : 0;
+  out->env = (const char *const *)process->env;
+  out->env_count = process->env_count;
+  out->dir = process->cwd;
+  if (process->username != NULL && process->username[0] != '\0') {
+    out->user = process->username;
+  } else if (process->has_ids) {
+    snprintf(user_buf, 32, "%u:%u", process->uid, process->gid);
+    out->user = user_buf;
+  }
+}
+
+/* Claims a created container for one start call and loads its bundle. */
+static int claim(cf_store *store, const char *id, cf_runtime_record *record, cf_bundle *bundle,
+                 cf_err **err)
+{
+  if (cf_store_runtime_get(store, id, record, err) < 0) {
+    return -1;
+  }
+  const char *status = cf_lifecycle_status(record);
+  bool claimed = false;
+  if (strcmp(status, CF_STATUS_CREATED) == 0 &&
+      cf_store_runtime_claim_start(store, id, &claimed, err) < 0) {
+    return -1;
+  }
+  if (!claimed) {
+    if (strcmp(status, CF_STATUS_CREATED) == 0) {
+      status = CF_STATUS_RUNNING; /* another start call won */
+    }
+    return cf_err_set(err, CF_E_INVALID, "cannot start a container in the %s state", status);
+  }
+  const char *slash = strrchr(record->bundle, '/');
+  if (cf_bundle_load(slash != NULL ? slash + 1 : id, record->bundle, CF_BUNDLE_LINUX, bundle, err) <
+      0) {
+    cf_store_runtime_set_process(store, id, 0, 0, true, NULL);
+    return -1;
+  }
+  if (!bundle->has_process) {
+    cf_store_runtime_set_process(store, id, 0, 0, true, NULL);
+    return cf_err_set(err, CF_E_INVALID, "process config is invalid:\n\targs must not be empty");
+  }
+  return 0;
+}
+
+/* winc's wording for a process that could not be created: the detail
+ * first. */
+void cf_lifecycle_could_not_start(cf_err **err, const char *argv0, const char *id)
+{
+  if (err == NULL || *err == NULL) {
+    return;
+  }
+  cf_autofree char *detail = cf_xstrdup((*err)->message);
+  cf_err_set(err, (*err)->code, "%s: could not start command '%s' in container: %s", detail,
+             argv0 != NULL ? argv0 : "", id);
+}
+
+static int start_process(cf_store *store, const char *id, const int *stdio, bool detach,
+                         cf_process *process, cf_err **err)
+{
+  cf_runtime_record record;
+  cf_bundle bundle;
+  if (claim(store, id, &record, &bundle, err) < 0) {
+    cf_runtime_record_clear(&record);
+    return -1;
+  }
+  char user[32];
+  cf_process_spec spec;
+  cf_lifecycle_process_spec(&bundle.process, user, &spec);
+  spec.stdio = stdio;
+  spec.detach = detach;
+  cf_container_init init = cf_lifecycle_init(&record);
+  int rc = cf_runtime_exec(&init, &spec, process, err);
+  if (rc < 0) {
+    cf_store_runtime_set_process(store, id, 0, 0, true, NULL);
+    cf_lifecycle_could_not_start(err, spec.path, id);
+  } else {
+    rc = cf_store_runtime_set_process(store, id, process->pid, process->start_time, false, err);
+  }
+  cf_bundle_clear(&bundle);
+  cf_runtime_record_clear(&record);
+  return rc;
+}
+
+int cf_lifecycle_start(cf_store *store, const char *id, const int *stdio, pid_t *pid, cf_err **err)
+{
+  cf_process process;
+  if (start_process(store, id, stdio, true, &process, err) < 0) {
+    return -1;
+  }
+  *pid = process.pid;
+  cf_process_close(&process);
+  return 0;
+}
+
+int cf_lifecycle_start_attached(cf_store *store, const char *id, const int *stdio,
+                                cf_process *process, cf_err **err)
+{
+  return start_process(store, id, stdio, false, process, err);
+}
+
+static void join_error(cf_buf *errors, cf_err *err)
+{
+  cf_buf_printf(errors, NULL, "%s%s", errors->len > 0 ? "\n" : "", err->message);
+}
+
+static int delete_one(cf_store *store, const char *id, bool force, cf_err **err)
+{
+  cf_runtime_record record;
+  if (cf_store_runtime_get(store, id, &record, err) < 0) {
+    if (force && (*err)->code == CF_E_NOT_FOUND) {
+      cf_err_clear(err);
+      return 0;
+    }
+    return -1;
+  }
+  cf_container_init init = cf_lifecycle_init(&record);
+  int rc = 0;
+  if (record.init_pid > 0 && cf_runtime_container_destroy(&init, err) < 0) {
+    rc = -1;
+  }
+  if (rc == 0 && cf_store_runtime_delete(store, id, err) < 0 && !force) {
+    rc = -1;
+  }
+  cf_runtime_record_clear(&record);
+  return rc;
+}
+
+int cf_lifecycle_delete(cf_store *store, const char *id, bool force, cf_err **err)
+{
+  char **sidecars = NULL;
+  size_t count = 0;
+  if (cf_store_runtime_list(store, id, &sidecars, &count, err) < 0) {
+    return -1;
+  }
+  cf_buf errors;
+  cf_buf_init(&errors, 1024 * 1024);
+  for (size_t i = 0; i < count; i++) {
+    cf_err *sidecar_err = NULL;
+    if (strcmp(sidecars[i], id) != 0 && delete_one(store, sidecars[i], true, &sidecar_err) < 0) {
+      join_error(&errors, sidecar_err);
+      cf_err_free(sidecar_err);
+    }
+  }
+  cf_strv_free(sidecars, count);
+  cf_err *own_err = NULL;
+  if (delete_one(store, id, force, &own_err) < 0) {
+    join_error(&errors, own_err);
+    enum cf_code code = own_err->code;
+    cf_err_free(own_err);
+    int rc = cf_err_set(err, code, "%s", errors.data);
+    cf_buf_free(&errors);
+    return rc;
+  }
+  int rc = errors.len > 0 ? cf_err_set(err, CF_E_SYSTEM, "%s", errors.data) : 0;
+  cf_buf_free(&errors);
+  return rc;
+}

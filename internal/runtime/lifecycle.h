@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The runtime role's container lifecycle over the store: create from a
+ * bundle, start or exec a process, compute the status from the host, and
+ * delete with sidecars first, as winc does. The CLI front end
+ * (internal/cli/runtime*.c) adds flags, output and exit codes.
+ */
+#ifndef CFWIN_RUNTIME_LIFECYCLE_H
+#define CFWIN_RUNTIME_LIFECYCLE_H
+
+#include <stdbool.h>
+
+#include "base/err.h"
+#include "runtime/bundle.h"
+#include "runtime/runtime.h"
+#include "store/store.h"
+
+/* Statuses `state` prints. */
+#define CF_STATUS_CREATING "creating"
+#define CF_STATUS_CREATED "created"
+#define CF_STATUS_RUNNING "running"
+#define CF_STATUS_STOPPED "stopped"
+
+/* Creates container id from a loaded bundle: records it (CF_E_EXISTS:
+ * "container with id already exists: ID"), starts its init with the
+ * bundle's root, mounts, hostname and network namespace, and records the
+ * init. A bundle that joins another container's network namespace records
+ * that container as its owner. On failure nothing is left recorded or
+ * running. */
+int cf_lifecycle_create(cf_store *store, const char *id, const cf_bundle *bundle, cf_err **err);
+
+/* The status of a record, from the host: stopped once the init or the
+ * started process is gone (a reused pid has another start time). */
+const char *cf_lifecycle_status(const cf_runtime_record *record);
+
+/* The record's init. */
+cf_container_init cf_lifecycle_init(const cf_runtime_record *record);
+
+/* Fills *out from a bundle process; user_buf (at least 32 bytes) holds a
+ * "uid:gid" user. Borrowed pointers into process. */
+void cf_lifecycle_process_spec(const cf_bundle_process *process, char *user_buf,
+                               cf_process_spec *out);
+
+/* Starts the bundle's process in a created container, detached (the init
+ * adopts it) with stdio on the given descriptors. Fails with
+ * "cannot start a container in the STATUS state" unless created. A process
+ * that cannot start is recorded as failed, and the error reads
+ * "DETAIL: could not start command 'ARGV0' in container: ID". Sets *pid. */
+int cf_lifecycle_start(cf_store *store, const char *id, const int *stdio, pid_t *pid, cf_err **err);
+
+/* Runs the bundle's process attached (a child of the caller, stdio on the
+ * given descriptors) in a created container and records it. The caller
+ * waits for *process and closes it. */
+int cf_lifecycle_start_attached(cf_store *store, const char *id, const int *stdio,
+                                cf_process *process, cf_err **err);
+
+/* Rewrites *err as winc words a process that could not be created:
+ * "DETAIL: could not start command 'ARGV0' in container: ID". */
+void cf_lifecycle_could_not_start(cf_err **err, const char *argv0, const char *id);
+
+/* Deletes sidecars (containers id owns) first, then id: kills the init and
+ * removes the record. An unknown id is "container not found: ID", or
+ * success with force. Errors of several containers are joined with "\n". */
+int cf_lifecycle_delete(cf_store *store, const char *id, bool force, cf_err **err);
+
+#endif
