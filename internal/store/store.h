@@ -247,6 +247,85 @@ int cf_store_runtime_delete(cf_store *store, const char *id, cf_err **err);
 int cf_store_runtime_list(cf_store *store, const char *owner, char ***ids, size_t *count,
                           cf_err **err);
 
+/* Endpoint states of the network role. An endpoint is recorded, with its
+ * address and host ports, before the backend creates it, so a crash in
+ * between leaves a row that down or a sweep removes. */
+#define CF_NET_ENDPOINT_CREATING "creating"
+#define CF_NET_ENDPOINT_UP "up"
+
+/* A network endpoint: one container's address on the NAT network. */
+typedef struct cf_net_endpoint_record {
+  char *handle;
+  uint32_t address; /* IPv4, host byte order */
+  int64_t pid;      /* the container process up was given */
+  char *state;      /* CF_NET_ENDPOINT_CREATING or CF_NET_ENDPOINT_UP */
+  int64_t created_at_ns;
+} cf_net_endpoint_record;
+
+void cf_net_endpoint_record_clear(cf_net_endpoint_record *record);
+
+/* Where addresses and host ports come from. Addresses are taken from
+ * first_address..last_address (host byte order, inclusive) except gateway;
+ * pool ports from port_start..port_end (inclusive). */
+typedef struct cf_net_pool {
+  uint32_t first_address;
+  uint32_t last_address;
+  uint32_t gateway;
+  uint16_t port_start;
+  uint16_t port_end;
+} cf_net_pool;
+
+/* A host port mapped to a container port. */
+typedef struct cf_net_port_mapping {
+  uint16_t host_port; /* 0 in a request: take the lowest free pool port */
+  uint16_t container_port;
+} cf_net_port_mapping;
+
+/* Records an endpoint for handle in state CF_NET_ENDPOINT_CREATING with the
+ * lowest free address of the pool, its mappings (host port 0 becomes the
+ * lowest free pool port, written back into mappings) and its rules (JSON
+ * text, kept in order). Runs as one BEGIN IMMEDIATE transaction (a
+ * savepoint inside a caller's transaction), so concurrent processes never
+ * get the same address or port, and a failure records nothing. Fails with
+ * CF_E_EXISTS when handle has an endpoint or an explicit host port belongs
+ * to another endpoint, and with CF_E_LIMIT ("acquire address: ..." or
+ * "acquire port: port pool exhausted") when the pool is used up. */
+int cf_store_net_endpoint_add(cf_store *store, const char *handle, int64_t pid,
+                              const cf_net_pool *pool, cf_net_port_mapping *mappings,
+                              size_t mapping_count, const char *const *rules, size_t rule_count,
+                              uint32_t *address, cf_err **err);
+
+/* Fails with CF_E_NOT_FOUND ("no network endpoint for container H") for an
+ * unknown handle; *out is zeroed on failure. */
+int cf_store_net_endpoint_get(cf_store *store, const char *handle, cf_net_endpoint_record *out,
+                              cf_err **err);
+int cf_store_net_endpoint_set_state(cf_store *store, const char *handle, const char *state,
+                                    cf_err **err);
+/* Deletes the endpoint with its ports and rules. *deleted (may be NULL)
+ * tells whether there was one; an unknown handle is not an error. */
+int cf_store_net_endpoint_delete(cf_store *store, const char *handle, bool *deleted, cf_err **err);
+/* Handles of all endpoints, sorted. */
+int cf_store_net_endpoint_list(cf_store *store, char ***handles, size_t *count, cf_err **err);
+
+/* Appends mappings to handle's endpoint, allocating host port 0 as
+ * cf_store_net_endpoint_add() does, in one transaction (a savepoint inside
+ * a caller's). Fails with CF_E_NOT_FOUND for an unknown handle and
+ * CF_E_EXISTS for a host port in use, by this endpoint or another. */
+int cf_store_net_mappings_add(cf_store *store, const char *handle, const cf_net_pool *pool,
+                              cf_net_port_mapping *mappings, size_t count, cf_err **err);
+/* The endpoint's mappings in the order they were added; *mappings is a new
+ * array (NULL when empty) the caller frees with free(). */
+int cf_store_net_mappings_list(cf_store *store, const char *handle, cf_net_port_mapping **mappings,
+                               size_t *count, cf_err **err);
+
+/* Appends rules (JSON text) to handle's endpoint; CF_E_NOT_FOUND for an
+ * unknown handle. */
+int cf_store_net_rules_add(cf_store *store, const char *handle, const char *const *rules,
+                           size_t count, cf_err **err);
+/* The endpoint's rules in order, as new strings. */
+int cf_store_net_rules_list(cf_store *store, const char *handle, char ***rules, size_t *count,
+                            cf_err **err);
+
 /* Every list call returns NULL and a count of 0 for an empty list; free a
  * returned array with cf_strv_free() from base/mem.h. */
 

@@ -98,6 +98,32 @@ const char *const cf_store__migrations[] = {
     ");"
     "CREATE INDEX runtime_containers_by_owner ON runtime_containers (owner);"
     "PRAGMA user_version = 5;",
+
+    /* 6: endpoints of the network role with their address, the host ports
+     * mapped to them (a port is the key, so no two endpoints share one)
+     * and their outbound rules as Garden JSON. Ports and rules go with
+     * their endpoint. */
+    "CREATE TABLE net_endpoints ("
+    "  handle TEXT PRIMARY KEY NOT NULL,"
+    "  address INTEGER NOT NULL UNIQUE,"
+    "  pid INTEGER NOT NULL DEFAULT 0,"
+    "  state TEXT NOT NULL,"
+    "  created_at_ns INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE net_ports ("
+    "  port INTEGER PRIMARY KEY NOT NULL,"
+    "  handle TEXT NOT NULL REFERENCES net_endpoints (handle) ON DELETE CASCADE,"
+    "  container_port INTEGER NOT NULL,"
+    "  position INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX net_ports_by_handle ON net_ports (handle, position);"
+    "CREATE TABLE net_rules ("
+    "  handle TEXT NOT NULL REFERENCES net_endpoints (handle) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  rule_json TEXT NOT NULL,"
+    "  PRIMARY KEY (handle, position)"
+    ");"
+    "PRAGMA user_version = 6;",
 };
 
 const int cf_store__migration_count =
