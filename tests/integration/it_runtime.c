@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * End to end through `cfwin runtime` (winc-compatible): winc's integration
- * behaviours (winc-runtime.md §9.2) ported to Linux bundles made from a
+ * End to end through `cfwin runtime` (winc-compatible): the behaviours of
+ * winc's integration suite ported to Linux bundles made from a
  * busybox root directory, plus runc's kill, list and ps, bind mounts, a
  * sidecar sharing another container's network namespace and concurrent
  * lifecycles. Every test ends with the fixture's leak check.

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Tests of bundle and process spec validation. The expected messages are
- * winc's, written out from the reference (winc-runtime.md §3.1, §4, §8).
+ * written out as winc prints them (its own file and process checks, and
+ * the runtime-tools wording for mandatory fields and platforms).
  */
 #include <setjmp.h>
 #include <stdarg.h>
