@@ -8,10 +8,10 @@
  * The platform-neutral part (config, address and host-port allocation in the
  * store, the winc-network CLI, the Garden server's calls) decides every
  * address, port and rule. A backend only applies them:
- *   Linux (linux/*.c): a bridge in the caller's network namespace, a veth
+ *   Linux (the files under linux/): a bridge in the caller's network namespace, a veth
  *   pair into the container's namespace, nftables through libnftables in a
  *   table of cfwin's own, tc through netlink. No helper binaries.
- *   Windows (windows/*.c): HCN through computenetwork.dll.
+ *   Windows (the files under windows/): HCN through computenetwork.dll.
  *
  * The "host" is the network namespace the caller runs in, so tests can run
  * the whole role inside a namespace they made. Addresses are IPv4 in host
