@@ -51,6 +51,23 @@ typedef struct cf_mount_spec {
   size_t option_count;
 } cf_mount_spec;
 
+/* Resource limits of a container, enforced through its cgroup; 0 means no
+ * limit. */
+typedef struct cf_resource_limits {
+  uint64_t memory_bytes;  /* memory (and memory plus swap) limit */
+  uint64_t cpu_shares;    /* relative CPU weight, 2..262144 as cgroup v1 cpu.shares */
+  uint64_t cpu_quota_us;  /* CPU maximum: quota per period */
+  uint64_t cpu_period_us; /* 0 with a quota: 100000 */
+  uint64_t pids_max;      /* processes, init included */
+} cf_resource_limits;
+
+/* One line of a user namespace's uid_map or gid_map. */
+typedef struct cf_runtime_id_map {
+  uint32_t container_id;
+  uint32_t host_id;
+  uint32_t size;
+} cf_runtime_id_map;
+
 typedef struct cf_container_spec {
   const char *handle;
   const char *hostname; /* at most 64 bytes */
@@ -64,6 +81,20 @@ typedef struct cf_container_spec {
   /* NULL: a new network namespace with lo up. Else the path of a network
    * namespace to join, such as /proc/<pid>/ns/net of another container. */
   const char *network_path;
+  cf_resource_limits limits;
+  /* A privileged container keeps every capability and has no seccomp
+   * filter; others get the reduced set and the default profile. */
+  bool privileged;
+  /* With uid_map_count > 0 the container gets its own user namespace with
+   * these maps (gid_map as well). */
+  const cf_runtime_id_map *uid_map;
+  size_t uid_map_count;
+  const cf_runtime_id_map *gid_map;
+  size_t gid_map_count;
+  /* The bundle's config.json (a jansson json_t *) for the process and
+   * linux settings it may carry (capabilities, rlimits, seccomp, masked and
+   * read-only paths, noNewPrivileges), or NULL for the defaults. */
+  const void *oci_config;
 } cf_container_spec;
 
 /* A container's init (pid 1 of its pid namespace), seen from the host. */
@@ -103,6 +134,26 @@ typedef struct cf_container_stats {
 /* Sums the statistics of the container's processes. */
 int cf_runtime_container_stats(const cf_container_init *init, cf_container_stats *out,
                                cf_err **err);
+
+/* Figures of a container's cgroup. Fields a platform cannot read are 0. */
+typedef struct cf_container_usage {
+  uint64_t cpu_total_ns;
+  uint64_t cpu_user_ns;
+  uint64_t cpu_kernel_ns;
+  uint64_t cpu_throttled_periods;
+  uint64_t cpu_throttled_ns;
+  uint64_t memory_usage;     /* bytes charged, page cache included */
+  uint64_t memory_rss;       /* total_rss: anonymous memory */
+  uint64_t memory_cache;     /* page cache */
+  uint64_t memory_limit;     /* 0 for none */
+  uint64_t memory_oom_kills; /* processes killed for the memory limit */
+  uint64_t pids;             /* processes, init included */
+  uint64_t pids_limit;       /* 0 for none */
+} cf_container_usage;
+
+/* Reads the cgroup figures of the container handle. CF_E_NOT_FOUND when it
+ * has no cgroup. */
+int cf_runtime_container_usage(const char *handle, cf_container_usage *out, cf_err **err);
 
 /* True while the init process with this pid and start time is alive. */
 bool cf_runtime_container_alive(const cf_container_init *init);
