@@ -100,7 +100,7 @@ static int create_network(cf_net_backend *backend, cf_err **err)
   if (wsettings == NULL) {
     return -1;
   }
-  GUID id = GUID_NULL; /* HCN assigns the ID, as hcsshim lets it */
+  GUID id = {0}; /* the zero GUID: HCN assigns the ID, as hcsshim lets it */
   HCN_NETWORK network = NULL;
   PWSTR record = NULL;
   HRESULT hr = backend->api.HcnCreateNetwork(&id, wsettings, &network, &record);
@@ -262,7 +262,7 @@ static int create_endpoint(cf_net_backend *backend, const cf_net_endpoint *endpo
   if (FAILED(hr)) {
     return cf_hcn_call_error(err, "OpenNetwork", network_id, hr, record);
   }
-  GUID id = GUID_NULL;
+  GUID id = {0};
   HCN_ENDPOINT ep = NULL;
   record = NULL;
   hr = backend->api.HcnCreateEndpoint(network, &id, wsettings, &ep, &record);
