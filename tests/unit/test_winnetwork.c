@@ -347,7 +347,7 @@ static void policies_winc_update_example(void **state)
 static void policies_protocols_and_ports(void **state)
 {
   (void)state;
-  /* Garden protocols all and icmp become 256 and 1; their ports are
+  /* Garden protocols all and icmp become 256 and 1, and their ports are
    * dropped; a 0.0.0.0/0 cover leaves RemoteAddresses out. */
   cf_net_range everything[] = {{0, UINT32_MAX}};
   cf_net_range two[] = {{IPV4(10, 0, 0, 0), IPV4(10, 255, 255, 255)},

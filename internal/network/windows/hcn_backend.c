@@ -228,7 +228,7 @@ static int detach_and_delete(cf_net_backend *backend, const char *handle, const 
     return cf_err_wrap(err, "networkDown: endpoint %s of %s", endpoint_id, handle);
   }
   if (detach_err != NULL) {
-    /* The endpoint is gone, but the namespace refused to let it go. */
+    /* The endpoint is deleted, but removing it from the namespace failed. */
     cf_err_set(err, detach_err->code, "networkDown: %s", detach_err->message);
     cf_err_free(detach_err);
     return -1;
