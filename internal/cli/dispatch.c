@@ -77,12 +77,12 @@ static void print_help(FILE *out)
                "Commands:\n"
                "  serve      serve the Garden API (as gdn: gdn server)\n"
                "  runtime    OCI runtime, winc-compatible (also: winc)\n"
+               "  network    network plugin, winc-network-compatible (also: winc-network)\n"
                "  image      image plugin, groot-compatible (also: groot)\n"
                "  version    print the version\n"
                "  help       print this help\n"
                "\n"
                "Not built yet (they exit with status 2):\n"
-               "  network    network plugin, winc-network-compatible (also: winc-network)\n"
                "  client     Garden command-line client\n"
                "\n");
   cf_cli_serve_help();
@@ -156,7 +156,7 @@ static int run_role(enum role role, int argc, char **argv, int start)
   case ROLE_RUNTIME:
     return cf_cli_runtime(argc, argv, start);
   case ROLE_NETWORK:
-    return not_built(argv[0], "network (winc-network)");
+    return cf_cli_network(argc, argv, start);
   case ROLE_IMAGE:
     return cf_cli_image(argc, argv, start);
   case ROLE_CLIENT:

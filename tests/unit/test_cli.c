@@ -42,13 +42,23 @@ static void test_roles_not_built_exit_2(void **state)
 {
   (void)state;
   char *by_name[][3] = {
-      {"winc-network.exe", "--action", NULL},
-      {"cfwin", "network", NULL},
       {"cfwin", "client", NULL},
   };
   for (size_t i = 0; i < sizeof(by_name) / sizeof(by_name[0]); i++) {
     assert_int_equal(run_main(by_name[i]), 2);
   }
+}
+
+/* winc-network exits 1 for a missing or invalid action, by either name. */
+static void test_network_role_bad_action_exits_1(void **state)
+{
+  (void)state;
+  char *missing_value[] = {"winc-network.exe", "--action", NULL};
+  char *no_action[] = {"cfwin", "network", NULL};
+  char *bad_action[] = {"WINC-NETWORK", "--action", "frobnicate", NULL};
+  assert_int_equal(run_main(missing_value), 1);
+  assert_int_equal(run_main(no_action), 1);
+  assert_int_equal(run_main(bad_action), 1);
 }
 
 static void test_version_and_help_succeed(void **state)
@@ -160,6 +170,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roles_not_built_exit_2),
+      cmocka_unit_test(test_network_role_bad_action_exits_1),
       cmocka_unit_test(test_version_and_help_succeed),
       cmocka_unit_test(test_unknown_commands_exit_2),
       cmocka_unit_test(test_flags_forms),
