@@ -2,8 +2,8 @@
 /*
  * Benchmark: host-port allocation of the network role. Takes 4000 ports
  * from the default pool (40000-44999) one at a time, as 4000 net-in calls
- * would, each in its own write transaction on a store file under $TMPDIR,
- * and prints the mean, median, 99th percentile and maximum time per
+ * would, each in its own write transaction on a store file under $TMPDIR.
+ * Prints the mean, median, 99th percentile and maximum time per
  * allocation. winc-network's allocator test asks for a mean under 1.5 ms.
  * Built and run by bench/port-alloc.sh.
  */

@@ -403,8 +403,8 @@ static int find_up_endpoint(cf_net *net, const char *handle, cf_net_endpoint_rec
   return open_backend(net, err);
 }
 
-/* Applies the endpoint's recorded mappings and rules. The caller holds a
- * store transaction, so no other call changes them meanwhile. */
+/* Applies the endpoint's recorded mappings and rules. The caller has a
+ * store transaction open, so no other call changes them meanwhile. */
 static int apply_recorded(cf_net *net, const cf_net_endpoint_record *record, cf_err **err)
 {
   cf_autofree cf_net_port_mapping *ports = NULL;

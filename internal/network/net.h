@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The network role's operations, as winc-network and Guardian's network
- * plugin contract define them: create and delete the NAT network; up,
- * down, net-in, net-out and bulk-net-out for a container; and a sweep for
- * the server's start. Addresses and host ports come from the store
+ * plugin contract define them. They create and delete the NAT network,
+ * run up, down, net-in, net-out and bulk-net-out for a container, and
+ * sweep leftovers when the server starts. Addresses and host ports come from the store
  * (state_dir/cfwin.db); a backend (network.h, reached through cf_net_ops)
  * applies them.
  *

@@ -53,7 +53,7 @@ void cf_net_rule_clear(cf_net_rule *rule);
 void cf_net_rules_free(cf_net_rule *rules, size_t count);
 
 /* Reads the integer port under key of obj into *out. A missing key or
- * JSON null gives 0, as Go's decoder does; a value that is not an integer
+ * JSON null gives 0, as Go's decoder does. A value that is not an integer
  * in min..65535 is CF_E_INVALID naming where and key. */
 int cf_net_port_get(const json_t *obj, const char *key, const char *where, int min, uint16_t *out,
                     cf_err **err);

@@ -4,8 +4,8 @@
  * their errors, config file errors, bad up input, down and net-in for
  * handles that were never brought up, logging and the winc-network
  * program name. None of these cases reaches a backend, so the test needs
- * no root and no network namespace; up and net-in against a real backend
- * are covered by the backend's own tests.
+ * no root and no network namespace. The backend's own tests cover up and
+ * net-in against a real backend.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -6,8 +6,8 @@
  *
  * The orchestration tests use a recording fake backend (cf_net_ops),
  * because the Linux and Windows backends have their own tests against real
- * namespaces and HCN documents; these tests check what the orchestration
- * asks of a backend and what it records.
+ * namespaces and HCN documents. These tests check which backend calls the
+ * orchestration makes and what it records.
  */
 #include <stdarg.h>
 #include <stddef.h>
