@@ -170,6 +170,13 @@ int cf_cgroup_kill(cf_cgroup *cg, cf_err **err);
  * already gone is success, so a second call succeeds too. The parent stays. */
 int cf_cgroup_destroy(cf_cgroup *cg, cf_err **err);
 
+/* Removes every directory of the cgroup that has no process, and never
+ * signals one: a directory with processes stays (rmdir fails with EBUSY).
+ * Sets *removed to whether no directory of the cgroup is left. The orphan
+ * sweep uses it, because another process may be starting a container in a
+ * cgroup it has just made. */
+int cf_cgroup_remove_empty(cf_cgroup *cg, bool *removed, cf_err **err);
+
 /* Removes the parent directory of config in every hierarchy of layout. A
  * missing parent is success; CF_E_BUSY while a container cgroup is in it. */
 int cf_cgroup_remove_parent(const cf_cgroup_layout *layout, const cf_cgroup_config *config,

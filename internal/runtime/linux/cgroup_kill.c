@@ -239,3 +239,18 @@ int cf_cgroup_destroy(cf_cgroup *cg, cf_err **err)
   }
   return 0;
 }
+
+int cf_cgroup_remove_empty(cf_cgroup *cg, bool *removed, cf_err **err)
+{
+  *removed = true;
+  for (size_t i = 0; i < cg->dir_count; i++) {
+    if (rmdir(cg->dirs[i].path) == 0 || errno == ENOENT) {
+      continue;
+    }
+    if (errno != EBUSY) {
+      return cf_err_sys(err, errno, "remove cgroup %s", cg->dirs[i].path);
+    }
+    *removed = false;
+  }
+  return 0;
+}

@@ -16,6 +16,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "runtime/linux/ctr_cgroup.h"
 #include "runtime/runtime.h"
 
 #define MAX_PROC_FILE (16 * 1024 * 1024)
@@ -132,5 +133,5 @@ int cf_runtime_sweep_inits(const char *dir_prefix, const pid_t *keep, size_t kee
   if (destroyed != NULL) {
     *destroyed = count;
   }
-  return 0;
+  return cf_ctr_cgroup_sweep(NULL, err);
 }
