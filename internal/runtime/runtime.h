@@ -167,11 +167,19 @@ bool cf_runtime_container_alive(const cf_container_init *init);
  * Fails with CF_E_BUSY when init has not exited 30 s after the SIGKILL. */
 int cf_runtime_container_destroy(const cf_container_init *init, cf_err **err);
 
+/* Removes what a container of handle left on the host once its init is
+ * gone: its cgroup, killing whatever process is still in it. Success when
+ * nothing is left. cf_runtime_container_destroy() does this itself while it
+ * can find the init. */
+int cf_runtime_container_cleanup(const char *handle, cf_err **err);
+
 /* Finds container inits (pid 1 of their pid namespace) whose overlay upper
  * directory lies under dir_prefix, and destroys each one whose pid is not
  * in keep. A crashed server leaves such inits when it dies between starting
- * a container and recording its pid. Sets *destroyed to the number
- * destroyed (may be NULL). */
+ * a container and recording its pid. Then removes the container cgroups
+ * that have no process left (those of containers that are gone), without
+ * signalling any process. Sets *destroyed to the number of inits destroyed
+ * (may be NULL). */
 int cf_runtime_sweep_inits(const char *dir_prefix, const pid_t *keep, size_t keep_count,
                            size_t *destroyed, cf_err **err);
 
@@ -189,6 +197,12 @@ typedef struct cf_process_spec {
   /* The process becomes a child of the container init, which reaps it, so
    * it outlives the caller; cf_runtime_process_wait() does not apply. */
   bool detach;
+  /* The hardening of the process, as for cf_container_spec: privileged
+   * keeps every capability and has no seccomp filter; oci_config (a jansson
+   * json_t * of an OCI config) takes capabilities, rlimits, seccomp and
+   * noNewPrivileges from it; otherwise the defaults apply. */
+  bool privileged;
+  const void *oci_config;
 } cf_process_spec;
 
 /* A running process and the host ends of its stdio pipes (close-on-exec,

@@ -17,10 +17,13 @@
 
 #include "base/fs.h"
 #include "base/mem.h"
+#include "runtime/linux/ctr_cgroup.h"
 #include "runtime/linux/init.h"
 #include "runtime/linux/proc.h"
 #include "runtime/linux/report.h"
+#include "runtime/linux/security.h"
 #include "runtime/linux/sys.h"
+#include "runtime/linux/userns.h"
 #include "runtime/runtime.h"
 
 #define HOSTNAME_MAX 64
@@ -39,6 +42,10 @@ typedef struct init_setup {
   cf_init_plan plan;
   char hostname[HOSTNAME_MAX + 1];
   const char **lower_dirs;
+  cf_sec_plan sec;
+  cf_id_map uid_map;
+  cf_id_map gid_map;
+  cf_cgroup *cgroup; /* NULL: the container has none */
 } init_setup;
 
 /* A mount option word and what it does. */
@@ -336,6 +343,9 @@ static void prepare_init(const cf_container_spec *spec, init_setup *setup)
     plan->args_len = 0;
   }
   plan->report_fd = -1;
+  plan->sync = (cf_userns_sync){-1, -1};
+  plan->upper_mount_fd = -1;
+  plan->sec = &setup->sec;
 }
 
 /* Checks that every layer path fits an fsconfig() value when the overlay
@@ -365,6 +375,101 @@ static void free_init_setup(init_setup *setup)
   free(setup->lower_dirs);
   free_mounts(&setup->plan);
   cf_closep(&setup->plan.network_fd);
+  cf_closep(&setup->plan.upper_mount_fd);
+  cf_userns_sync_close(&setup->plan.sync);
+  cf_sec_plan_free(&setup->sec);
+  cf_userns_map_free(&setup->uid_map);
+  cf_userns_map_free(&setup->gid_map);
+}
+
+/* Builds the security plan: the bundle's settings, or the defaults. */
+static int prepare_security(const cf_container_spec *spec, init_setup *setup, cf_err **err)
+{
+  if (spec->oci_config != NULL) {
+    return cf_sec_plan_from_oci(spec->oci_config, spec->privileged, &setup->sec, err);
+  }
+  return cf_sec_plan_default(spec->privileged, &setup->sec, err);
+}
+
+static bool maps_root(const cf_id_map *map)
+{
+  for (size_t i = 0; i < map->count; i++) {
+    if (map->ranges[i].container_id == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Copies and checks one id map of the spec. */
+static int convert_map(const cf_runtime_id_map *lines, size_t count, const char *field,
+                       cf_id_map *out, cf_err **err)
+{
+  out->ranges = cf_xcalloc(count > 0 ? count : 1, sizeof(cf_id_range));
+  out->count = count;
+  for (size_t i = 0; i < count; i++) {
+    out->ranges[i] = (cf_id_range){lines[i].container_id, lines[i].host_id, lines[i].size};
+  }
+  if (cf_userns_map_validate(out, field, err) < 0) {
+    return -1;
+  }
+  if (!maps_root(out)) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "%s maps no host id to id 0 of the container: the init runs as root of "
+                      "its user namespace",
+                      field);
+  }
+  return 0;
+}
+
+/* Mounts the upper filesystem detached, in the host's user namespace,
+ * because the kernel lets no user namespace but the host's mount a block
+ * device. The init attaches it in its own mount namespace. */
+static int mount_upper_detached(const cf_rootfs_spec *rootfs, cf_init_plan *plan, cf_err **err)
+{
+  cf_autoclose int fs = fsopen(rootfs->upper_fs_type, FSOPEN_CLOEXEC);
+  if (fs < 0) {
+    return cf_err_sys(err, errno, "open %s filesystem context for %s", rootfs->upper_fs_type,
+                      rootfs->upper_device);
+  }
+  if (fsconfig(fs, FSCONFIG_SET_STRING, "source", rootfs->upper_device, 0) < 0 ||
+      fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+    return cf_err_sys(err, errno, "mount %s %s", rootfs->upper_fs_type, rootfs->upper_device);
+  }
+  plan->upper_mount_fd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOATIME);
+  if (plan->upper_mount_fd < 0) {
+    return cf_err_sys(err, errno, "mount %s %s", rootfs->upper_fs_type, rootfs->upper_device);
+  }
+  return 0;
+}
+
+/* Prepares a user namespace when the spec has id maps. */
+static int prepare_userns(const cf_container_spec *spec, init_setup *setup, cf_err **err)
+{
+  if (spec->uid_map_count == 0) {
+    if (spec->gid_map_count > 0) {
+      return cf_err_set(err, CF_E_INVALID, "container %s has a gid map but no uid map",
+                        spec->handle);
+    }
+    return 0;
+  }
+  if (convert_map(spec->uid_map, spec->uid_map_count, "uid map", &setup->uid_map, err) < 0 ||
+      convert_map(spec->gid_map, spec->gid_map_count, "gid map", &setup->gid_map, err) < 0) {
+    return cf_err_wrap(err, "container %s", spec->handle);
+  }
+  /* NOTE: joining a network namespace needs CAP_SYS_ADMIN in the user
+   * namespace that owns it, which the init in its own user namespace lacks. */
+  if (spec->network_path != NULL) {
+    return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+                      "container %s has a user namespace and joins network namespace %s: a "
+                      "container with id maps needs its own network namespace",
+                      spec->handle, spec->network_path);
+  }
+  setup->plan.userns = true;
+  if (spec->rootfs.upper_device != NULL && spec->rootfs.lower_count > 0) {
+    return mount_upper_detached(&spec->rootfs, &setup->plan, err);
+  }
+  return 0;
 }
 
 static int open_network(const cf_container_spec *spec, cf_init_plan *plan, cf_err **err)
@@ -389,8 +494,9 @@ static pid_t clone_init(cf_init_plan *plan)
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   unsigned long network = plan->network_fd >= 0 ? 0 : CLONE_NEWNET;
-  pid_t pid =
-      cf_sys_clone(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | network | SIGCHLD);
+  unsigned long user = plan->userns ? CLONE_NEWUSER : 0;
+  pid_t pid = cf_sys_clone(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | network |
+                           user | SIGCHLD);
   if (pid == 0) {
     cf_init_run(plan);
   }
@@ -427,6 +533,19 @@ static void kill_and_reap(pid_t pid)
   }
 }
 
+/* Puts the waiting init in the container's cgroup, writes its id maps and
+ * lets it go on. */
+static int release_init(init_setup *setup, pid_t pid, cf_err **err)
+{
+  if (setup->cgroup != NULL && cf_cgroup_add_pid(setup->cgroup, pid, err) < 0) {
+    return cf_err_wrap(err, "put container init %d in its cgroup", (int)pid);
+  }
+  if (setup->plan.userns && cf_userns_write_maps(pid, &setup->uid_map, &setup->gid_map, err) < 0) {
+    return cf_err_wrap(err, "write the id maps of container init %d", (int)pid);
+  }
+  return cf_userns_sync_release(&setup->plan.sync, err);
+}
+
 static int start_init(init_setup *setup, pid_t *pid, cf_err **err)
 {
   int fds[2];
@@ -436,16 +555,34 @@ static int start_init(init_setup *setup, pid_t *pid, cf_err **err)
   cf_autoclose int report_read = fds[0];
   cf_autoclose int report_write = fds[1];
   setup->plan.report_fd = report_write;
+  if (cf_userns_sync_open(&setup->plan.sync, err) < 0) {
+    return -1;
+  }
 
   *pid = clone_init(&setup->plan);
   if (*pid < 0) {
     return cf_err_sys(err, errno, "clone container init");
   }
   cf_closep(&report_write);
-  if (await_init(*pid, report_read, err) < 0) {
+  cf_userns_sync_close_child(&setup->plan.sync);
+  cf_closep(&setup->plan.upper_mount_fd);
+  if (release_init(setup, *pid, err) < 0 || await_init(*pid, report_read, err) < 0) {
+    cf_userns_sync_close(&setup->plan.sync);
     kill_and_reap(*pid);
     return -1;
   }
+  return 0;
+}
+
+static int read_start_time(pid_t pid, cf_container_init *out, cf_err **err)
+{
+  char state;
+  uint64_t start_time;
+  if (cf_proc_stat_read(pid, &state, &start_time, err) < 0) {
+    kill_and_reap(pid);
+    return cf_err_wrap(err, "read start time of container init %d", (int)pid);
+  }
+  *out = (cf_container_init){.pid = pid, .start_time = start_time};
   return 0;
 }
 
@@ -465,21 +602,26 @@ int cf_runtime_container_create(const cf_container_spec *spec, cf_container_init
     rc = open_network(spec, &setup.plan, err);
   }
   if (rc == 0) {
+    rc = prepare_security(spec, &setup, err);
+  }
+  if (rc == 0) {
+    rc = prepare_userns(spec, &setup, err);
+  }
+  if (rc == 0) {
+    rc = cf_ctr_cgroup_create(spec, &setup.cgroup, err);
+  }
+  if (rc == 0) {
     rc = start_init(&setup, &pid, err);
   }
+  if (rc == 0) {
+    rc = read_start_time(pid, out, err);
+  }
+  if (rc < 0 && setup.cgroup != NULL) {
+    cf_cgroup_destroy(setup.cgroup, NULL);
+  }
+  cf_cgroup_free(setup.cgroup);
   free_init_setup(&setup);
-  if (rc < 0) {
-    return -1;
-  }
-
-  char state;
-  uint64_t start_time;
-  if (cf_proc_stat_read(pid, &state, &start_time, err) < 0) {
-    kill_and_reap(pid);
-    return cf_err_wrap(err, "read start time of container init %d", (int)pid);
-  }
-  *out = (cf_container_init){.pid = pid, .start_time = start_time};
-  return 0;
+  return rc;
 }
 
 bool cf_runtime_container_alive(const cf_container_init *init)
@@ -545,13 +687,45 @@ int cf_runtime_container_destroy(const cf_container_init *init, cf_err **err)
   if (pidfd < 0) {
     return 0;
   }
+  /* Found while the init lives: its cgroup names the container. */
+  cf_cgroup *cg = NULL;
+  if (cf_ctr_cgroup_of_pid(init->pid, &cg, err) < 0) {
+    return cf_err_wrap(err, "destroy container init %d", (int)init->pid);
+  }
+  int rc = 0;
   if (cf_sys_pidfd_send_signal(pidfd, SIGKILL) < 0 && errno != ESRCH) {
-    return cf_err_sys(err, errno, "kill container init %d", (int)init->pid);
+    rc = cf_err_sys(err, errno, "kill container init %d", (int)init->pid);
   }
-  if (wait_exit(pidfd, init->pid, err) < 0) {
-    return -1;
+  if (rc == 0) {
+    rc = wait_exit(pidfd, init->pid, err);
   }
-  return reap(pidfd, init->pid, err);
+  if (rc == 0) {
+    rc = reap(pidfd, init->pid, err);
+  }
+  if (rc == 0 && cg != NULL) {
+    rc = cf_cgroup_destroy(cg, err);
+  }
+  cf_cgroup_free(cg);
+  return rc;
+}
+
+int cf_runtime_container_cleanup(const char *handle, cf_err **err)
+{
+  cf_cgroup *cg = NULL;
+  cf_err *open_err = NULL;
+  if (cf_ctr_cgroup_open(handle, &cg, &open_err) < 0) {
+    enum cf_code code = open_err->code;
+    if (code != CF_E_NOT_FOUND && err != NULL) {
+      cf_err_free(*err);
+      *err = open_err;
+      return -1;
+    }
+    cf_err_free(open_err);
+    return code == CF_E_NOT_FOUND ? 0 : -1;
+  }
+  int rc = cf_cgroup_destroy(cg, err);
+  cf_cgroup_free(cg);
+  return rc;
 }
 
 bool cf_runtime_container_has_network(const cf_container_init *init, const char *netns_path)

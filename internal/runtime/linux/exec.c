@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/mem.h"
+#include "runtime/linux/ctr_cgroup.h"
 #include "runtime/linux/exec.h"
 #include "runtime/linux/proc.h"
 #include "runtime/linux/report.h"
@@ -37,7 +38,10 @@ typedef struct exec_setup {
   int report_read;
   int parent_stdio[3]; /* the caller's ends: stdin write end, stdout and stderr read ends */
   int go_write;        /* detached: write end of the go pipe */
+  int hold_write;      /* write end of the helper's hold pipe */
   pid_t init_pid;
+  cf_sec_plan sec;
+  cf_cgroup *cgroup; /* the container's, or NULL */
 } exec_setup;
 
 static void init_setup(exec_setup *setup)
@@ -47,8 +51,11 @@ static void init_setup(exec_setup *setup)
   setup->plan.root_fd = -1;
   setup->plan.report_fd = -1;
   setup->plan.go_fd = -1;
+  setup->plan.hold_fd = -1;
+  setup->plan.sec = &setup->sec;
   setup->report_read = -1;
   setup->go_write = -1;
+  setup->hold_write = -1;
   for (int i = 0; i < 3; i++) {
     setup->plan.stdio[i] = -1;
     setup->parent_stdio[i] = -1;
@@ -64,10 +71,14 @@ static void free_setup(exec_setup *setup)
   cf_closep(&setup->report_read);
   cf_closep(&plan->go_fd);
   cf_closep(&setup->go_write);
+  cf_closep(&plan->hold_fd);
+  cf_closep(&setup->hold_write);
   for (int i = 0; i < 3; i++) {
     cf_closep(&plan->stdio[i]);
     cf_closep(&setup->parent_stdio[i]);
   }
+  cf_sec_plan_free(&setup->sec);
+  cf_cgroup_free(setup->cgroup);
   free(plan->argv);
   cf_strv_free(plan->envp, setup->env_count);
   free(plan->candidate);
@@ -98,6 +109,31 @@ static int open_init(const cf_container_init *init, cf_exec_plan *plan, cf_err *
     return cf_err_set(err, CF_E_NOT_FOUND, "container init %d is not running", (int)init->pid);
   }
   return 0;
+}
+
+/* True when the init lives in a user namespace other than the caller's. */
+static bool in_own_userns(pid_t init_pid)
+{
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)init_pid);
+  struct stat theirs;
+  struct stat ours;
+  return stat(path, &theirs) == 0 && stat("/proc/self/ns/user", &ours) == 0 &&
+         (theirs.st_dev != ours.st_dev || theirs.st_ino != ours.st_ino);
+}
+
+/* Builds the process's security plan and finds the container's user
+ * namespace and cgroup. */
+static int prepare_isolation(const cf_process_spec *spec, exec_setup *setup, cf_err **err)
+{
+  int rc = spec->oci_config != NULL
+               ? cf_sec_plan_from_oci(spec->oci_config, spec->privileged, &setup->sec, err)
+               : cf_sec_plan_default(spec->privileged, &setup->sec, err);
+  if (rc < 0) {
+    return -1;
+  }
+  setup->plan.join_userns = in_own_userns(setup->init_pid);
+  return cf_ctr_cgroup_of_pid(setup->init_pid, &setup->cgroup, err);
 }
 
 static int read_fd(int fd, const char *path, cf_buf *buf, cf_err **err)
@@ -222,6 +258,9 @@ static int make_pipes(const cf_process_spec *spec, exec_setup *setup, cf_err **e
   if (spec->detach && make_pipe(&plan->go_fd, &setup->go_write, err) < 0) {
     return -1;
   }
+  if (make_pipe(&plan->hold_fd, &setup->hold_write, err) < 0) {
+    return -1;
+  }
   if (spec->stdio != NULL) {
     return share_stdio(spec->stdio, setup, err);
   }
@@ -231,6 +270,20 @@ static int make_pipes(const cf_process_spec *spec, exec_setup *setup, cf_err **e
     return -1;
   }
   return 0;
+}
+
+static void reap_pid(pid_t pid)
+{
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+}
+
+/* Kills a process that is the caller's child, or has already exited, and
+ * reaps it. */
+static void kill_and_reap(pid_t pid)
+{
+  kill(pid, SIGKILL);
+  reap_pid(pid);
 }
 
 /* Forks the helper with every signal blocked, so no handler of the caller
@@ -250,6 +303,7 @@ static pid_t fork_helper(exec_setup *setup)
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   cf_closep(&setup->plan.report_fd);
   cf_closep(&setup->plan.go_fd);
+  cf_closep(&setup->plan.hold_fd);
   for (int i = 0; i < 3; i++) {
     cf_closep(&setup->plan.stdio[i]);
   }
@@ -257,18 +311,32 @@ static pid_t fork_helper(exec_setup *setup)
   return pid;
 }
 
-static void reap_pid(pid_t pid)
+/* Puts the waiting helper in the container's cgroup and lets it go on. On
+ * failure the helper reads end of file and exits. */
+static int release_helper(exec_setup *setup, pid_t helper, cf_err **err)
 {
-  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  if (setup->cgroup != NULL && cf_cgroup_add_pid(setup->cgroup, helper, err) < 0) {
+    cf_closep(&setup->hold_write);
+    return cf_err_wrap(err, "put exec helper %d in the container's cgroup", (int)helper);
   }
+  int rc = cf_write_all(setup->hold_write, "g", 1, err);
+  cf_closep(&setup->hold_write);
+  return rc;
 }
 
-/* Kills a process that is the caller's child, or has already exited, and
- * reaps it. */
-static void kill_and_reap(pid_t pid)
+/* Forks the helper and releases it; on failure nothing is left running. */
+static pid_t start_helper(exec_setup *setup, cf_err **err)
 {
-  kill(pid, SIGKILL);
-  reap_pid(pid);
+  pid_t helper = fork_helper(setup);
+  if (helper < 0) {
+    cf_err_sys(err, errno, "fork exec helper");
+    return -1;
+  }
+  if (release_helper(setup, helper, err) < 0) {
+    kill_and_reap(helper);
+    return -1;
+  }
+  return helper;
 }
 
 /* Reads reports until every writer has closed the pipe: the helper sends
@@ -359,9 +427,9 @@ static int collect_detached(exec_setup *setup, cf_process *out, cf_report *failu
 static int spawn_detached(exec_setup *setup, cf_process *out, cf_err **err)
 {
   *out = (cf_process){.pid = 0, .pidfd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
-  pid_t helper = fork_helper(setup);
+  pid_t helper = start_helper(setup, err);
   if (helper < 0) {
-    return cf_err_sys(err, errno, "fork exec helper");
+    return -1;
   }
   cf_report failure;
   int rc = collect_detached(setup, out, &failure, err);
@@ -385,9 +453,9 @@ static int spawn(exec_setup *setup, cf_process *out, cf_err **err)
   if (setup->plan.detach) {
     return spawn_detached(setup, out, err);
   }
-  pid_t helper = fork_helper(setup);
+  pid_t helper = start_helper(setup, err);
   if (helper < 0) {
-    return cf_err_sys(err, errno, "fork exec helper");
+    return -1;
   }
   pid_t pid;
   cf_report failure;
@@ -434,7 +502,8 @@ int cf_runtime_exec(const cf_container_init *init, const cf_process_spec *spec, 
   init_setup(&setup);
   setup.init_pid = init->pid;
   int rc = -1;
-  if (open_init(init, &setup.plan, err) == 0 && resolve_user(spec, &setup, err) == 0) {
+  if (open_init(init, &setup.plan, err) == 0 && resolve_user(spec, &setup, err) == 0 &&
+      prepare_isolation(spec, &setup, err) == 0) {
     prepare_command(spec, &setup);
     rc = make_pipes(spec, &setup, err) == 0 ? spawn(&setup, out, err) : -1;
   }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "runtime/linux/security.h"
+
 /* Everything the children need, prepared by the caller before fork(),
  * because they must not allocate. */
 typedef struct cf_exec_plan {
@@ -37,6 +39,12 @@ typedef struct cf_exec_plan {
    * which the caller causes once it has found the process's host pid. */
   bool detach;
   int go_fd; /* read end of the go pipe, or -1 */
+  /* The helper waits until hold_fd reads 'g', which the caller writes once
+   * it has put the helper in the container's cgroup, so every process it
+   * starts begins there. */
+  int hold_fd;
+  bool join_userns; /* the container has its own user namespace */
+  const cf_sec_plan *sec;
 } cf_exec_plan;
 
 /* Runs in the helper forked by cf_runtime_exec(). Never returns. */

@@ -18,6 +18,7 @@
 
 #include "runtime/linux/report.h"
 #include "runtime/linux/sys.h"
+#include "runtime/linux/userns.h"
 
 /* Exit status of a process that failed before execve(); the caller gets the
  * reported error instead and reaps the process. */
@@ -31,6 +32,13 @@
  * also evaluates to -1. */
 #define REPORT(plan, ...) cf_report_error((plan)->report_fd, CF_E_SYSTEM, errno, __VA_ARGS__, NULL)
 #define FAIL(plan, ...) (REPORT(plan, __VA_ARGS__), -1)
+
+/* Reports a fault of a security or user namespace step; evaluates to -1. */
+static int fail_step(cf_exec_plan *plan, const cf_sec_fault *fault)
+{
+  cf_report_error(plan->report_fd, CF_E_SYSTEM, errno, fault->step, " ", fault->value, NULL);
+  return -1;
+}
 
 /* Moves *fd to a close-on-exec descriptor above the standard streams. */
 static int move_above_stdio(int *fd)
@@ -114,6 +122,28 @@ static int enter_dir(cf_exec_plan *plan)
   return 0;
 }
 
+/* rlimits, the bounding set and keep-caps, and seccomp when no_new_privs
+ * is off, while the process is still root. */
+static int harden_before_user_switch(cf_exec_plan *plan)
+{
+  cf_sec_fault fault;
+  if (cf_sec_apply_before_user_switch(plan->sec, &fault) < 0) {
+    return fail_step(plan, &fault);
+  }
+  return 0;
+}
+
+/* Capabilities, ambient set, no_new_privs, then seccomp: the last step
+ * before execve(). */
+static int harden_after_user_switch(cf_exec_plan *plan)
+{
+  cf_sec_fault fault;
+  if (cf_sec_apply_after_user_switch(plan->sec, &fault) < 0) {
+    return fail_step(plan, &fault);
+  }
+  return 0;
+}
+
 static bool try_next_candidate(int err)
 {
   return err == ENOENT || err == ENOTDIR || err == EACCES || err == ELOOP || err == ENAMETOOLONG;
@@ -171,8 +201,8 @@ _Noreturn static void run_process(cf_exec_plan *plan)
   cf_sys_default_signals();
   setsid();
   umask(022);
-  if (attach_stdio(plan) < 0 || make_dir(plan) < 0 || switch_user(plan) < 0 ||
-      enter_dir(plan) < 0) {
+  if (attach_stdio(plan) < 0 || make_dir(plan) < 0 || harden_before_user_switch(plan) < 0 ||
+      switch_user(plan) < 0 || enter_dir(plan) < 0 || harden_after_user_switch(plan) < 0) {
     _exit(EXIT_SETUP_FAILED);
   }
   cf_sys_block_signals(0);
@@ -185,9 +215,17 @@ _Noreturn static void run_process(cf_exec_plan *plan)
  * and the init's root directory is the one processes must see. */
 static int enter_container(cf_exec_plan *plan)
 {
+  cf_sec_fault fault;
+  if (cf_sec_apply_not_dumpable(&fault) < 0) {
+    return fail_step(plan, &fault);
+  }
+  int user = plan->join_userns ? CLONE_NEWUSER : 0;
   if (setns(plan->init_pidfd,
-            CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID) < 0) {
+            CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | user) < 0) {
     return FAIL(plan, "join the namespaces of the container init");
+  }
+  if (plan->join_userns && cf_userns_become_root(&fault) < 0) {
+    return fail_step(plan, &fault);
   }
   if (fchdir(plan->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
     return FAIL(plan, "enter the root directory of the container init");
@@ -195,19 +233,20 @@ static int enter_container(cf_exec_plan *plan)
   return 0;
 }
 
-/* Blocks until the caller writes 'g' to the go pipe. End of file without it
- * means the caller gave up, and the process exits without running. */
-static void await_go(cf_exec_plan *plan)
+/* Blocks until the caller writes 'g' to the pipe, then closes it. End of
+ * file without it means the caller gave up, and the child exits with status
+ * without running anything. */
+static void await_byte(int fd, int status)
 {
   char byte = 0;
   ssize_t n;
   do {
-    n = read(plan->go_fd, &byte, 1);
+    n = read(fd, &byte, 1);
   } while (n < 0 && errno == EINTR);
   if (n != 1 || byte != 'g') {
-    _exit(EXIT_SETUP_FAILED);
+    _exit(status);
   }
-  close(plan->go_fd);
+  close(fd);
 }
 
 /* The intermediate child of a detached start: a child of the caller in the
@@ -217,7 +256,7 @@ _Noreturn static void run_intermediate(cf_exec_plan *plan)
 {
   pid_t pid = cf_sys_clone(SIGCHLD);
   if (pid == 0) {
-    await_go(plan);
+    await_byte(plan->go_fd, EXIT_SETUP_FAILED);
     run_process(plan);
   }
   if (pid < 0) {
@@ -230,6 +269,8 @@ _Noreturn static void run_intermediate(cf_exec_plan *plan)
 
 _Noreturn void cf_exec_helper_run(cf_exec_plan *plan)
 {
+  /* The caller first puts the helper in the container's cgroup. */
+  await_byte(plan->hold_fd, 1);
   if (enter_container(plan) < 0) {
     _exit(1);
   }

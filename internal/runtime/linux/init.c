@@ -45,6 +45,28 @@ static const char *const dev_links[][2] = {
 #define FAIL(plan, ...)                                                                            \
   (cf_report_error((plan)->report_fd, CF_E_SYSTEM, errno, __VA_ARGS__, NULL), -1)
 
+/* Reports a fault of a security or user namespace step. */
+static int fail_step(cf_init_plan *plan, const cf_sec_fault *fault)
+{
+  cf_report_error(plan->report_fd, CF_E_SYSTEM, errno, fault->step, " ", fault->value, NULL);
+  return -1;
+}
+
+/* Waits until the parent has put the init in its cgroup and written its id
+ * maps, then becomes root of its user namespace. Until then the init runs
+ * nothing it could not run outside the cgroup. */
+static int await_parent(cf_init_plan *plan)
+{
+  cf_sec_fault fault;
+  if (cf_sec_apply_not_dumpable(&fault) < 0 || cf_userns_sync_wait(&plan->sync, &fault) < 0) {
+    return fail_step(plan, &fault);
+  }
+  if (plan->userns && cf_userns_become_root(&fault) < 0) {
+    return fail_step(plan, &fault);
+  }
+  return 0;
+}
+
 /* Closes every descriptor inherited from the host but the report pipe, and
  * moves that above the standard streams. */
 static int close_host_fds(cf_init_plan *plan)
@@ -110,13 +132,30 @@ static int mount_overlay_fsconfig(cf_init_plan *plan)
  * keeps this mount alive, and it goes away with the mount namespace. */
 static int mount_upper_fs(cf_init_plan *plan)
 {
-  if (plan->upper_device == NULL) {
+  if (plan->upper_device == NULL || plan->upper_mount_fd >= 0) {
     return 0;
   }
   if (mount(plan->upper_device, plan->upper_mount_dir, plan->upper_fs_type, MS_NOATIME, NULL) < 0) {
     return FAIL(plan, "mount ", plan->upper_fs_type, " ", plan->upper_device, " on ",
                 plan->upper_mount_dir);
   }
+  return 0;
+}
+
+/* Attaches the upper filesystem the parent mounted detached, for an init
+ * in a user namespace, which may not mount a block device. */
+static int attach_upper_fs(cf_init_plan *plan)
+{
+  if (plan->upper_mount_fd < 0) {
+    return 0;
+  }
+  if (move_mount(plan->upper_mount_fd, "", AT_FDCWD, plan->upper_mount_dir,
+                 MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+    return FAIL(plan, "attach ", plan->upper_fs_type, " ", plan->upper_device, " on ",
+                plan->upper_mount_dir);
+  }
+  close(plan->upper_mount_fd);
+  plan->upper_mount_fd = -1;
   return 0;
 }
 
@@ -328,6 +367,17 @@ static int switch_root(cf_init_plan *plan)
   return 0;
 }
 
+/* Masks and write-protects the paths of the security plan, once /proc, /sys
+ * and /dev/null are in place in the new root. */
+static int protect_paths(cf_init_plan *plan)
+{
+  cf_sec_fault fault;
+  if (cf_sec_apply_paths(plan->sec, &fault) < 0) {
+    return fail_step(plan, &fault);
+  }
+  return 0;
+}
+
 /* Joins the network namespace given; the descriptor closes with the
  * others right after. */
 static int join_network(cf_init_plan *plan)
@@ -416,8 +466,9 @@ _Noreturn void cf_init_run(cf_init_plan *plan)
   cf_sys_block_signals(1);
   cf_sys_default_signals();
   umask(022);
-  if (join_network(plan) < 0 || close_host_fds(plan) < 0 || make_mounts_private(plan) < 0 ||
-      mount_rootfs(plan) < 0 || make_filesystems(plan) < 0 || switch_root(plan) < 0 ||
+  if (await_parent(plan) < 0 || join_network(plan) < 0 || make_mounts_private(plan) < 0 ||
+      attach_upper_fs(plan) < 0 || close_host_fds(plan) < 0 || mount_rootfs(plan) < 0 ||
+      make_filesystems(plan) < 0 || switch_root(plan) < 0 || protect_paths(plan) < 0 ||
       set_identity(plan) < 0 || bring_loopback_up(plan) < 0 || redirect_stdio(plan) < 0) {
     _exit(1);
   }

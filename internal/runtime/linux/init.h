@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "runtime/linux/security.h"
+#include "runtime/linux/userns.h"
+
 /* One mount of an OCI bundle, converted to mount(2) arguments. */
 typedef struct cf_init_mount {
   const char *source;
@@ -46,6 +49,14 @@ typedef struct cf_init_plan {
   char *args; /* the argv area, overwritten with the init's name; or NULL */
   size_t args_len;
   int report_fd; /* write end of the report pipe */
+  /* The init waits on sync until the parent has put it in the container's
+   * cgroup and, with userns, written its id maps. */
+  cf_userns_sync sync;
+  bool userns; /* cloned into a new user namespace: become its root */
+  /* With userns: the upper filesystem, mounted detached on the host side
+   * because the init may not mount it, or -1. */
+  int upper_mount_fd;
+  const cf_sec_plan *sec; /* masked and read-only paths */
 } cf_init_plan;
 
 /* Runs in the cloned child: sets up the container and becomes its init.
