@@ -326,6 +326,37 @@ int cf_store_net_rules_add(cf_store *store, const char *handle, const char *cons
 int cf_store_net_rules_list(cf_store *store, const char *handle, char ***rules, size_t *count,
                             cf_err **err);
 
+/* The resource limits a Garden container was created with, as requested
+ * (0 means no limit), and whether it is privileged. */
+typedef struct cf_limits_record {
+  uint64_t memory_bytes;    /* memory_limits.limit_in_bytes */
+  uint64_t cpu_weight;      /* cpu_limits.weight */
+  uint64_t cpu_shares;      /* cpu_limits.limit_in_shares */
+  uint64_t cpu_quota_us;    /* CPU maximum applied: quota per period */
+  uint64_t cpu_period_us;   /* period of cpu_quota_us */
+  uint64_t pids_max;        /* pid_limits.max */
+  uint64_t bandwidth_rate;  /* bandwidth_limits.rate, bytes per second */
+  uint64_t bandwidth_burst; /* bandwidth_limits.burst, bytes */
+  bool privileged;
+} cf_limits_record;
+
+/* Inserts or replaces the limits of a container. Fails with CF_E_NOT_FOUND
+ * ("unknown handle: H") for an unknown container. */
+int cf_store_limits_set(cf_store *store, const char *handle, const cf_limits_record *limits,
+                        cf_err **err);
+/* Reads the limits of a container; all zero for a container recorded
+ * without limits. Fails with CF_E_NOT_FOUND for an unknown container. */
+int cf_store_limits_get(cf_store *store, const char *handle, cf_limits_record *out, cf_err **err);
+
+/* Records an event of a container (such as "Out of memory") unless it is
+ * already recorded; *added (may be NULL) tells whether it was new. Fails
+ * with CF_E_NOT_FOUND for an unknown container. */
+int cf_store_event_add(cf_store *store, const char *handle, const char *event, bool *added,
+                       cf_err **err);
+/* The container's events in the order they were first recorded. */
+int cf_store_event_list(cf_store *store, const char *handle, char ***events, size_t *count,
+                        cf_err **err);
+
 /* Every list call returns NULL and a count of 0 for an empty list; free a
  * returned array with cf_strv_free() from base/mem.h. */
 

@@ -124,6 +124,29 @@ const char *const cf_store__migrations[] = {
     "  PRIMARY KEY (handle, position)"
     ");"
     "PRAGMA user_version = 6;",
+
+    /* 7: resource limits a Garden container was created with, whether it is
+     * privileged, and the events (such as "Out of memory") recorded for it,
+     * each event once. Both go with their container. */
+    "CREATE TABLE container_limits ("
+    "  handle TEXT PRIMARY KEY NOT NULL REFERENCES containers (handle) ON DELETE CASCADE,"
+    "  memory_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  cpu_weight INTEGER NOT NULL DEFAULT 0,"
+    "  cpu_shares INTEGER NOT NULL DEFAULT 0,"
+    "  cpu_quota_us INTEGER NOT NULL DEFAULT 0,"
+    "  cpu_period_us INTEGER NOT NULL DEFAULT 0,"
+    "  pids_max INTEGER NOT NULL DEFAULT 0,"
+    "  bandwidth_rate INTEGER NOT NULL DEFAULT 0,"
+    "  bandwidth_burst INTEGER NOT NULL DEFAULT 0,"
+    "  privileged INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE container_events ("
+    "  handle TEXT NOT NULL REFERENCES containers (handle) ON DELETE CASCADE,"
+    "  event TEXT NOT NULL,"
+    "  recorded_at_ns INTEGER NOT NULL,"
+    "  PRIMARY KEY (handle, event)"
+    ");"
+    "PRAGMA user_version = 7;",
 };
 
 const int cf_store__migration_count =

@@ -29,6 +29,8 @@ static const char *const tables_at_version[] = {
     "containers,layers,processes,properties,runtime_containers,volume_layers,volumes",
     "containers,layers,net_endpoints,net_ports,net_rules,processes,properties,runtime_containers,"
     "volume_layers,volumes",
+    "container_events,container_limits,containers,layers,net_endpoints,net_ports,net_rules,"
+    "processes,properties,runtime_containers,volume_layers,volumes",
 };
 
 #define VERSION_COUNT ((int)(sizeof(tables_at_version) / sizeof(tables_at_version[0])))
