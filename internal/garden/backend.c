@@ -11,6 +11,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "garden/limits.h"
 #include "image/volume.h"
 
 struct cf_backend {
@@ -112,12 +113,20 @@ static int record_container(cf_backend *backend, const cf_create_request *reques
     cf_store_rollback(backend->store);
     return -1;
   }
+  if (request->limits != NULL &&
+      cf_store_limits_set(backend->store, request->handle, request->limits, err) < 0) {
+    cf_store_rollback(backend->store);
+    return -1;
+  }
   return cf_store_commit(backend->store, err);
 }
 
-static int start_init(const char *handle, const cf_volume *volume, cf_container_init *init,
-                      cf_err **err)
+/* Starts the init with the request's limits and privilege. No user
+ * namespace maps are given, so the container shares the host's user ids. */
+static int start_init(const cf_create_request *request, const cf_volume *volume,
+                      cf_container_init *init, cf_err **err)
 {
+  const char *handle = request->handle;
   char hostname[64];
   cf_runtime_hostname(handle, hostname);
   cf_container_spec spec = {
@@ -135,6 +144,10 @@ static int start_init(const char *handle, const cf_volume *volume, cf_container_
               .upper_mount_dir = volume->mount_dir,
           },
   };
+  if (request->limits != NULL) {
+    cf_limits_to_runtime(request->limits, &spec.limits);
+    spec.privileged = request->limits->privileged;
+  }
   return cf_runtime_container_create(&spec, init, err);
 }
 
@@ -263,7 +276,7 @@ int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_
                               &volume, err) < 0) {
     goto fail;
   }
-  if (start_init(request->handle, &volume, &init, err) < 0) {
+  if (start_init(request, &volume, &init, err) < 0) {
     cf_err_wrap(err, "start container");
     goto fail;
   }
@@ -333,6 +346,57 @@ int cf_backend_disk_limits(cf_backend *backend, const char *handle, int64_t *lim
     return -1;
   }
   cf_container_record_clear(&container);
+  return 0;
+}
+
+int cf_backend_limits(cf_backend *backend, const char *handle, cf_limits_record *out, cf_err **err)
+{
+  return cf_store_limits_get(backend->store, handle, out, err);
+}
+
+int cf_backend_check_usage(cf_backend *backend, const char *handle, cf_container_usage *usage,
+                           cf_err **err)
+{
+  cf_container_usage read = {0};
+  if (cf_runtime_container_usage(handle, &read, err) < 0) {
+    return cf_err_wrap(err, "read cgroup usage of container %s", handle);
+  }
+  if (usage != NULL) {
+    *usage = read;
+  }
+  if (read.memory_oom_kills == 0) {
+    return 0;
+  }
+  bool added = false;
+  if (cf_store_event_add(backend->store, handle, CF_EVENT_OUT_OF_MEMORY, &added, err) < 0) {
+    return -1;
+  }
+  if (added) {
+    cf_log(CF_LOG_INFO, "container.out-of-memory", "{s:s, s:I}", "handle", handle, "oom-kills",
+           (json_int_t)read.memory_oom_kills);
+  }
+  return 0;
+}
+
+int cf_backend_metrics_get(cf_backend *backend, const char *handle, cf_backend_metrics *out,
+                           cf_err **err)
+{
+  memset(out, 0, sizeof(*out));
+  cf_container_record record = {0};
+  if (cf_store_container_get(backend->store, handle, &record, err) < 0) {
+    return -1;
+  }
+  int64_t created_at_ns = record.created_at_ns;
+  cf_container_record_clear(&record);
+  if (cf_store_limits_get(backend->store, handle, &out->limits, err) < 0 ||
+      cf_backend_check_usage(backend, handle, &out->usage, err) < 0) {
+    return -1;
+  }
+  if (cf_volume_stats_get(backend->images, handle, &out->disk, err) < 0) {
+    return cf_err_wrap(err, "read disk usage of container %s", handle);
+  }
+  int64_t age = now_ns() - created_at_ns;
+  out->age_ns = age > 0 ? age : 0;
   return 0;
 }
 

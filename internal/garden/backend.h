@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "image/image.h"
+#include "image/volume.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
 
@@ -49,6 +50,9 @@ typedef struct cf_create_request {
   int64_t grace_time_ns;
   int64_t disk_limit; /* bytes for the container's volume; 0 for none */
   int disk_scope;     /* 0: the image counts against disk_limit; 1: it does not */
+  /* Resource limits and privilege, recorded with the container and applied
+   * through its cgroup; NULL for none. */
+  const cf_limits_record *limits;
 } cf_create_request;
 
 /* Pulls the image, records the container, creates its volume (with the
@@ -64,6 +68,34 @@ int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err);
 /* The disk limit and scope the container's volume was created with; 0 and
  * 0 when it has none. CF_E_NOT_FOUND for an unknown container. */
 int cf_backend_disk_limits(cf_backend *backend, const char *handle, int64_t *limit, int *scope,
+                           cf_err **err);
+
+/* The limits the container was created with; all zero when it has none.
+ * CF_E_NOT_FOUND for an unknown container. */
+int cf_backend_limits(cf_backend *backend, const char *handle, cf_limits_record *out, cf_err **err);
+
+/* The event Info reports once a process of the container was killed for
+ * its memory limit, as Guardian words it. */
+#define CF_EVENT_OUT_OF_MEMORY "Out of memory"
+
+/* Reads the container's cgroup figures into *usage and records the
+ * CF_EVENT_OUT_OF_MEMORY event (once) when the kernel has killed a process
+ * of it for its memory limit. usage may be NULL. */
+int cf_backend_check_usage(cf_backend *backend, const char *handle, cf_container_usage *usage,
+                           cf_err **err);
+
+/* Figures behind a container's Garden Metrics. */
+typedef struct cf_backend_metrics {
+  cf_container_usage usage;
+  cf_volume_stats disk;
+  int64_t age_ns;          /* since the container was recorded */
+  cf_limits_record limits; /* as created, for the CPU entitlement */
+} cf_backend_metrics;
+
+/* Reads the cgroup figures (recording an OOM event as
+ * cf_backend_check_usage() does), the volume's disk use and the age.
+ * CF_E_NOT_FOUND for an unknown container. */
+int cf_backend_metrics_get(cf_backend *backend, const char *handle, cf_backend_metrics *out,
                            cf_err **err);
 
 /* Starts a process in the container. spec->env holds the process's own env;

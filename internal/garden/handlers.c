@@ -15,6 +15,7 @@
 #include "base/mem.h"
 #include "garden/internal.h"
 #include "garden/json.h"
+#include "garden/limits.h"
 
 /* --- Container table --- */
 
@@ -57,6 +58,12 @@ static size_t ctr_count(cf_server *server)
     n++;
   }
   return n;
+}
+
+bool cf_ctr_usable(cf_server *server, const char *handle)
+{
+  cf_ctr *ctr = cf_ctr_find(server, handle);
+  return ctr != NULL && ctr->state != CF_CTR_CREATING;
 }
 
 /* Looks a handle up as the Go server's handlers do before their work. */
@@ -220,6 +227,7 @@ typedef struct create_work {
   int64_t grace_time_ns;
   int64_t disk_limit; /* bytes; 0 for none */
   int disk_scope;     /* 0 total, 1 exclusive */
+  cf_limits_record limits;
   cf_err *err;
 } create_work;
 
@@ -253,14 +261,6 @@ static int check_types(const json_t *spec, cf_err **err)
     }
   }
   return 0;
-}
-
-/* The disk limit fields the volume implements; the inode limits are not. */
-static bool is_disk_field(const char *kind, const char *field)
-{
-  return strcmp(kind, "disk_limits") == 0 &&
-         (strcmp(field, "byte_hard") == 0 || strcmp(field, "byte_soft") == 0 ||
-          strcmp(field, "scope") == 0);
 }
 
 /* Reads limits.disk_limits. byte_hard is the limit, or byte_soft when
@@ -307,33 +307,10 @@ static int check_unsupported(const json_t *spec, cf_err **err)
                         list_fields[i]);
     }
   }
-  json_t *privileged = cf_json_get(spec, "privileged");
-  if (json_is_true(privileged)) {
-    return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
-                      "privileged containers are not implemented yet in cfwin");
-  }
   json_t *network = cf_json_get(spec, "network");
   if (json_is_string(network) && json_string_length(network) > 0) {
     return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
                       "\"network\" is not implemented yet in cfwin; containers get loopback only");
-  }
-  json_t *limits = cf_json_get(spec, "limits");
-  const char *kind;
-  json_t *group;
-  json_object_foreach(json_is_object(limits) ? limits : NULL, kind, group)
-  {
-    const char *field;
-    json_t *value;
-    json_object_foreach(json_is_object(group) ? group : NULL, field, value)
-    {
-      if (is_disk_field(kind, field)) {
-        continue;
-      }
-      if (!(json_is_integer(value) && json_integer_value(value) == 0) && !json_is_null(value)) {
-        return cf_err_set(err, CF_E_NOT_IMPLEMENTED, "limit %s.%s is not implemented yet in cfwin",
-                          kind, field);
-      }
-    }
   }
   return 0;
 }
@@ -425,6 +402,7 @@ static int parse_create(cf_server *server, const json_t *spec, create_work *cw, 
       pick_handle(spec, cw, err) < 0 || pick_image(server, spec, cw, err) < 0 ||
       cf_json_get_strings(spec, "env", &cw->env, &cw->env_count, err) < 0 ||
       parse_properties(spec, cw, err) < 0 || parse_disk_limits(spec, cw, err) < 0 ||
+      cf_limits_parse(spec, server->config.cpu_quota_per_share_us, &cw->limits, err) < 0 ||
       cf_json_get_int(spec, "grace_time", &grace, err) < 0) {
     return -1;
   }
@@ -447,6 +425,7 @@ static void run_create(uv_work_t *work)
       .grace_time_ns = cw->grace_time_ns,
       .disk_limit = cw->disk_limit,
       .disk_scope = cw->disk_scope,
+      .limits = &cw->limits,
   };
   cf_backend_create(cw->conn->server->backend, &request, &cw->err);
 }
@@ -557,9 +536,9 @@ static void handle_destroy(cf_conn *conn, const char *handle)
   uv_queue_work(conn->server->loop, &dw->work, run_destroy, after_destroy);
 }
 
-/* --- Info and properties --- */
+/* --- Properties --- */
 
-static json_t *properties_object(cf_store *store, const char *handle, cf_err **err)
+json_t *cf_properties_json(cf_store *store, const char *handle, cf_err **err)
 {
   cf_property *props = NULL;
   size_t count = 0;
@@ -574,42 +553,13 @@ static json_t *properties_object(cf_store *store, const char *handle, cf_err **e
   return object;
 }
 
-static void handle_info(cf_conn *conn, const char *handle)
-{
-  if (cf_ctr_lookup(conn, handle) == NULL) {
-    return;
-  }
-  cf_store *store = cf_backend_store(conn->server->backend);
-  cf_err *err = NULL;
-  cf_container_record record = {0};
-  if (cf_store_container_get(store, handle, &record, &err) < 0) {
-    respond_err(conn, err);
-    return;
-  }
-  json_t *props = properties_object(store, handle, &err);
-  if (props == NULL) {
-    cf_container_record_clear(&record);
-    respond_err(conn, err);
-    return;
-  }
-  const char *state = strcmp(record.state, CF_CONTAINER_STOPPED) == 0 ? "stopped" : "active";
-  json_t *info = json_pack("{s:s, s:[], s:s, s:s, s:s, s:o, s:o, s:o, s:[]}", "State", state,
-                           "Events", "HostIP", "", "ContainerIP", "", "ExternalIP", "",
-                           "ContainerPath", cf_json_string(record.dir), "ProcessIDs",
-                           cf_proc_ids(conn->server, handle), "Properties", props, "MappedPorts");
-  cf_container_record_clear(&record);
-  cf_conn_respond_json(conn, 200, info);
-  json_decref(info);
-  cf_conn_request_done(conn);
-}
-
 static void handle_properties(cf_conn *conn, const char *handle)
 {
   if (cf_ctr_lookup(conn, handle) == NULL) {
     return;
   }
   cf_err *err = NULL;
-  json_t *props = properties_object(cf_backend_store(conn->server->backend), handle, &err);
+  json_t *props = cf_properties_json(cf_backend_store(conn->server->backend), handle, &err);
   if (props == NULL) {
     respond_err(conn, err);
     return;
@@ -680,7 +630,28 @@ static void handle_remove_property(cf_conn *conn, const char *handle, const char
   respond_empty(conn);
 }
 
-/* --- Routes that later work implements --- */
+/* --- Limits --- */
+
+/* GET /containers/:handle/limits/memory, cpu and bandwidth: the limits
+ * recorded at create. */
+static void handle_limits(cf_conn *conn, const char *handle, enum cf_route route)
+{
+  if (cf_ctr_lookup(conn, handle) == NULL) {
+    return;
+  }
+  cf_limits_record limits;
+  cf_err *err = NULL;
+  if (cf_backend_limits(conn->server->backend, handle, &limits, &err) < 0) {
+    respond_err(conn, err);
+    return;
+  }
+  json_t *body = route == CF_ROUTE_MEMORY_LIMITS ? cf_limits_memory_json(&limits)
+                 : route == CF_ROUTE_CPU_LIMITS  ? cf_limits_cpu_json(&limits)
+                                                 : cf_limits_bandwidth_json(&limits);
+  cf_conn_respond_json(conn, 200, body);
+  json_decref(body);
+  cf_conn_request_done(conn);
+}
 
 /* GET /containers/:handle/limits/disk: the limits given at create, with
  * Garden's omitempty fields, so no limit is {}. */
@@ -735,7 +706,21 @@ void cf_handle_request(cf_conn *conn, cf_route_match *match)
     handle_create(conn);
     break;
   case CF_ROUTE_INFO:
-    handle_info(conn, match->handle);
+    cf_handle_info(conn, match->handle);
+    break;
+  case CF_ROUTE_BULK_INFO:
+    cf_handle_bulk_info(conn);
+    break;
+  case CF_ROUTE_METRICS:
+    cf_handle_metrics(conn, match->handle);
+    break;
+  case CF_ROUTE_BULK_METRICS:
+    cf_handle_bulk_metrics(conn);
+    break;
+  case CF_ROUTE_MEMORY_LIMITS:
+  case CF_ROUTE_CPU_LIMITS:
+  case CF_ROUTE_BANDWIDTH_LIMITS:
+    handle_limits(conn, match->handle, match->route);
     break;
   case CF_ROUTE_DESTROY:
     handle_destroy(conn, match->handle);

@@ -124,6 +124,7 @@ struct cf_server {
   cf_proc *procs;
   cf_ctr *ctrs;
   unsigned long long next_stream_id;
+  double cpu_entitlement_per_share; /* percent of a CPU per share, for Metrics */
   bool signals_started;
   bool stopping;
 };
@@ -160,6 +161,25 @@ cf_ctr *cf_ctr_find(cf_server *server, const char *handle);
 cf_ctr *cf_ctr_lookup(cf_conn *conn, const char *handle);
 cf_ctr *cf_ctr_add(cf_server *server, const char *handle, enum cf_ctr_state state);
 void cf_ctr_remove(cf_server *server, cf_ctr *ctr);
+/* True when routes may use the container: known and not being created. */
+bool cf_ctr_usable(cf_server *server, const char *handle);
+/* The container's properties as a JSON object (new reference), or NULL
+ * with *err. */
+json_t *cf_properties_json(cf_store *store, const char *handle, cf_err **err);
+
+/* info.c: Info and BulkInfo. */
+void cf_handle_info(cf_conn *conn, const char *handle);
+void cf_handle_bulk_info(cf_conn *conn);
+/* Splits the handles query parameter of the bulk routes at commas, as the
+ * Go server does: absent or empty gives no handles. */
+int cf_bulk_handles(const char *query, char ***handles, size_t *count, cf_err **err);
+
+/* metrics.c: Metrics and BulkMetrics. */
+void cf_handle_metrics(cf_conn *conn, const char *handle);
+void cf_handle_bulk_metrics(cf_conn *conn);
+/* Guardian's default CPU entitlement per share, in percent of one CPU:
+ * CPU cores times 100 divided by the host's memory in MiB. */
+double cf_cpu_entitlement_default(void);
 
 /* processes.c: Run, Attach, output streams. */
 void cf_handle_run(cf_conn *conn, cf_route_match *match);

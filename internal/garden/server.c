@@ -498,6 +498,9 @@ static void pull_cached_images(cf_server *server)
 
 static int start(cf_server *server, cf_err **err)
 {
+  server->cpu_entitlement_per_share = server->config.cpu_entitlement_per_share > 0
+                                          ? server->config.cpu_entitlement_per_share
+                                          : cf_cpu_entitlement_default();
   if (cf_mkdir_p(server->config.depot, 0700, err) < 0 || open_backend(server, err) < 0 ||
       reconcile(server, err) < 0) {
     return -1;

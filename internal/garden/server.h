@@ -28,6 +28,14 @@ typedef struct cf_server_config {
   /* After a destroy, unused layers are removed once the layer store holds
    * more than this many bytes; negative: never. */
   int64_t gc_threshold_bytes;
+  /* CPU maximum per CPU share, as Guardian's --cpu-quota-per-share: a
+   * container with shares gets a quota of shares times this many
+   * microseconds per 100000 us period, at least 1000 us; 0: no maximum. */
+  uint64_t cpu_quota_per_share_us;
+  /* CPU percentage one share is entitled to, for Metrics' CPUEntitlement,
+   * as Guardian's --cpu-entitlement-per-share; 0: Guardian's default,
+   * CPU cores times 100 divided by the host's memory in MiB. */
+  double cpu_entitlement_per_share;
 } cf_server_config;
 
 /* Opens the depot, reconciles it with the host, listens and serves until
