@@ -279,9 +279,14 @@ static int exec_in(rt_context *ctx, const char *id, cf_bundle_process *bundle_pr
   }
   cf_container_init init = cf_lifecycle_init(&record);
   bool alive = record.init_pid > 0 && cf_runtime_container_alive(&init);
+  void *config = NULL;
+  int loaded = alive ? cf_lifecycle_load_config(record.bundle, &config, err) : 0;
   cf_runtime_record_clear(&record);
   if (!alive) {
     return cf_err_set(err, CF_E_INVALID, "cannot exec in a stopped container: %s", id);
+  }
+  if (loaded < 0) {
+    return -1;
   }
   char user[32];
   cf_process_spec spec;
@@ -295,7 +300,10 @@ static int exec_in(rt_context *ctx, const char *id, cf_bundle_process *bundle_pr
   }
   spec.stdio = fds;
   spec.detach = detach_flag;
+  /* The process gets the bundle's capabilities, rlimits and seccomp. */
+  spec.oci_config = config;
   int rc = cf_runtime_exec(&init, &spec, process, err);
+  json_decref(config);
   close_stdio(fds, opened);
   if (rc < 0) {
     cf_lifecycle_could_not_start(err, spec.path, id);
@@ -372,6 +380,61 @@ static int cmd_state(rt_context *ctx, int argc, char **argv)
 }
 
 static bool stats_flag;
+static bool oom_flag;
+
+/* Prints the sums over /proc for a container without a cgroup. */
+static void print_proc_stats(const cf_container_stats *stats)
+{
+  print_json(json_pack("{s:{s:{s:{s:I, s:I, s:I}}, s:{s:{s:I}}, s:{s:I}}}", "data", "cpu", "usage",
+                       "total", (json_int_t)stats->cpu_total_ns, "kernel",
+                       (json_int_t)stats->cpu_kernel_ns, "user", (json_int_t)stats->cpu_user_ns,
+                       "memory", "raw", "total_rss", (json_int_t)stats->memory_rss, "pids",
+                       "current", (json_int_t)stats->pids));
+}
+
+/* Prints the cgroup statistics, or the /proc sums when there is no cgroup. */
+static int print_stats(const char *id, const cf_container_stats *proc_stats, cf_err **err)
+{
+  cf_autofree char *json = NULL;
+  cf_err *stats_err = NULL;
+  if (cf_runtime_container_stats_json(id, &json, &stats_err) == 0) {
+    fputs(json, stdout);
+    return 0;
+  }
+  if (stats_err->code != CF_E_NOT_FOUND) {
+    cf_err_free(*err);
+    *err = stats_err;
+    return -1;
+  }
+  cf_err_free(stats_err);
+  print_proc_stats(proc_stats);
+  return 0;
+}
+
+/* Prints runc's OOM event line when the OOM killer has killed a process of
+ * the container. */
+static int print_oom(const char *id, cf_err **err)
+{
+  cf_container_usage usage;
+  cf_err *usage_err = NULL;
+  if (cf_runtime_container_usage(id, &usage, &usage_err) < 0) {
+    bool no_cgroup = usage_err->code == CF_E_NOT_FOUND;
+    if (!no_cgroup) {
+      cf_err_free(*err);
+      *err = usage_err;
+      return -1;
+    }
+    cf_err_free(usage_err);
+    return 0;
+  }
+  if (usage.memory_oom_kills > 0) {
+    json_t *event = json_pack("{s:s, s:s}", "type", "oom", "id", id);
+    cf_autofree char *line = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(event);
+    printf("%s\n", line);
+  }
+  return 0;
+}
 
 static int cmd_events(rt_context *ctx, int argc, char **argv)
 {
@@ -386,16 +449,12 @@ static int cmd_events(rt_context *ctx, int argc, char **argv)
   if (cf_runtime_container_stats(&init, &stats, &err) < 0) {
     return rt_fail(err);
   }
-  if (!stats_flag) {
-    return 0;
+  if (oom_flag && print_oom(argv[0], &err) < 0) {
+    return rt_fail(err);
   }
-  /* NOTE: the figures are sums over /proc until the cgroup module is wired
-   * in; the memory figure is resident memory, not the cgroup's. */
-  print_json(json_pack("{s:{s:{s:{s:I, s:I, s:I}}, s:{s:{s:I}}, s:{s:I}}}", "data", "cpu", "usage",
-                       "total", (json_int_t)stats.cpu_total_ns, "kernel",
-                       (json_int_t)stats.cpu_kernel_ns, "user", (json_int_t)stats.cpu_user_ns,
-                       "memory", "raw", "total_rss", (json_int_t)stats.memory_rss, "pids",
-                       "current", (json_int_t)stats.pids));
+  if (stats_flag && print_stats(argv[0], &stats, &err) < 0) {
+    return rt_fail(err);
+  }
   return 0;
 }
 
@@ -715,6 +774,8 @@ static rt_flag delete_flags[] = {
 };
 static rt_flag events_flags[] = {
     {"stats", RT_FLAG_BOOL, &stats_flag, "display the container's stats then exit"},
+    {"oom", RT_FLAG_BOOL, &oom_flag,
+     "print runc's {\"type\":\"oom\"} line if the OOM killer killed a process, then exit"},
 };
 static rt_flag kill_flags[] = {
     {"all,a", RT_FLAG_BOOL, &all_flag, "send the signal to every process of the container"},

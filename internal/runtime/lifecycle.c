@@ -2,13 +2,18 @@
 /* The runtime role's lifecycle: bundles to containers, records to statuses. */
 #include "runtime/lifecycle.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/fs.h"
 #include "base/mem.h"
+
+/* The largest id of a user namespace map entry, plus one. */
+#define ID_LIMIT UINT64_C(4294967295)
 
 /* A container spec built from a bundle and the memory it points into. */
 typedef struct spec_build {
@@ -16,12 +21,166 @@ typedef struct spec_build {
   cf_mount_spec *mounts;
   char **lower_dirs; /* bottom first */
   size_t lower_count;
+  json_t *config; /* the bundle's config.json */
+  cf_runtime_id_map *uid_map;
+  cf_runtime_id_map *gid_map;
 } spec_build;
 
 static void free_build(spec_build *b)
 {
   free(b->mounts);
   cf_strv_free(b->lower_dirs, b->lower_count);
+  json_decref(b->config);
+  free(b->uid_map);
+  free(b->gid_map);
+}
+
+int cf_lifecycle_load_config(const char *bundle_dir, void **config, cf_err **err)
+{
+  cf_autofree char *path = cf_path_join(bundle_dir, "config.json");
+  json_error_t error;
+  json_t *json = json_load_file(path, 0, &error);
+  if (json == NULL) {
+    return cf_err_set(err, CF_E_INVALID, "read bundle config %s: %s", path, error.text);
+  }
+  *config = json;
+  return 0;
+}
+
+/* Reads an optional integer at key of object; absent, null or negative
+ * (runc's -1 for no limit) is 0. */
+static int read_limit(const json_t *object, const char *key, const char *field, uint64_t *out,
+                      cf_err **err)
+{
+  const json_t *value = json_object_get(object, key);
+  if (value == NULL || json_is_null(value)) {
+    return 0;
+  }
+  if (!json_is_integer(value)) {
+    return cf_err_set(err, CF_E_INVALID, "%s.%s must be an integer", field, key);
+  }
+  json_int_t number = json_integer_value(value);
+  *out = number > 0 ? (uint64_t)number : 0;
+  return 0;
+}
+
+/* Maps linux.resources: memory.limit, cpu.shares, cpu.quota, cpu.period
+ * and pids.limit. */
+static int map_resources(const json_t *linux_obj, cf_resource_limits *limits, cf_err **err)
+{
+  const json_t *resources = json_object_get(linux_obj, "resources");
+  if (resources == NULL) {
+    return 0;
+  }
+  const json_t *memory = json_object_get(resources, "memory");
+  const json_t *cpu = json_object_get(resources, "cpu");
+  const json_t *pids = json_object_get(resources, "pids");
+  if (read_limit(memory, "limit", "linux.resources.memory", &limits->memory_bytes, err) < 0 ||
+      read_limit(cpu, "shares", "linux.resources.cpu", &limits->cpu_shares, err) < 0 ||
+      read_limit(cpu, "quota", "linux.resources.cpu", &limits->cpu_quota_us, err) < 0 ||
+      read_limit(cpu, "period", "linux.resources.cpu", &limits->cpu_period_us, err) < 0 ||
+      read_limit(pids, "limit", "linux.resources.pids", &limits->pids_max, err) < 0) {
+    return -1;
+  }
+  return 0;
+}
+
+static int read_id(const json_t *entry, const char *key, const char *field, size_t index,
+                   uint32_t *out, cf_err **err)
+{
+  const json_t *value = json_object_get(entry, key);
+  if (!json_is_integer(value) || json_integer_value(value) < 0 ||
+      (uint64_t)json_integer_value(value) >= ID_LIMIT) {
+    return cf_err_set(err, CF_E_INVALID, "%s[%zu].%s must be an integer from 0 to %llu", field,
+                      index, key, (unsigned long long)ID_LIMIT - 1);
+  }
+  *out = (uint32_t)json_integer_value(value);
+  return 0;
+}
+
+/* Parses linux.uidMappings or linux.gidMappings; the runtime checks the
+ * ranges against each other. */
+static int read_id_map(const json_t *linux_obj, const char *key, cf_runtime_id_map **out,
+                       size_t *count, cf_err **err)
+{
+  const json_t *list = json_object_get(linux_obj, key);
+  char field[32];
+  snprintf(field, sizeof(field), "linux.%s", key);
+  if (list == NULL) {
+    return 0;
+  }
+  if (!json_is_array(list)) {
+    return cf_err_set(err, CF_E_INVALID, "%s must be an array", field);
+  }
+  *count = json_array_size(list);
+  *out = cf_xcalloc(*count + 1, sizeof(cf_runtime_id_map));
+  for (size_t i = 0; i < *count; i++) {
+    const json_t *entry = json_array_get(list, i);
+    cf_runtime_id_map *line = &(*out)[i];
+    if (read_id(entry, "containerID", field, i, &line->container_id, err) < 0 ||
+        read_id(entry, "hostID", field, i, &line->host_id, err) < 0 ||
+        read_id(entry, "size", field, i, &line->size, err) < 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static bool has_new_namespace(const cf_bundle *bundle, const char *type)
+{
+  for (size_t i = 0; i < bundle->namespace_count; i++) {
+    const cf_bundle_namespace *ns = &bundle->namespaces[i];
+    if (ns->type != NULL && strcmp(ns->type, type) == 0 &&
+        (ns->path == NULL || ns->path[0] == '\0')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* A user namespace needs both maps and a "user" namespace entry, as in
+ * runc. */
+static int map_user_namespace(const cf_bundle *bundle, const json_t *linux_obj, spec_build *b,
+                              cf_err **err)
+{
+  cf_container_spec *spec = &b->spec;
+  if (read_id_map(linux_obj, "uidMappings", &b->uid_map, &spec->uid_map_count, err) < 0 ||
+      read_id_map(linux_obj, "gidMappings", &b->gid_map, &spec->gid_map_count, err) < 0) {
+    return -1;
+  }
+  spec->uid_map = b->uid_map;
+  spec->gid_map = b->gid_map;
+  bool user_ns = has_new_namespace(bundle, "user");
+  bool maps = spec->uid_map_count > 0 || spec->gid_map_count > 0;
+  if (user_ns && (spec->uid_map_count == 0 || spec->gid_map_count == 0)) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "bundle %s has a user namespace: it needs linux.uidMappings and "
+                      "linux.gidMappings",
+                      bundle->dir);
+  }
+  if (!user_ns && maps) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "bundle %s has linux.uidMappings or linux.gidMappings but no user "
+                      "namespace: add {\"type\": \"user\"} to linux.namespaces",
+                      bundle->dir);
+  }
+  return 0;
+}
+
+/* Maps the parts of config.json the bundle parser leaves to the runtime. */
+static int map_config(const cf_bundle *bundle, spec_build *b, cf_err **err)
+{
+  void *config = NULL;
+  if (cf_lifecycle_load_config(bundle->dir, &config, err) < 0) {
+    return -1;
+  }
+  b->config = config;
+  b->spec.oci_config = config;
+  const json_t *linux_obj = json_object_get(b->config, "linux");
+  if (map_resources(linux_obj, &b->spec.limits, err) < 0) {
+    return -1;
+  }
+  return map_user_namespace(bundle, linux_obj, b, err);
 }
 
 static const cf_bundle_mount *find_overlay_root(const cf_bundle *bundle)
@@ -151,7 +310,10 @@ static int build_spec(const char *id, const cf_bundle *bundle, spec_build *b, cf
     return -1;
   }
   map_mounts(bundle, overlay, b);
-  return map_namespaces(bundle, b, err);
+  if (map_namespaces(bundle, b, err) < 0) {
+    return -1;
+  }
+  return map_config(bundle, b, err);
 }
 
 cf_container_init cf_lifecycle_init(const cf_runtime_record *record)
@@ -321,7 +483,13 @@ static int start_process(cf_store *store, const char *id, const int *stdio, bool
   spec.stdio = stdio;
   spec.detach = detach;
   cf_container_init init = cf_lifecycle_init(&record);
-  int rc = cf_runtime_exec(&init, &spec, process, err);
+  void *config = NULL;
+  int rc = cf_lifecycle_load_config(record.bundle, &config, err);
+  spec.oci_config = config;
+  if (rc == 0) {
+    rc = cf_runtime_exec(&init, &spec, process, err);
+  }
+  json_decref(config);
   if (rc < 0) {
     cf_store_runtime_set_process(store, id, 0, 0, true, NULL);
     cf_lifecycle_could_not_start(err, spec.path, id);
@@ -368,6 +536,9 @@ static int delete_one(cf_store *store, const char *id, bool force, cf_err **err)
   cf_container_init init = cf_lifecycle_init(&record);
   int rc = 0;
   if (record.init_pid > 0 && cf_runtime_container_destroy(&init, err) < 0) {
+    rc = -1;
+  }
+  if (rc == 0 && cf_runtime_container_cleanup(id, err) < 0) {
     rc = -1;
   }
   if (rc == 0 && cf_store_runtime_delete(store, id, err) < 0 && !force) {

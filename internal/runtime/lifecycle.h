@@ -29,6 +29,11 @@
  * running. */
 int cf_lifecycle_create(cf_store *store, const char *id, const cf_bundle *bundle, cf_err **err);
 
+/* Loads <bundle_dir>/config.json as JSON for the settings the runtime reads
+ * from it directly (resources, id maps, hardening). *config is a jansson
+ * json_t * the caller releases with json_decref(). */
+int cf_lifecycle_load_config(const char *bundle_dir, void **config, cf_err **err);
+
 /* The status of a record, from the host: stopped once the init or the
  * started process is gone (a reused pid has another start time). */
 const char *cf_lifecycle_status(const cf_runtime_record *record);

@@ -155,6 +155,12 @@ typedef struct cf_container_usage {
  * has no cgroup. */
 int cf_runtime_container_usage(const char *handle, cf_container_usage *out, cf_err **err);
 
+/* Formats the cgroup statistics of the container handle as `events --stats`
+ * prints them: winc's document plus runc's throttling, usage and limit keys,
+ * indented by 2 spaces with no final newline. *json is freed by the caller.
+ * CF_E_NOT_FOUND when the container has no cgroup. */
+int cf_runtime_container_stats_json(const char *handle, char **json, cf_err **err);
+
 /* True while the init process with this pid and start time is alive. */
 bool cf_runtime_container_alive(const cf_container_init *init);
 

@@ -33,11 +33,18 @@
 
 #define CONCURRENT_LIFECYCLES 15
 #define POLL_ATTEMPTS 200
+#define MAX_IDS 256
+
+/* The user namespace map of the unprivileged tests. */
+#define MAPPED_ROOT 100000
+#define MAPPED_SIZE 65536
 
 static it_server server; /* only its directory and leak marker are used */
 static char *rootfs;     /* shared busybox root directory */
 static char *state_root; /* --root */
 static int bundle_serial;
+static char *used_ids[MAX_IDS]; /* every container id a test used */
+static size_t used_id_count;
 
 typedef struct result {
   int status;
@@ -168,11 +175,81 @@ static void assert_contains(const char *text, const char *part)
   }
 }
 
+/* ---- cgroups ---- */
+
+/* Where the v1 hierarchies are mounted; without them the host runs cgroup
+ * v2 only, mounted at /sys/fs/cgroup. */
+static bool cgroup_v1(void)
+{
+  struct stat st;
+  return stat("/sys/fs/cgroup/memory/cgroup.procs", &st) == 0;
+}
+
+static void remember_id(const char *id)
+{
+  for (size_t i = 0; i < used_id_count; i++) {
+    if (strcmp(used_ids[i], id) == 0) {
+      return;
+    }
+  }
+  assert_true(used_id_count < MAX_IDS);
+  used_ids[used_id_count++] = cf_xstrdup(id);
+}
+
+/* Fails when a container cgroup of any id a test used is still there. */
+static void assert_no_cgroups_left(void)
+{
+  static const char *const roots[] = {
+      "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu",     "/sys/fs/cgroup/cpuacct",
+      "/sys/fs/cgroup/pids",   "/sys/fs/cgroup/freezer", "/sys/fs/cgroup/unified",
+      "/sys/fs/cgroup",
+  };
+  for (size_t i = 0; i < used_id_count; i++) {
+    for (size_t r = 0; r < sizeof(roots) / sizeof(roots[0]); r++) {
+      cf_autofree char *path = cf_xasprintf("%s/cfwin/%s", roots[r], used_ids[i]);
+      struct stat st;
+      if (stat(path, &st) == 0) {
+        fail_msg("cgroup %s is left", path);
+      }
+    }
+  }
+}
+
+/* Reads a file of container id's cgroup: v1 controller/file, or the v2
+ * file on a v2-only host. The result has no trailing newline. */
+static char *cgroup_text(const char *id, const char *controller, const char *v1_file,
+                         const char *v2_file)
+{
+  cf_autofree char *path =
+      cgroup_v1() ? cf_xasprintf("/sys/fs/cgroup/%s/cfwin/%s/%s", controller, id, v1_file)
+                  : cf_xasprintf("/sys/fs/cgroup/cfwin/%s/%s", id, v2_file);
+  cf_buf buf;
+  cf_buf_init(&buf, 1024 * 1024);
+  if (cf_read_file(path, &buf, NULL) < 0 || buf.data == NULL) {
+    fail_msg("cannot read %s", path);
+  }
+  char *text = cf_buf_take(&buf);
+  text[strcspn(text, "\n")] = '\0';
+  return text;
+}
+
+/* Returns the number after key in a flat-keyed cgroup file such as cpu.stat. */
+static long long keyed_value(const char *text, const char *key)
+{
+  cf_autofree char *needle = cf_xasprintf("%s ", key);
+  const char *p = strstr(text, needle);
+  if (p == NULL) {
+    fail_msg("no %s in \"%s\"", key, text);
+  }
+  return strtoll(p + strlen(needle), NULL, 10);
+}
+
 /* ---- bundles ---- */
 
 /* Returns a new bundle directory named id (a fresh parent per call). */
 static char *bundle_dir(const char *id)
 {
+  remember_id(id);
   cf_autofree char *parent = cf_xasprintf("%s/bundles/%d", server.dir, ++bundle_serial);
   assert_int_equal(cf_mkdir_p(parent, 0755, NULL), 0);
   char *dir = cf_path_join(parent, id);
@@ -301,6 +378,9 @@ static int teardown_suite(void **state)
   it_server_cleanup(&server);
   free(rootfs);
   free(state_root);
+  for (size_t i = 0; i < used_id_count; i++) {
+    free(used_ids[i]);
+  }
   return 0;
 }
 
@@ -315,6 +395,7 @@ static int check_leaks(void **state)
   result r = RT("list", "-q");
   assert_string_equal(r.out, "");
   result_clear(&r);
+  assert_no_cgroups_left();
   return it_leak_check_end(&server, state);
 }
 
@@ -583,6 +664,31 @@ static void test_kill_list_ps(void **state)
   RT_OK("delete", "k1");
 }
 
+static json_t *member(json_t *object, const char *path)
+{
+  cf_autofree char *copy = cf_xstrdup(path);
+  char *save = NULL;
+  for (char *key = strtok_r(copy, ".", &save); key != NULL; key = strtok_r(NULL, ".", &save)) {
+    object = json_object_get(object, key);
+    if (object == NULL) {
+      fail_msg("no %s in the stats", path);
+    }
+  }
+  return object;
+}
+
+static json_t *stats_of(const char *id)
+{
+  result r = RT("events", "--stats", id);
+  assert_int_equal(r.status, 0);
+  /* winc prints no trailing newline. */
+  assert_true(r.out[0] != '\0' && r.out[strlen(r.out) - 1] == '}');
+  json_t *stats = json_loads(r.out, 0, NULL);
+  assert_non_null(stats);
+  result_clear(&r);
+  return stats;
+}
+
 static void test_events_stats(void **state)
 {
   (void)state;
@@ -592,18 +698,275 @@ static void test_events_stats(void **state)
   assert_int_equal(r.status, 0);
   assert_string_equal(r.out, "");
   result_clear(&r);
-  r = RT("events", "--stats", "ev");
-  assert_int_equal(r.status, 0);
-  json_t *stats = json_loads(r.out, 0, NULL);
-  assert_non_null(stats);
-  json_t *data = json_object_get(stats, "data");
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(data, "pids"), "current")),
-                   1);
-  assert_true(json_integer_value(json_object_get(
-                  json_object_get(json_object_get(data, "memory"), "raw"), "total_rss")) > 0);
+  json_t *stats = stats_of("ev");
+  /* The cgroup holds the init and the process. */
+  assert_int_equal(json_integer_value(member(stats, "data.pids.current")), 2);
+  assert_null(json_object_get(member(stats, "data.pids"), "limit"));
+  assert_true(json_integer_value(member(stats, "data.memory.raw.total_rss")) > 0);
+  assert_true(json_integer_value(member(stats, "data.memory.usage.usage")) > 0);
+  assert_null(json_object_get(member(stats, "data.memory.usage"), "limit"));
+  assert_true(json_is_integer(member(stats, "data.cpu.usage.total")));
+  assert_true(json_is_integer(member(stats, "data.cpu.usage.kernel")));
+  assert_true(json_is_integer(member(stats, "data.cpu.usage.user")));
+  assert_true(json_is_integer(member(stats, "data.cpu.throttling.throttled_periods")));
   json_decref(stats);
-  result_clear(&r);
   RT_OK("delete", "ev");
+}
+
+/* ---- limits ---- */
+
+/* Makes a bundle whose config carries linux.resources. */
+static char *make_limited_bundle(const char *id, const char *script, json_t *resources)
+{
+  char *dir = bundle_dir(id);
+  json_t *config = base_config(script);
+  json_object_set_new(json_object_get(config, "linux"), "resources", resources);
+  write_config(dir, config);
+  return dir;
+}
+
+static void test_memory_limit_oom_kill_reported(void **state)
+{
+  (void)state;
+  cf_autofree char *dir = make_limited_bundle(
+      "mem", "sleep 1000", json_pack("{s:{s:I}}", "memory", "limit", (json_int_t)32 << 20));
+  RT_OK("run", "-d", "-b", dir, "mem");
+  cf_autofree char *limit = cgroup_text("mem", "memory", "memory.limit_in_bytes", "memory.max");
+  assert_string_equal(limit, "33554432");
+
+  result r = RT("events", "--oom", "mem");
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.out, "");
+  result_clear(&r);
+
+  /* dd touches a 64 MiB buffer: the OOM killer ends it with SIGKILL. */
+  r = RT("exec", "mem", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1");
+  assert_int_equal(r.status, 128 + SIGKILL);
+  result_clear(&r);
+
+  r = RT("events", "--oom", "mem");
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.out, "{\"type\":\"oom\",\"id\":\"mem\"}\n");
+  result_clear(&r);
+  /* winc's events without flags prints nothing. */
+  r = RT("events", "mem");
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.out, "");
+  result_clear(&r);
+  json_t *stats = stats_of("mem");
+  assert_int_equal(json_integer_value(member(stats, "data.memory.usage.limit")), 32 << 20);
+  json_decref(stats);
+  RT_OK("delete", "mem");
+}
+
+static void test_cpu_shares_and_quota_throttle(void **state)
+{
+  (void)state;
+  cf_autofree char *dir = make_limited_bundle(
+      "cpu", "sleep 1000",
+      json_pack("{s:{s:i, s:i, s:i}}", "cpu", "shares", 512, "quota", 10000, "period", 100000));
+  RT_OK("run", "-d", "-b", dir, "cpu");
+  cf_autofree char *shares = cgroup_text("cpu", "cpu", "cpu.shares", "cpu.weight");
+  /* v2 maps 512 shares to weight 1 + 510 * 9999 / 262142. */
+  assert_string_equal(shares, cgroup_v1() ? "512" : "20");
+  cf_autofree char *quota = cgroup_text("cpu", "cpu", "cpu.cfs_quota_us", "cpu.max");
+  assert_string_equal(quota, cgroup_v1() ? "10000" : "10000 100000");
+  if (cgroup_v1()) {
+    cf_autofree char *period = cgroup_text("cpu", "cpu", "cpu.cfs_period_us", "cpu.max");
+    assert_string_equal(period, "100000");
+  }
+
+  /* A busy loop needs more than 10 ms of CPU in some period. */
+  RT_OK("exec", "cpu", "sh", "-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done");
+  cf_autofree char *path = cgroup_v1() ? cf_xstrdup("/sys/fs/cgroup/cpu/cfwin/cpu/cpu.stat")
+                                       : cf_xstrdup("/sys/fs/cgroup/cfwin/cpu/cpu.stat");
+  cf_autofree char *stat_text = read_text(path);
+  assert_true(keyed_value(stat_text, "nr_throttled") > 0);
+  json_t *stats = stats_of("cpu");
+  assert_true(json_integer_value(member(stats, "data.cpu.throttling.throttled_periods")) > 0);
+  assert_true(json_integer_value(member(stats, "data.cpu.throttling.throttled_time")) > 0);
+  json_decref(stats);
+  RT_OK("delete", "cpu");
+}
+
+static void test_pids_limit_stops_forks(void **state)
+{
+  (void)state;
+  cf_autofree char *dir =
+      make_limited_bundle("pids", "sleep 1000", json_pack("{s:{s:i}}", "pids", "limit", 5));
+  RT_OK("run", "-d", "-b", dir, "pids");
+  cf_autofree char *max = cgroup_text("pids", "pids", "pids.max", "pids.max");
+  assert_string_equal(max, "5");
+
+  /* init, sleep and sh leave room for two more processes. */
+  result r = RT("exec", "pids", "sh", "-c",
+                "for i in 1 2 3 4; do sleep 1000 >/dev/null 2>&1 & done; echo done");
+  assert_contains(r.err, "Resource temporarily unavailable");
+  result_clear(&r);
+  json_t *stats = stats_of("pids");
+  assert_int_equal(json_integer_value(member(stats, "data.pids.limit")), 5);
+  assert_true(json_integer_value(member(stats, "data.pids.current")) <= 5);
+  json_decref(stats);
+  RT_OK("delete", "pids");
+}
+
+static void test_rlimits_apply_to_processes(void **state)
+{
+  (void)state;
+  cf_autofree char *dir = bundle_dir("rlim");
+  json_t *config = base_config("sleep 1000");
+  json_object_set_new(
+      json_object_get(config, "process"), "rlimits",
+      json_pack("[{s:s, s:i, s:i}]", "type", "RLIMIT_NOFILE", "hard", 512, "soft", 256));
+  write_config(dir, config);
+  RT_OK("run", "-d", "-b", dir, "rlim");
+  result r = RT("exec", "rlim", "sh", "-c", "ulimit -n; ulimit -Hn");
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.out, "256\n512\n");
+  result_clear(&r);
+  json_t *s = state_of("rlim");
+  json_int_t pid = json_integer_value(json_object_get(s, "pid"));
+  json_decref(s);
+  cf_autofree char *limits_path = cf_xasprintf("/proc/%lld/limits", (long long)pid);
+  cf_autofree char *limits = read_text(limits_path);
+  assert_non_null(strstr(limits, "Max open files            256                  512"));
+  RT_OK("delete", "rlim");
+}
+
+/* ---- hardening and user namespaces ---- */
+
+/* Checks CapEff of a process in the container: some capabilities, never
+ * CAP_SYS_MODULE (16). */
+static void assert_no_sys_module(const char *id)
+{
+  result r = RT("exec", id, "grep", "CapEff", "/proc/self/status");
+  assert_int_equal(r.status, 0);
+  unsigned long long caps = strtoull(r.out + strlen("CapEff:"), NULL, 16);
+  assert_true(caps != 0);
+  assert_int_equal(caps & (1ULL << 16), 0);
+  result_clear(&r);
+}
+
+/* The init's executable must stay out of reach: it is the runtime binary. */
+static void assert_init_exe_hidden(const char *id)
+{
+  result r = RT("exec", id, "readlink", "/proc/1/exe");
+  assert_int_not_equal(r.status, 0);
+  result_clear(&r);
+  r = RT("exec", id, "head", "-c", "4", "/proc/1/exe");
+  assert_int_not_equal(r.status, 0);
+  assert_string_equal(r.out, "");
+  result_clear(&r);
+}
+
+static void test_default_container_is_hardened(void **state)
+{
+  (void)state;
+  cf_autofree char *dir = make_bundle("hard", "sleep 1000");
+  RT_OK("run", "-d", "-b", dir, "hard");
+  assert_no_sys_module("hard");
+  assert_init_exe_hidden("hard");
+  result r = RT("exec", "hard", "grep", "NoNewPrivs", "/proc/self/status");
+  assert_string_equal(r.out, "NoNewPrivs:\t1\n");
+  result_clear(&r);
+  r = RT("exec", "hard", "grep", "Seccomp:", "/proc/self/status");
+  assert_string_equal(r.out, "Seccomp:\t2\n");
+  result_clear(&r);
+  RT_OK("delete", "hard");
+}
+
+/* A bundle with a user namespace mapping container ids 0-65535 onto host
+ * ids from MAPPED_ROOT, and a host directory bind-mounted read-write at
+ * /data (its mount point made here, because mapped root cannot). */
+static char *make_userns_bundle(const char *id, const char *host_data)
+{
+  char *dir = bundle_dir(id);
+  json_t *config = base_config("sleep 1000");
+  json_t *linux_obj = json_object_get(config, "linux");
+  json_array_append_new(json_object_get(linux_obj, "namespaces"),
+                        json_pack("{s:s}", "type", "user"));
+  json_object_set_new(
+      linux_obj, "uidMappings",
+      json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID", MAPPED_ROOT, "size", MAPPED_SIZE));
+  json_object_set_new(
+      linux_obj, "gidMappings",
+      json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID", MAPPED_ROOT, "size", MAPPED_SIZE));
+  json_array_append_new(json_object_get(config, "mounts"),
+                        json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination", "/data", "type",
+                                  "bind", "source", host_data, "options", "bind", "rw"));
+  write_config(dir, config);
+  return dir;
+}
+
+static void test_user_namespace_container_is_confined(void **state)
+{
+  (void)state;
+  cf_autofree char *data = cf_path_join(server.dir, "host-data");
+  assert_int_equal(cf_mkdir_p(data, 0755, NULL), 0);
+  cf_autofree char *owned = cf_path_join(data, "owned");
+  assert_int_equal(cf_write_file_atomic(owned, "host\n", 5, 0644, NULL), 0);
+  /* Mapped root is no host owner: it needs search permission on the path
+   * to the root filesystem, which mkdtemp() made 0700. */
+  assert_int_equal(chmod(server.dir, 0711), 0);
+  cf_autofree char *mount_point = cf_path_join(rootfs, "data");
+  assert_true(mkdir(mount_point, 0755) == 0 || errno == EEXIST);
+  cf_autofree char *dir = make_userns_bundle("userns", data);
+  RT_OK("run", "-d", "-b", dir, "userns");
+
+  result r = RT("exec", "userns", "sh", "-c", "id -u; cat /proc/self/uid_map");
+  assert_int_equal(r.status, 0);
+  cf_autofree char *expected = cf_xasprintf("0\n%10d %10d %10d\n", 0, MAPPED_ROOT, MAPPED_SIZE);
+  assert_string_equal(r.out, expected);
+  result_clear(&r);
+
+  /* Root inside is an unprivileged host id: host files stay read-only. */
+  r = RT("exec", "userns", "sh", "-c", "echo changed > /data/owned");
+  assert_int_not_equal(r.status, 0);
+  assert_contains(r.err, "Permission denied");
+  result_clear(&r);
+  r = RT("exec", "userns", "touch", "/data/new");
+  assert_int_not_equal(r.status, 0);
+  result_clear(&r);
+  cf_autofree char *text = read_text(owned);
+  assert_string_equal(text, "host\n");
+
+  assert_no_sys_module("userns");
+  r = RT("exec", "userns", "insmod", "/data/owned");
+  assert_int_not_equal(r.status, 0);
+  assert_contains(r.err, "Operation not permitted");
+  result_clear(&r);
+
+  /* ps lists the container's own processes only: its pids start at 1. */
+  r = RT("exec", "userns", "ps", "-o", "pid,comm");
+  assert_int_equal(r.status, 0);
+  assert_contains(r.out, "    1 cfwin-init\n");
+  size_t lines = 0;
+  char *save = NULL;
+  for (char *line = strtok_r(r.out, "\n", &save); line != NULL;
+       line = strtok_r(NULL, "\n", &save)) {
+    lines++;
+    assert_true(lines == 1 || atoi(line) < 100);
+  }
+  assert_true(lines <= 4);
+  result_clear(&r);
+
+  assert_init_exe_hidden("userns");
+  RT_OK("delete", "userns");
+  rmdir(mount_point);
+}
+
+static void test_user_namespace_needs_maps(void **state)
+{
+  (void)state;
+  cf_autofree char *dir = bundle_dir("nomaps");
+  json_t *config = base_config("sleep 1000");
+  json_array_append_new(json_object_get(json_object_get(config, "linux"), "namespaces"),
+                        json_pack("{s:s}", "type", "user"));
+  write_config(dir, config);
+  result r = RT("create", "nomaps", "-b", dir);
+  assert_int_equal(r.status, 1);
+  assert_contains(r.err, "it needs linux.uidMappings and linux.gidMappings");
+  result_clear(&r);
 }
 
 /* ---- command line rules ---- */
@@ -824,6 +1187,7 @@ static void test_concurrent_lifecycles(void **state)
   char ids[CONCURRENT_LIFECYCLES][16];
   for (int i = 0; i < CONCURRENT_LIFECYCLES; i++) {
     snprintf(ids[i], sizeof(ids[i]), "conc%d", i);
+    remember_id(ids[i]);
     cf_autofree char *dir = cf_xasprintf("%s/concurrent/%s", server.dir, ids[i]);
     assert_int_equal(cf_mkdir_p(dir, 0755, NULL), 0);
     write_config(dir, base_config("sleep 1000"));
@@ -855,6 +1219,13 @@ int main(void)
       TEST(test_attached_run_exit_code_and_stdio),
       TEST(test_kill_list_ps),
       TEST(test_events_stats),
+      TEST(test_memory_limit_oom_kill_reported),
+      TEST(test_cpu_shares_and_quota_throttle),
+      TEST(test_pids_limit_stops_forks),
+      TEST(test_rlimits_apply_to_processes),
+      TEST(test_default_container_is_hardened),
+      TEST(test_user_namespace_container_is_confined),
+      TEST(test_user_namespace_needs_maps),
       TEST(test_usage_errors_and_unknown_command),
       TEST(test_logs_are_json_lines),
       TEST(test_bind_mounts_ro_and_rw),

@@ -284,3 +284,19 @@ int cf_runtime_container_usage(const char *handle, cf_container_usage *out, cf_e
   cf_cgroup_free(cg);
   return rc;
 }
+
+int cf_runtime_container_stats_json(const char *handle, char **json, cf_err **err)
+{
+  cf_cgroup *cg = NULL;
+  if (cf_ctr_cgroup_open(handle, &cg, err) < 0) {
+    return -1;
+  }
+  cf_cgroup_stats *stats = cf_xcalloc(1, sizeof(*stats));
+  int rc = cf_cgroup_stats_read(cg, stats, err);
+  if (rc == 0) {
+    rc = cf_cgroup_stats_json(stats, json, err);
+  }
+  free(stats);
+  cf_cgroup_free(cg);
+  return rc;
+}
