@@ -154,8 +154,8 @@ static int attach_upper_fs(cf_init_plan *plan)
     return FAIL(plan, "attach ", plan->upper_fs_type, " ", plan->upper_device, " on ",
                 plan->upper_mount_dir);
   }
+  /* The number stays set: mount_upper_fs() reads it as "attached". */
   close(plan->upper_mount_fd);
-  plan->upper_mount_fd = -1;
   return 0;
 }
 
