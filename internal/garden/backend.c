@@ -418,6 +418,10 @@ int cf_backend_exec(cf_backend *backend, const char *handle, const cf_process_sp
   if (cf_store_container_get(backend->store, handle, &record, err) < 0) {
     return -1;
   }
+  /* Processes get the container's privilege, as its init did. */
+  cf_limits_record limits;
+  bool privileged =
+      cf_store_limits_get(backend->store, handle, &limits, NULL) == 0 && limits.privileged;
   json_t *stored_env = NULL;
   int rc = load_env(record.env_json, &stored_env, err);
   if (rc == 0) {
@@ -433,6 +437,7 @@ int cf_backend_exec(cf_backend *backend, const char *handle, const cf_process_sp
     cf_process_spec merged = *spec;
     merged.env = env;
     merged.env_count = total;
+    merged.privileged = privileged;
     cf_container_init init = {.pid = (pid_t)record.init_pid, .start_time = record.init_start_time};
     rc = cf_runtime_exec(&init, &merged, out, err);
     free(env);

@@ -313,10 +313,60 @@ static void read_namespaces(char ***out, size_t *out_count)
   *out_count = unique;
 }
 
+static void add_string(char ***list, size_t *count, char *value)
+{
+  *list = cf_xrealloc(*list, (*count + 1) * sizeof(**list));
+  (*list)[(*count)++] = value;
+}
+
+/* Adds "<hierarchy>/<name>" for each directory under dir. */
+static void list_cgroup_dirs(const char *hierarchy, const char *dir, char ***list, size_t *count)
+{
+  DIR *d = opendir(dir);
+  if (d == NULL) {
+    return;
+  }
+  struct dirent *entry;
+  while ((entry = readdir(d)) != NULL) {
+    if (entry->d_type == DT_DIR && entry->d_name[0] != '.') {
+      add_string(list, count, cf_xasprintf("%s/%s", hierarchy, entry->d_name));
+    }
+  }
+  closedir(d);
+}
+
+/* Container cgroups under the runtime's default parent "cfwin" of every
+ * hierarchy mounted under /sys/fs/cgroup (v1 controllers, the hybrid
+ * unified mount), and of a cgroup2 mount at /sys/fs/cgroup itself. */
+static void read_cgroups(char ***out, size_t *out_count)
+{
+  char **list = NULL;
+  size_t count = 0;
+  list_cgroup_dirs("", "/sys/fs/cgroup/cfwin", &list, &count);
+  DIR *root = opendir("/sys/fs/cgroup");
+  struct dirent *entry;
+  while (root != NULL && (entry = readdir(root)) != NULL) {
+    if (entry->d_name[0] == '.' || strcmp(entry->d_name, "cfwin") == 0) {
+      continue;
+    }
+    cf_autofree char *dir = cf_xasprintf("/sys/fs/cgroup/%s/cfwin", entry->d_name);
+    list_cgroup_dirs(entry->d_name, dir, &list, &count);
+  }
+  if (root != NULL) {
+    closedir(root);
+  }
+  if (count > 0) {
+    qsort(list, count, sizeof(*list), compare_strings);
+  }
+  *out = list;
+  *out_count = count;
+}
+
 void it_snapshot_take(it_snapshot *snapshot)
 {
   snapshot->mountinfo = read_mount_points();
   read_namespaces(&snapshot->namespaces, &snapshot->namespace_count);
+  read_cgroups(&snapshot->cgroups, &snapshot->cgroup_count);
 }
 
 void it_snapshot_clear(it_snapshot *snapshot)
@@ -326,6 +376,10 @@ void it_snapshot_clear(it_snapshot *snapshot)
     free(snapshot->namespaces[i]);
   }
   free(snapshot->namespaces);
+  for (size_t i = 0; i < snapshot->cgroup_count; i++) {
+    free(snapshot->cgroups[i]);
+  }
+  free(snapshot->cgroups);
   memset(snapshot, 0, sizeof(*snapshot));
 }
 
@@ -415,6 +469,38 @@ size_t it_count_loop_devices(const char *dir, bool report)
   return n;
 }
 
+/* Counts cgroups in after but not in before whose handle this server
+ * logged. Containers of other test runs on the same host may come and go
+ * meanwhile, so only handles of this run count. */
+static size_t count_new_cgroups(const it_server *server, const it_snapshot *before,
+                                const it_snapshot *after, bool report)
+{
+  cf_buf log;
+  cf_buf_init(&log, 256 * 1024 * 1024);
+  if (cf_read_file(server->log_path, &log, NULL) < 0 || log.data == NULL) {
+    cf_buf_free(&log);
+    return 0;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < after->cgroup_count; i++) {
+    if (before->cgroup_count > 0 &&
+        bsearch(&after->cgroups[i], before->cgroups, before->cgroup_count, sizeof(char *),
+                compare_strings) != NULL) {
+      continue;
+    }
+    const char *handle = strrchr(after->cgroups[i], '/') + 1;
+    cf_autofree char *needle = cf_xasprintf("\"handle\":\"%s\"", handle);
+    if (strstr(log.data, needle) != NULL) {
+      if (report) {
+        fprintf(stderr, "leftover cgroup %s in the runtime's cfwin parent\n", after->cgroups[i]);
+      }
+      n++;
+    }
+  }
+  cf_buf_free(&log);
+  return n;
+}
+
 /* Polls briefly: a destroyed container's processes may take a moment to be
  * reaped by the host, and its loop device to be released. */
 void it_assert_no_leaks(const it_server *server, const it_snapshot *before)
@@ -433,7 +519,8 @@ void it_assert_no_leaks(const it_server *server, const it_snapshot *before)
       }
     }
     if (new_namespaces == 0 && strcmp(after.mountinfo, before->mountinfo) == 0 &&
-        it_count_loop_devices(run_dir, false) == 0) {
+        it_count_loop_devices(run_dir, false) == 0 &&
+        count_new_cgroups(server, before, &after, false) == 0) {
       break;
     }
     usleep(100 * 1000);
@@ -441,6 +528,7 @@ void it_assert_no_leaks(const it_server *server, const it_snapshot *before)
   assert_string_equal(after.mountinfo, before->mountinfo);
   assert_int_equal(new_namespaces, 0);
   assert_int_equal(it_count_loop_devices(run_dir, true), 0);
+  assert_int_equal(count_new_cgroups(server, before, &after, true), 0);
   it_snapshot_clear(&after);
   if (server->pid > 0) {
     assert_int_equal(count_children(server->pid), 0);

@@ -48,12 +48,16 @@ typedef struct it_snapshot {
   char *mountinfo;   /* mount points of the host's mount table, sorted */
   char **namespaces; /* "mnt:[4026532]" of every process that is not the host's */
   size_t namespace_count;
+  char **cgroups; /* "<hierarchy>/<handle>" of every container cgroup, sorted */
+  size_t cgroup_count;
 } it_snapshot;
 
 void it_snapshot_take(it_snapshot *snapshot);
 void it_snapshot_clear(it_snapshot *snapshot);
 /* Fails the test when the host has new mounts or new namespaces, when the
- * server has child processes, or when the depot holds container files. */
+ * server has child processes, when the depot holds container files, or
+ * when a container cgroup (/sys/fs/cgroup/<hierarchy>/cfwin/<handle>) is
+ * new and named after a handle in this server's log. */
 void it_assert_no_leaks(const it_server *server, const it_snapshot *before);
 
 /* Counts loop devices backed by a file under dir; with report, names each
