@@ -2,7 +2,7 @@
 /*
  * Info and BulkInfo: a container's state, events, addresses, properties,
  * directory and processes, as Garden's ContainerInfo. Both run on the loop
- * thread, because the process list lives there; the cgroup read that finds
+ * thread, because the process list lives there. The cgroup read that finds
  * OOM kills is a few small file reads.
  */
 #include <stdlib.h>
@@ -82,7 +82,7 @@ static const char *property_or_empty(const json_t *props, const char *key)
   return value != NULL ? value : "";
 }
 
-/* The mapped ports property holds a JSON array of {HostPort, ContainerPort}
+/* The mapped ports property contains a JSON array of {HostPort, ContainerPort}
  * objects; anything else reads as no ports, as in Guardian. */
 static json_t *mapped_ports_json(const json_t *props)
 {

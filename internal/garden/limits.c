@@ -14,8 +14,8 @@ struct limit_field {
   const char *group;
   const char *name;
   size_t offset;
-  uint64_t max; /* 0: any non-negative value */
-  const char *what;
+  uint64_t max;      /* 0: any non-negative value */
+  const char *label; /* the limit as error messages name it */
   const char *hint;
 };
 
@@ -60,7 +60,7 @@ static int read_field(const json_t *group, const struct limit_field *field, cf_l
     return cf_err_wrap(err, "limits.%s", field->group);
   }
   if (value < 0 || (field->max > 0 && (uint64_t)value > field->max)) {
-    return cf_err_set(err, CF_E_INVALID, "invalid %s %lld in limits.%s.%s: %s", field->what, value,
+    return cf_err_set(err, CF_E_INVALID, "invalid %s %lld in limits.%s.%s: %s", field->label, value,
                       field->group, field->name, field->hint);
   }
   uint64_t *slot = (uint64_t *)((char *)out + field->offset);

@@ -349,7 +349,7 @@ int cf_store_limits_set(cf_store *store, const char *handle, const cf_limits_rec
 int cf_store_limits_get(cf_store *store, const char *handle, cf_limits_record *out, cf_err **err);
 
 /* Records an event of a container (such as "Out of memory") unless it is
- * already recorded; *added (may be NULL) tells whether it was new. Fails
+ * already recorded. *added (may be NULL) is set when it was new. Fails
  * with CF_E_NOT_FOUND for an unknown container. */
 int cf_store_event_add(cf_store *store, const char *handle, const char *event, bool *added,
                        cf_err **err);

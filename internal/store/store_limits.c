@@ -17,7 +17,7 @@ static const char upsert_sql[] =
     " bandwidth_burst = excluded.bandwidth_burst, privileged = excluded.privileged";
 
 /* The LEFT JOIN returns no row for an unknown container and NULLs for a
- * container without limits, so one query tells the two apart. */
+ * container without limits, so one query distinguishes the two. */
 static const char select_sql[] =
     "SELECT l.handle, l.memory_bytes, l.cpu_weight, l.cpu_shares, l.cpu_quota_us,"
     " l.cpu_period_us, l.pids_max, l.bandwidth_rate, l.bandwidth_burst, l.privileged"
