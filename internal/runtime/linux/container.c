@@ -181,8 +181,8 @@ static int prepare_mounts(const cf_container_spec *spec, cf_init_plan *plan, cf_
   plan->mounts = cf_xcalloc(spec->mount_count + 1, sizeof(cf_init_mount));
   for (size_t i = 0; i < spec->mount_count; i++) {
     const cf_mount_spec *m = &spec->mounts[i];
-    /* NOTE: cgroup mounts wait for the cgroup module; the container sees
-     * no /sys/fs/cgroup until then. */
+    /* NOTE: cgroup mounts are skipped: showing the container its own
+     * cgroup needs a cgroup namespace and one mount per v1 hierarchy. */
     if (m->type != NULL && (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0)) {
       continue;
     }
