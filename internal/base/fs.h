@@ -17,7 +17,8 @@ char *cf_path_join(const char *dir, const char *name);
 int cf_mkdir_p(const char *path, mode_t mode, cf_err **err);
 
 /* Removes path recursively without following symlinks or crossing into other
- * mounts. A missing path is success. */
+ * mounts. A missing path is success. Trees deeper than PATH_MAX are removed
+ * too. */
 int cf_rm_rf(const char *path, cf_err **err);
 
 /* Reads a whole file into buf (appending); fails with CF_E_LIMIT past the
