@@ -3,6 +3,7 @@
  * `cfwin serve` and its gdn form (`gdn [--config FILE] server|setup|cleanup`).
  */
 #include <errno.h>
+#include <math.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ typedef struct serve_options {
   long long stall_timeout;
   long long request_timeout;
   long long pull_timeout;
+  long long cpu_quota_per_share;
+  const char *cpu_entitlement_per_share; /* a decimal number, parsed once set */
   bool help;
   bool ignored_bool;
 } serve_options;
@@ -72,6 +75,8 @@ static int init_flags(serve_options *o, cf_flag *flags)
       {"registry-stall-timeout", CF_FLAG_INT, &o->stall_timeout},
       {"registry-request-timeout", CF_FLAG_INT, &o->request_timeout},
       {"pull-timeout", CF_FLAG_INT, &o->pull_timeout},
+      {"cpu-quota-per-share", CF_FLAG_INT, &o->cpu_quota_per_share},
+      {"cpu-entitlement-per-share", CF_FLAG_STRING, &o->cpu_entitlement_per_share},
       {"help", CF_FLAG_BOOL, &o->help},
       /* gdn flags a Guardian deployment passes that cfwin does not need. */
       {"skip-setup", CF_FLAG_BOOL, &o->ignored_bool},
@@ -101,50 +106,56 @@ static int init_flags(serve_options *o, cf_flag *flags)
 
 static void print_serve_usage(FILE *out)
 {
-  fprintf(out, "usage: cfwin serve [options]\n"
-               "       gdn [--config FILE] server|setup|cleanup [options]\n"
-               "\n"
-               "Serves the Garden API.\n"
-               "\n"
-               "  --bind-ip IP             listen on TCP at IP (default 127.0.0.1 when no\n"
-               "                           listener is given; gdn: only when set)\n"
-               "  --bind-port PORT         TCP port (default 7777)\n"
-               "  --bind-socket PATH       listen on a unix socket (gdn default /tmp/garden.sock)\n"
-               "  --depot DIR              state directory (default " DEFAULT_DEPOT
-               "; gdn: " GDN_DEFAULT_DEPOT ")\n"
-               "  --default-rootfs URI     image for containers that name none\n"
-               "                           (default oci://DEPOT/default-rootfs)\n"
-               "  --max-containers N       containers allowed at once (default 256; 0: no limit)\n"
-               "  --default-grace-time D   idle time before a container is reaped, e.g. 5m\n"
-               "                           (recorded; the reaper is not implemented yet)\n"
-               "  --destroy-containers-on-startup\n"
-               "                           destroy every container left from an earlier run\n"
-               "  --max-layer-bytes N      uncompressed bytes a pulled layer may have\n"
-               "                           (default 34359738368, 32 GiB)\n"
-               "  --max-image-bytes N      uncompressed bytes of all layers of an image\n"
-               "                           (default 68719476736, 64 GiB)\n"
-               "  --max-layer-entries N    tar entries a pulled layer may have\n"
-               "                           (default 2000000)\n"
-               "  --max-layers N           layers an image may have (default 500, the most\n"
-               "                           overlayfs stacks)\n"
-               "  --registry-stall-timeout S\n"
-               "                           seconds a registry transfer may stay below 1 byte/s\n"
-               "                           (default 30)\n"
-               "  --registry-request-timeout S\n"
-               "                           seconds for one manifest, token or config request\n"
-               "                           (default 120)\n"
-               "  --pull-timeout S         seconds for a whole registry pull (default 1800)\n"
-               "  --insecure-docker-registry HOST:PORT\n"
-               "                           a registry that may use plain HTTP or unverified TLS\n"
-               "                           (repeatable)\n"
-               "  --cached-image-uri URI   an image to pull into the layer store at start\n"
-               "                           (repeatable)\n"
-               "  --gc-threshold-bytes N   after a destroy, remove layers no container uses once\n"
-               "                           the layer store holds more than N bytes (default -1:\n"
-               "                           never; 0: after every destroy)\n"
-               "  --log-level LEVEL        debug, info, error or fatal (default info)\n"
-               "  --time-format FORMAT     unix-epoch or rfc3339 (default unix-epoch)\n"
-               "  --help                   print this help\n");
+  fprintf(out,
+          "usage: cfwin serve [options]\n"
+          "       gdn [--config FILE] server|setup|cleanup [options]\n"
+          "\n"
+          "Serves the Garden API.\n"
+          "\n"
+          "  --bind-ip IP             listen on TCP at IP (default 127.0.0.1 when no\n"
+          "                           listener is given; gdn: only when set)\n"
+          "  --bind-port PORT         TCP port (default 7777)\n"
+          "  --bind-socket PATH       listen on a unix socket (gdn default /tmp/garden.sock)\n"
+          "  --depot DIR              state directory (default " DEFAULT_DEPOT
+          "; gdn: " GDN_DEFAULT_DEPOT ")\n"
+          "  --default-rootfs URI     image for containers that name none\n"
+          "                           (default oci://DEPOT/default-rootfs)\n"
+          "  --max-containers N       containers allowed at once (default 256; 0: no limit)\n"
+          "  --default-grace-time D   idle time before a container is reaped, e.g. 5m\n"
+          "                           (recorded; the reaper is not implemented yet)\n"
+          "  --destroy-containers-on-startup\n"
+          "                           destroy every container left from an earlier run\n"
+          "  --max-layer-bytes N      uncompressed bytes a pulled layer may have\n"
+          "                           (default 34359738368, 32 GiB)\n"
+          "  --max-image-bytes N      uncompressed bytes of all layers of an image\n"
+          "                           (default 68719476736, 64 GiB)\n"
+          "  --max-layer-entries N    tar entries a pulled layer may have\n"
+          "                           (default 2000000)\n"
+          "  --max-layers N           layers an image may have (default 500, the most\n"
+          "                           overlayfs stacks)\n"
+          "  --registry-stall-timeout S\n"
+          "                           seconds a registry transfer may stay below 1 byte/s\n"
+          "                           (default 30)\n"
+          "  --registry-request-timeout S\n"
+          "                           seconds for one manifest, token or config request\n"
+          "                           (default 120)\n"
+          "  --pull-timeout S         seconds for a whole registry pull (default 1800)\n"
+          "  --insecure-docker-registry HOST:PORT\n"
+          "                           a registry that may use plain HTTP or unverified TLS\n"
+          "                           (repeatable)\n"
+          "  --cached-image-uri URI   an image to pull into the layer store at start\n"
+          "                           (repeatable)\n"
+          "  --gc-threshold-bytes N   after a destroy, remove layers no container uses once\n"
+          "                           the layer store holds more than N bytes (default -1:\n"
+          "                           never; 0: after every destroy)\n"
+          "  --cpu-quota-per-share US microseconds of CPU time per 100 ms period that each\n"
+          "                           CPU share allows a container (default 0: no maximum)\n"
+          "  --cpu-entitlement-per-share PERCENT\n"
+          "                           CPU percentage one share is entitled to, for metrics\n"
+          "                           (default: CPU cores times 100 divided by MiB of memory)\n"
+          "  --log-level LEVEL        debug, info, error or fatal (default info)\n"
+          "  --time-format FORMAT     unix-epoch or rfc3339 (default unix-epoch)\n"
+          "  --help                   print this help\n");
 }
 
 /* Reads a gdn INI config file: `name = value` lines, any section. The text
@@ -207,6 +218,7 @@ static int check_limits(const serve_options *o, cf_err **err)
       {"registry-stall-timeout", o->stall_timeout},
       {"registry-request-timeout", o->request_timeout},
       {"pull-timeout", o->pull_timeout},
+      {"cpu-quota-per-share", o->cpu_quota_per_share},
   };
   for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
     if (limits[i].value < 0 || (i >= 3 && limits[i].value > UINT_MAX)) {
@@ -214,6 +226,26 @@ static int check_limits(const serve_options *o, cf_err **err)
                         limits[i].flag, limits[i].value);
     }
   }
+  return 0;
+}
+
+/* Parses --cpu-entitlement-per-share: a finite, non-negative percentage;
+ * 0 when the flag is not given. */
+static int parse_entitlement(const char *text, double *out, cf_err **err)
+{
+  *out = 0;
+  if (text == NULL) {
+    return 0;
+  }
+  char *end = NULL;
+  errno = 0;
+  double value = strtod(text, &end);
+  if (end == text || *end != '\0' || errno != 0 || !isfinite(value) || value < 0) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "invalid --cpu-entitlement-per-share \"%s\": use a percentage such as 0.5",
+                      text);
+  }
+  *out = value;
   return 0;
 }
 
@@ -231,7 +263,9 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
     return cf_err_set(err, CF_E_INVALID, "invalid --max-containers %lld: use 0 or more",
                       o->max_containers);
   }
-  if (check_limits(o, err) < 0) {
+  double entitlement = 0;
+  if (check_limits(o, err) < 0 ||
+      parse_entitlement(o->cpu_entitlement_per_share, &entitlement, err) < 0) {
     return -1;
   }
   const char *depot = as_gdn ? GDN_DEFAULT_DEPOT : DEFAULT_DEPOT;
@@ -272,6 +306,8 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
       .cached_image_uris = o->cached_images.values,
       .cached_image_count = o->cached_images.count,
       .gc_threshold_bytes = o->gc_threshold,
+      .cpu_quota_per_share_us = (uint64_t)o->cpu_quota_per_share,
+      .cpu_entitlement_per_share = entitlement,
   };
   if (!any_listener && as_gdn) {
     config->bind_socket = GDN_DEFAULT_SOCKET;

@@ -82,6 +82,9 @@ static void test_unknown_commands_exit_2(void **state)
   char *bad_flag[] = {"cfwin", "serve", "--no-such-flag", NULL};
   char *bad_port[] = {"cfwin", "serve", "--bind-port", "70000", NULL};
   char *bad_level[] = {"cfwin", "serve", "--log-level", "loud", NULL};
+  char *bad_quota[] = {"cfwin", "serve", "--cpu-quota-per-share", "-5", NULL};
+  char *bad_entitlement[] = {"cfwin", "serve", "--cpu-entitlement-per-share", "1.5x", NULL};
+  char *negative_entitlement[] = {"cfwin", "serve", "--cpu-entitlement-per-share", "-1", NULL};
   assert_int_equal(run_main(unknown), 2);
   assert_int_equal(run_main(none), 2);
   assert_int_equal(run_main(gdn_unknown), 2);
@@ -89,6 +92,9 @@ static void test_unknown_commands_exit_2(void **state)
   assert_int_equal(run_main(bad_flag), 2);
   assert_int_equal(run_main(bad_port), 2);
   assert_int_equal(run_main(bad_level), 2);
+  assert_int_equal(run_main(bad_quota), 2);
+  assert_int_equal(run_main(bad_entitlement), 2);
+  assert_int_equal(run_main(negative_entitlement), 2);
 }
 
 static void test_flags_forms(void **state)
