@@ -651,19 +651,24 @@ static void limited_volume_upper_is_mapped_root(void **state)
   cf_err *err = NULL;
   assert_ok(cf_volume_create(f->images, &request, &volume, &err), &err);
   assert_non_null(volume.device);
+  /* Read both owners first and delete the volume before any assert, so a
+   * failing check leaves no loop device attached. */
   char *image = cf_path_join(volume.path, "disk.ext4");
-  const char *names[] = {"upper", "work"};
-  for (size_t i = 0; i < COUNT(names); i++) {
-    char *output = ext4_stat(image, names[i]);
-    if (strstr(output, "User: 100000") == NULL || strstr(output, "Group: 100000") == NULL) {
-      fail_msg("%s in %s is not owned by 100000:100000:\n%s", names[i], image, output);
-    }
-    free(output);
-  }
+  char *upper = ext4_stat(image, "upper");
+  char *work = ext4_stat(image, "work");
   free(image);
   cf_volume_clear(&volume);
   bool existed = false;
-  assert_ok(cf_volume_delete(f->images, "mapped-disk", &existed, &err), &err);
+  int deleted = cf_volume_delete(f->images, "mapped-disk", &existed, &err);
+  const char *outputs[] = {upper, work};
+  for (size_t i = 0; i < COUNT(outputs); i++) {
+    if (strstr(outputs[i], "User: 100000") == NULL || strstr(outputs[i], "Group: 100000") == NULL) {
+      fail_msg("%s is not owned by 100000:100000:\n%s", i == 0 ? "upper" : "work", outputs[i]);
+    }
+  }
+  free(upper);
+  free(work);
+  assert_ok(deleted, &err);
   assert_true(existed);
   cf_image_clear(&mapped);
 }
