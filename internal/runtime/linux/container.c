@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "runtime/linux/ctr_cgroup.h"
 #include "runtime/linux/init.h"
@@ -533,6 +534,27 @@ static void kill_and_reap(pid_t pid)
   }
 }
 
+/* Keeps the memory cgroup's OOM killer away from the init: memory that no
+ * process owns, such as tmpfs files, makes the tiny init the largest
+ * target, and killing it ends the container. Lowering the score needs
+ * CAP_SYS_RESOURCE, so without it the init keeps the default score.
+ * NOTE: the CI machines lack CAP_SYS_RESOURCE, so this never takes effect
+ * in the tests. */
+static void protect_init_from_oom(pid_t pid)
+{
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return;
+  }
+  if (write(fd, "-1000", 5) < 0 && errno != EACCES) {
+    cf_log(CF_LOG_DEBUG, "runtime.oom-score-adj-failed", "{s:i, s:s}", "pid", (int)pid, "error",
+           strerror(errno));
+  }
+  close(fd);
+}
+
 /* Puts the waiting init in the container's cgroup, writes its id maps and
  * lets it go on. */
 static int release_init(init_setup *setup, pid_t pid, cf_err **err)
@@ -540,6 +562,7 @@ static int release_init(init_setup *setup, pid_t pid, cf_err **err)
   if (setup->cgroup != NULL && cf_cgroup_add_pid(setup->cgroup, pid, err) < 0) {
     return cf_err_wrap(err, "put container init %d in its cgroup", (int)pid);
   }
+  protect_init_from_oom(pid);
   if (setup->plan.userns && cf_userns_write_maps(pid, &setup->uid_map, &setup->gid_map, err) < 0) {
     return cf_err_wrap(err, "write the id maps of container init %d", (int)pid);
   }
