@@ -293,7 +293,8 @@ static int delete_endpoint(struct nl_sock *sock, cf_net_backend *backend, const 
   if (ifindex != 0 && (alias == NULL || strcmp(alias, expected) != 0)) {
     return 0;
   }
-  /* Rules first, so no moment exists where a link is up without its rules. */
+  /* Rules go first: the container's traffic then meets the drop for unknown
+   * sources, and a failure leaves the link for a retry or the sweep to find. */
   if (cf_netlx_nft_endpoint_remove(backend, names.id, err) < 0) {
     return -1;
   }

@@ -386,8 +386,8 @@ int cf_netlx_veth_create(struct nl_sock *sock, const cf_netlx_names *names, cons
   if (rc < 0) {
     return nl_fail(err, rc, "create veth pair %s / " CF_NETLX_CONTAINER_IFNAME, names->host_ifname);
   }
-  /* The kernel ignores IFLA_IFALIAS in a new link's message, so the alias
-   * is set by a change afterwards. */
+  /* The alias is set by a change afterwards, through the kernel's link
+   * change path that applies IFLA_IFALIAS. */
   if (set_alias(sock, names->host_ifname, alias, err) < 0) {
     cf_netlx_link_delete(sock, names->host_ifname, NULL);
     return -1;

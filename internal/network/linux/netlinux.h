@@ -43,7 +43,7 @@ typedef struct cf_netlx_names {
 void cf_netlx_names_of(const char *handle, cf_netlx_names *names);
 void cf_netlx_host_ifname_of_id(const char *id, char out[IFNAMSIZ]);
 
-/* --- netlink (links.c, tc.c) --- */
+/* --- netlink (links.c, container.c) --- */
 
 /* Opens a route netlink socket in the calling thread's network namespace. */
 int cf_netlx_socket(struct nl_sock **out, cf_err **err);
@@ -108,7 +108,7 @@ void cf_netlx_nft_close(cf_net_backend *backend);
 int cf_netlx_nft_run(cf_net_backend *backend, const char *script, cf_err **err);
 /* Lists the backend's table. The caller holds backend->nft_lock. */
 int cf_netlx_nft_list(cf_net_backend *backend, cf_nft_table_state *state, cf_err **err);
-/* Whether the kernel accepts the log statement (a dry run). */
+/* Returns whether the kernel accepts the log statement (a dry run). */
 bool cf_netlx_nft_probe_log(cf_net_backend *backend);
 /* Removes endpoint id's chains and map elements. Takes nft_lock. */
 int cf_netlx_nft_endpoint_remove(cf_net_backend *backend, const char *id, cf_err **err);

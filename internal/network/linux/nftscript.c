@@ -66,6 +66,8 @@ char *cf_nft_script_network(const cf_nft_net *net)
                 "add rule ip %s postrouting ip saddr %s/%u oifname != \"%s\" masquerade\n", t,
                 subnet, net->prefix_len, br);
   cf_buf_printf(&s, NULL, "add rule ip %s forward ct state established,related accept\n", t);
+  /* NOTE: the endpoint is found by source address, and no bridge-family
+   * rule checks that a port sends only its own address. */
   cf_buf_printf(&s, NULL,
                 "add rule ip %s forward iifname \"%s\" ip saddr vmap @" CF_NFT_MAP_ENDPOINTS "\n",
                 t, br);
@@ -94,9 +96,8 @@ char *cf_nft_script_log_probe(void)
                     "add rule ip cfwin-log-probe probe log prefix \"cfwin probe \" accept\n");
 }
 
-/* Sorts ranges by start and merges overlapping and adjacent ones, because
- * nft rejects an anonymous set whose intervals overlap. Returns the new
- * count; all values are widened to 64 bits so the end + 1 cannot wrap. */
+/* An inclusive range of addresses or ports, widened to 64 bits so that
+ * end + 1 cannot wrap. */
 typedef struct span {
   uint64_t start;
   uint64_t end;
@@ -109,6 +110,9 @@ static int compare_spans(const void *a, const void *b)
   return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* Sorts spans by start and merges overlapping and adjacent ones, because
+ * nft rejects an anonymous set whose intervals overlap. Returns the new
+ * count. */
 static size_t merge_spans(span *spans, size_t count)
 {
   if (count == 0) {
@@ -287,7 +291,7 @@ static void append_netin(cf_buf *s, const char *table, const cf_nft_endpoint_rul
   cf_buf_append_str(s, " }\n", NULL);
 }
 
-/* Appends the deletion of the map elements old holds. */
+/* Appends the deletion of the map elements listed in old. */
 static void append_element_removal(cf_buf *s, const char *table, const cf_nft_endpoint_state *old)
 {
   if (old->netin_count > 0) {

@@ -36,7 +36,7 @@ typedef struct cf_nft_netin_key {
   uint16_t port;
 } cf_nft_netin_key;
 
-/* What a table listing holds for one endpoint id. */
+/* The objects a table listing contains for one endpoint id. */
 typedef struct cf_nft_endpoint_state {
   bool has_in_chain;
   bool has_out_chain;
@@ -99,8 +99,8 @@ char *cf_nft_script_network_delete(const char *table);
 int cf_nft_script_endpoint(const char *table, const cf_nft_endpoint_rules *rules,
                            const cf_nft_endpoint_state *old, char **out, cf_err **err);
 
-/* Returns the script that deletes what state holds for endpoint id, or
- * NULL when it holds nothing. Caller frees. */
+/* Returns the script that deletes the objects state lists for endpoint id,
+ * or NULL when it lists none. Caller frees. */
 char *cf_nft_script_endpoint_remove(const char *table, const char *id,
                                     const cf_nft_endpoint_state *state);
 
@@ -117,7 +117,7 @@ void cf_nft_table_state_free(cf_nft_table_state *state);
 /* Sets *found to whether the JSON output of `list tables` names table. */
 int cf_nft_listing_has_table(const char *json, const char *table, bool *found, cf_err **err);
 
-/* Collects what state holds for one id into out. Free with
+/* Collects the objects state lists for one id into out. Free with
  * cf_nft_endpoint_state_free(). */
 void cf_nft_endpoint_state_get(const cf_nft_table_state *state, const char *id,
                                cf_nft_endpoint_state *out);
