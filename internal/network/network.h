@@ -69,11 +69,11 @@ typedef struct cf_net_mapping {
 
 /* The host NAT network. */
 typedef struct cf_net_network {
-  const char *name;     /* network_name; on Linux it names the bridge (see docs) */
-  uint32_t subnet;      /* network address */
-  uint8_t prefix_len;   /* 1..30 */
-  uint32_t gateway;     /* inside the subnet; the bridge's own address on Linux */
-  uint32_t mtu;         /* 0: inherit (the host's default route device on Linux) */
+  const char *name;   /* network_name; on Linux it names the bridge (see docs) */
+  uint32_t subnet;    /* network address */
+  uint8_t prefix_len; /* 1..30 */
+  uint32_t gateway;   /* inside the subnet; the bridge's own address on Linux */
+  uint32_t mtu;       /* 0: inherit (the host's default route device on Linux) */
   const char *const *search_domains;
   size_t search_domain_count;
 } cf_net_network;
@@ -116,8 +116,7 @@ int cf_net_network_delete(cf_net_backend *backend, cf_err **err);
  * search_domains when dns_server_count > 0). The endpoint starts with
  * outbound traffic denied and no mappings. On failure nothing of it is
  * left. Fails with CF_E_EXISTS when handle has an endpoint. */
-int cf_net_endpoint_create(cf_net_backend *backend, const cf_net_endpoint *endpoint,
-                           cf_err **err);
+int cf_net_endpoint_create(cf_net_backend *backend, const cf_net_endpoint *endpoint, cf_err **err);
 
 /* Replaces the endpoint's NetIn mappings and NetOut rules with the ones
  * given, atomically: either all of them apply or the old ones stay. Replies
