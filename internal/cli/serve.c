@@ -46,6 +46,10 @@ typedef struct serve_options {
   long long pull_timeout;
   long long cpu_quota_per_share;
   const char *cpu_entitlement_per_share; /* a decimal number, parsed once set */
+  bool disable_network;
+  cf_server_network_flags network;
+  cf_flag_strings dns_servers;
+  cf_flag_strings deny_networks;
   bool help;
   bool ignored_bool;
 } serve_options;
@@ -77,6 +81,16 @@ static int init_flags(serve_options *o, cf_flag *flags)
       {"pull-timeout", CF_FLAG_INT, &o->pull_timeout},
       {"cpu-quota-per-share", CF_FLAG_INT, &o->cpu_quota_per_share},
       {"cpu-entitlement-per-share", CF_FLAG_STRING, &o->cpu_entitlement_per_share},
+      {"disable-network", CF_FLAG_BOOL, &o->disable_network},
+      {"network-name", CF_FLAG_STRING, &o->network.name},
+      {"network-pool", CF_FLAG_STRING, &o->network.pool},
+      {"port-pool-start", CF_FLAG_INT, &o->network.port_pool_start},
+      {"port-pool-size", CF_FLAG_INT, &o->network.port_pool_size},
+      {"mtu", CF_FLAG_INT, &o->network.mtu},
+      {"dns-server", CF_FLAG_STRINGS, &o->dns_servers},
+      {"deny-network", CF_FLAG_STRINGS, &o->deny_networks},
+      {"allow-host-access", CF_FLAG_BOOL, &o->network.allow_host_access},
+      {"external-ip", CF_FLAG_STRING, &o->network.external_ip},
       {"help", CF_FLAG_BOOL, &o->help},
       /* gdn flags a Guardian deployment passes that cfwin does not need. */
       {"skip-setup", CF_FLAG_BOOL, &o->ignored_bool},
@@ -96,13 +110,17 @@ static int init_flags(serve_options *o, cf_flag *flags)
       {"properties-path", CF_FLAG_IGNORED, NULL},
       {"debug-bind-ip", CF_FLAG_IGNORED, NULL},
       {"debug-bind-port", CF_FLAG_IGNORED, NULL},
+      /* The store keeps the port pool's state. */
+      {"port-pool-properties-path", CF_FLAG_IGNORED, NULL},
+      /* Metrics always carry NetworkStat. */
+      {"enable-container-network-metrics", CF_FLAG_BOOL, &o->ignored_bool},
   };
   int count = (int)(sizeof(table) / sizeof(table[0]));
   memcpy(flags, table, sizeof(table));
   return count;
 }
 
-#define MAX_FLAGS 40
+#define MAX_FLAGS 56
 
 static void print_serve_usage(FILE *out)
 {
@@ -153,6 +171,24 @@ static void print_serve_usage(FILE *out)
           "  --cpu-entitlement-per-share PERCENT\n"
           "                           CPU percentage one share is entitled to, for metrics\n"
           "                           (default: CPU cores times 100 divided by MiB of memory)\n"
+          "  --network-pool CIDR      subnet of container addresses; its first address is\n"
+          "                           the host's (default " CF_SERVER_DEFAULT_NETWORK_POOL ")\n"
+          "  --network-name NAME      name of the container network's bridge, 1 to 15\n"
+          "                           characters (default " CF_SERVER_DEFAULT_NETWORK_NAME ")\n"
+          "  --port-pool-start PORT   first host port for NetIn mappings (default 40000)\n"
+          "  --port-pool-size N       host ports in the pool (default 5000)\n"
+          "  --mtu N                  MTU of container interfaces, 68 to 1500 (default 0:\n"
+          "                           the MTU of the host's default route)\n"
+          "  --dns-server IP          DNS server for containers, each allowed on TCP and UDP\n"
+          "                           port 53 (repeatable)\n"
+          "  --deny-network CIDR      accepted for gdn; outbound traffic is already denied\n"
+          "                           unless a NetOut rule allows it (repeatable)\n"
+          "  --allow-host-access      let containers reach the host's address on the\n"
+          "                           container network and the external IP\n"
+          "  --external-ip IP         address clients reach mapped ports at, recorded as\n"
+          "                           garden.network.external-ip (default: the host's first\n"
+          "                           address outside the container network)\n"
+          "  --disable-network        give containers loopback only; NetIn and NetOut fail\n"
           "  --log-level LEVEL        debug, info, error or fatal (default info)\n"
           "  --time-format FORMAT     unix-epoch or rfc3339 (default unix-epoch)\n"
           "  --help                   print this help\n");
@@ -249,6 +285,25 @@ static int parse_entitlement(const char *text, double *out, cf_err **err)
   return 0;
 }
 
+/* Builds the container network into *network unless --disable-network is
+ * given; config->network points to it. */
+static int build_network(serve_options *o, cf_server_config *config, cf_backend_network *network,
+                         cf_err **err)
+{
+  if (o->disable_network) {
+    return 0;
+  }
+  o->network.dns_servers = o->dns_servers.values;
+  o->network.dns_server_count = o->dns_servers.count;
+  o->network.deny_networks = o->deny_networks.values;
+  o->network.deny_network_count = o->deny_networks.count;
+  if (cf_server_network_parse(&o->network, config->depot, network, err) < 0) {
+    return -1;
+  }
+  config->network = network;
+  return 0;
+}
+
 /* Builds the server configuration with cfwin's or gdn's defaults. *owned
  * collects strings the configuration points to. */
 static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
@@ -317,11 +372,13 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
   return 0;
 }
 
-/* `gdn cleanup`: destroys every container in the depot. */
+/* `gdn cleanup`: destroys every container in the depot and every endpoint
+ * of the container network. */
 static int run_cleanup(const cf_server_config *config, cf_err **err)
 {
   cf_backend *backend = NULL;
-  if (cf_backend_open(config->depot, NULL, &backend, err) < 0) {
+  cf_backend_options options = {.gc_threshold_bytes = -1, .network = config->network};
+  if (cf_backend_open(config->depot, &options, &backend, err) < 0) {
     return -1;
   }
   char **kept = NULL;
@@ -334,7 +391,14 @@ static int run_cleanup(const cf_server_config *config, cf_err **err)
 
 int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
 {
-  serve_options o = {.bind_port = 7777, .max_containers = 256, .gc_threshold = -1};
+  serve_options o = {
+      .bind_port = 7777,
+      .max_containers = 256,
+      .gc_threshold = -1,
+      .network = {.port_pool_start = CF_NET_DEFAULT_PORT_POOL_START,
+                  .port_pool_size = CF_NET_DEFAULT_PORT_POOL_SIZE},
+  };
+  cf_backend_network network = {0};
   cf_flag flags[MAX_FLAGS];
   int count = init_flags(&o, flags);
   cf_buf config_text;
@@ -362,7 +426,8 @@ int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
   }
   cf_server_config config;
   if (configure_logging(&o, &err) < 0 ||
-      build_config(&o, flags, mode.as_gdn, &config, &depot, &rootfs, &err) < 0) {
+      build_config(&o, flags, mode.as_gdn, &config, &depot, &rootfs, &err) < 0 ||
+      build_network(&o, &config, &network, &err) < 0) {
     goto usage;
   }
   if (mode.command == CF_SERVE_SETUP) {
@@ -390,6 +455,9 @@ out:
   cf_buf_free(&config_text);
   cf_flag_strings_clear(&o.insecure_registries);
   cf_flag_strings_clear(&o.cached_images);
+  cf_flag_strings_clear(&o.dns_servers);
+  cf_flag_strings_clear(&o.deny_networks);
+  cf_server_network_clear(&network);
   return status;
 }
 

@@ -11,17 +11,9 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "garden/backend_internal.h"
 #include "garden/limits.h"
 #include "image/volume.h"
-
-struct cf_backend {
-  char *depot;
-  char *containers_dir;
-  char *volumes_dir;
-  cf_store *store;
-  cf_image_store *images;
-  cf_backend_options options;
-};
 
 int cf_backend_open(const char *depot, const cf_backend_options *options, cf_backend **out,
                     cf_err **err)
@@ -31,11 +23,16 @@ int cf_backend_open(const char *depot, const cf_backend_options *options, cf_bac
   backend->depot = cf_xstrdup(depot);
   backend->containers_dir = cf_path_join(depot, "containers");
   backend->volumes_dir = cf_path_join(depot, "volumes");
+  pthread_mutex_init(&backend->ports_lock, NULL);
   if (cf_mkdir_p(backend->containers_dir, 0700, err) < 0 ||
       cf_store_open(depot, &backend->store, err) < 0 ||
       cf_image_store_open(depot, backend->store, &backend->images, err) < 0) {
     cf_backend_close(backend);
     return cf_err_wrap(err, "open depot %s", depot);
+  }
+  if (cf_backend_net_open(backend, err) < 0) {
+    cf_backend_close(backend);
+    return -1;
   }
   *out = backend;
   return 0;
@@ -46,6 +43,8 @@ void cf_backend_close(cf_backend *backend)
   if (backend == NULL) {
     return;
   }
+  cf_backend_net_close(backend);
+  pthread_mutex_destroy(&backend->ports_lock);
   cf_image_store_close(backend->images);
   cf_store_close(backend->store);
   free(backend->containers_dir);
@@ -176,6 +175,10 @@ static void undo_create(cf_backend *backend, const char *handle, const char *dir
     cf_log_error("create.undo.kill-init-failed", err, "{s:s}", "handle", handle);
     cf_err_clear(&err);
   }
+  if (cf_backend_net_down(backend, handle, &err) < 0) {
+    cf_log_error("create.undo.network-down-failed", err, "{s:s}", "handle", handle);
+    cf_err_clear(&err);
+  }
   if (cf_volume_delete(backend->images, handle, NULL, &err) < 0) {
     cf_log_error("create.undo.delete-volume-failed", err, "{s:s}", "handle", handle);
     cf_err_clear(&err);
@@ -280,6 +283,9 @@ int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_
     cf_err_wrap(err, "start container");
     goto fail;
   }
+  if (cf_backend_net_up(backend, request, init.pid, err) < 0) {
+    goto fail;
+  }
   if (mark_created(backend, request->handle, &init, err) < 0) {
     goto fail;
   }
@@ -307,6 +313,10 @@ int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err)
   cf_container_init init = {.pid = (pid_t)record.init_pid, .start_time = record.init_start_time};
   if (init.pid > 0 && cf_runtime_container_destroy(&init, err) < 0) {
     cf_err_wrap(err, "stop container processes");
+    goto out;
+  }
+  if (cf_backend_net_down(backend, handle, err) < 0) {
+    cf_err_wrap(err, "delete the network endpoint of container %s", handle);
     goto out;
   }
   if (cf_volume_delete(backend->images, handle, NULL, err) < 0 || cf_rm_rf(record.dir, err) < 0) {
@@ -387,9 +397,11 @@ int cf_backend_metrics_get(cf_backend *backend, const char *handle, cf_backend_m
     return -1;
   }
   int64_t created_at_ns = record.created_at_ns;
+  cf_container_init init = {.pid = (pid_t)record.init_pid, .start_time = record.init_start_time};
   cf_container_record_clear(&record);
   if (cf_store_limits_get(backend->store, handle, &out->limits, err) < 0 ||
-      cf_backend_check_usage(backend, handle, &out->usage, err) < 0) {
+      cf_backend_check_usage(backend, handle, &out->usage, err) < 0 ||
+      cf_backend_net_metrics(backend, &init, out, err) < 0) {
     return -1;
   }
   if (cf_volume_stats_get(backend->images, handle, &out->disk, err) < 0) {
@@ -559,6 +571,7 @@ int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, si
   }
   free(kept_inits);
   delete_orphan_volumes(backend);
+  cf_backend_net_sweep(backend, (const char *const *)result, n);
   *kept = result;
   *kept_count = n;
   return 0;

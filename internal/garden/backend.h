@@ -14,21 +14,34 @@
 #include "base/err.h"
 #include "image/image.h"
 #include "image/volume.h"
+#include "network/net.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
 
 typedef struct cf_backend cf_backend;
+
+/* The container network of the server: one NAT network whose state lives
+ * in the depot's cfwin.db. */
+typedef struct cf_backend_network {
+  cf_net_config config;   /* config.state_dir is the depot */
+  uint32_t external_ip;   /* host byte order, for garden.network.external-ip; 0: none */
+  bool allow_host_access; /* every container may reach the gateway and external_ip */
+} cf_backend_network;
 
 /* Options every pull of the backend uses; strings are borrowed and must
  * outlive the backend. */
 typedef struct cf_backend_options {
   cf_pull_options pull;       /* settings of every pull; credentials come per create */
   int64_t gc_threshold_bytes; /* negative: never collect layers after a destroy */
+  /* The container network, borrowed until cf_backend_close(); NULL:
+   * containers get loopback only. */
+  const cf_backend_network *network;
 } cf_backend_options;
 
-/* Opens <depot>/cfwin.db and the layer store, creating the depot layout.
- * options may be NULL for the defaults (no insecure registries, no
- * collection). */
+/* Opens <depot>/cfwin.db and the layer store, creating the depot layout,
+ * and with options->network creates the NAT network (or finds it). options
+ * may be NULL for the defaults (no insecure registries, no collection, no
+ * network). */
 int cf_backend_open(const char *depot, const cf_backend_options *options, cf_backend **out,
                     cf_err **err);
 
@@ -53,15 +66,22 @@ typedef struct cf_create_request {
   /* Resource limits and privilege, recorded with the container and applied
    * through its cgroup; NULL for none. */
   const cf_limits_record *limits;
+  /* NetIn mappings (host port 0: one from the pool) and NetOut rules of the
+   * spec; with any of them the backend must have a network. */
+  const cf_net_mapping *net_in;
+  size_t net_in_count;
+  const cf_net_rule *net_out;
+  size_t net_out_count;
 } cf_create_request;
 
 /* Pulls the image, records the container, creates its volume (with the
- * disk limit) and starts its init. On failure everything made so far is
- * removed again. */
+ * disk limit), starts its init and, with a network, brings the container's
+ * endpoint up and records the garden.network.* properties. On failure
+ * everything made so far is removed again. */
 int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_err **err);
 
-/* Kills the container's processes, deletes its volume, removes its
- * directory and its record.
+/* Kills the container's processes, deletes its network endpoint and its
+ * volume, removes its directory and its record.
  * Fails with CF_E_NOT_FOUND for an unknown handle. */
 int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err);
 
@@ -90,10 +110,14 @@ typedef struct cf_backend_metrics {
   cf_volume_stats disk;
   int64_t age_ns;          /* since the container was recorded */
   cf_limits_record limits; /* as created, for the CPU entitlement */
+  bool has_network;        /* the figures below were read */
+  uint64_t rx_bytes;       /* received by the container's interface */
+  uint64_t tx_bytes;       /* sent by the container's interface */
 } cf_backend_metrics;
 
 /* Reads the cgroup figures (recording an OOM event as
- * cf_backend_check_usage() does), the volume's disk use and the age.
+ * cf_backend_check_usage() does), the volume's disk use, the age and, with
+ * a network, the byte counters of the container's interface.
  * CF_E_NOT_FOUND for an unknown container. */
 int cf_backend_metrics_get(cf_backend *backend, const char *handle, cf_backend_metrics *out,
                            cf_err **err);
@@ -105,10 +129,24 @@ int cf_backend_exec(cf_backend *backend, const char *handle, const cf_process_sp
 
 /* Brings the store in line with the host after a start: destroys containers
  * left half-made or half-destroyed, and those whose init is gone (all of
- * them with destroy_all), and volumes that no container uses. The process records of kept
+ * them with destroy_all), volumes that no container uses and network
+ * endpoints of containers not kept. The process records of kept
  * containers are dropped, because a restarted server cannot re-attach to those processes yet. Sets
  * *kept to the handles kept (free with cf_strv_free()). */
 int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, size_t *kept_count,
                          cf_err **err);
+
+/* The network of the backend, or NULL when containers get loopback only. */
+const cf_backend_network *cf_backend_get_network(const cf_backend *backend);
+
+/* Adds a NetIn mapping to a running container (host port 0: one from the
+ * pool; container port 0: the host port), writes the mapping made back
+ * into *mapping and updates garden.network.mapped-ports. */
+int cf_backend_net_in(cf_backend *backend, const char *handle, cf_net_mapping *mapping,
+                      cf_err **err);
+
+/* Adds NetOut rules to a running container. */
+int cf_backend_net_out(cf_backend *backend, const char *handle, const cf_net_rule *rules,
+                       size_t count, cf_err **err);
 
 #endif

@@ -16,6 +16,7 @@
 #include "garden/internal.h"
 #include "garden/json.h"
 #include "garden/limits.h"
+#include "network/net_rules.h"
 
 /* --- Container table --- */
 
@@ -109,6 +110,21 @@ static void handle_ping(cf_conn *conn)
   respond_empty(conn);
 }
 
+/* Guardian's Capacity reports the smaller of --max-containers and what the
+ * network can hold: here, the addresses of the subnet other than the
+ * network, broadcast and gateway addresses. Garden's Capacity has no field
+ * for the host-port pool. */
+static uint64_t max_containers(const cf_server *server)
+{
+  uint64_t limit = server->config.max_containers;
+  const cf_backend_network *network = server->config.network;
+  if (network == NULL) {
+    return limit;
+  }
+  uint64_t addresses = (1ULL << (32 - network->config.prefix_len)) - 3;
+  return limit > 0 && limit < addresses ? limit : addresses;
+}
+
 static void handle_capacity(cf_conn *conn)
 {
   struct sysinfo si;
@@ -129,7 +145,7 @@ static void handle_capacity(cf_conn *conn)
   json_t *body =
       json_pack("{s:I, s:I, s:I, s:I}", "memory_in_bytes", (json_int_t)memory, "disk_in_bytes",
                 (json_int_t)disk, "schedulable_disk_in_bytes", (json_int_t)disk, "max_containers",
-                (json_int_t)conn->server->config.max_containers);
+                (json_int_t)max_containers(conn->server));
   cf_conn_respond_json(conn, 200, body);
   json_decref(body);
   cf_conn_request_done(conn);
@@ -228,6 +244,10 @@ typedef struct create_work {
   int64_t disk_limit; /* bytes; 0 for none */
   int disk_scope;     /* 0 total, 1 exclusive */
   cf_limits_record limits;
+  cf_net_mapping *net_in;
+  size_t net_in_count;
+  cf_net_rule *net_out;
+  size_t net_out_count;
   cf_err *err;
 } create_work;
 
@@ -239,6 +259,8 @@ static void create_work_free(create_work *cw)
   free(cw->password);
   cf_strv_free(cw->env, cw->env_count);
   cf_properties_free(cw->properties, cw->property_count);
+  free(cw->net_in);
+  cf_net_rules_free(cw->net_out, cw->net_out_count);
   cf_err_free(cw->err);
   free(cw);
 }
@@ -298,19 +320,17 @@ static int parse_disk_limits(const json_t *spec, create_work *cw, cf_err **err)
 
 static int check_unsupported(const json_t *spec, cf_err **err)
 {
-  static const char *const list_fields[] = {"bind_mounts", "netin", "netout_rules"};
-  for (size_t i = 0; i < sizeof(list_fields) / sizeof(list_fields[0]); i++) {
-    json_t *value = cf_json_get(spec, list_fields[i]);
-    if (json_is_array(value) && json_array_size(value) > 0) {
-      return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
-                        "\"%s\" is not implemented yet in cfwin; create the container without it",
-                        list_fields[i]);
-    }
+  json_t *bind_mounts = cf_json_get(spec, "bind_mounts");
+  if (json_is_array(bind_mounts) && json_array_size(bind_mounts) > 0) {
+    return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+                      "\"bind_mounts\" is not implemented yet in cfwin; create the container "
+                      "without it");
   }
   json_t *network = cf_json_get(spec, "network");
   if (json_is_string(network) && json_string_length(network) > 0) {
     return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
-                      "\"network\" is not implemented yet in cfwin; containers get loopback only");
+                      "\"network\" (a subnet of its own) is not implemented yet in cfwin; "
+                      "containers get an address from the server's --network-pool");
   }
   return 0;
 }
@@ -403,6 +423,8 @@ static int parse_create(cf_server *server, const json_t *spec, create_work *cw, 
       cf_json_get_strings(spec, "env", &cw->env, &cw->env_count, err) < 0 ||
       parse_properties(spec, cw, err) < 0 || parse_disk_limits(spec, cw, err) < 0 ||
       cf_limits_parse(spec, server->config.cpu_quota_per_share_us, &cw->limits, err) < 0 ||
+      cf_create_network_parse(spec, &cw->net_in, &cw->net_in_count, &cw->net_out,
+                              &cw->net_out_count, err) < 0 ||
       cf_json_get_int(spec, "grace_time", &grace, err) < 0) {
     return -1;
   }
@@ -426,6 +448,10 @@ static void run_create(uv_work_t *work)
       .disk_limit = cw->disk_limit,
       .disk_scope = cw->disk_scope,
       .limits = &cw->limits,
+      .net_in = cw->net_in,
+      .net_in_count = cw->net_in_count,
+      .net_out = cw->net_out,
+      .net_out_count = cw->net_out_count,
   };
   cf_backend_create(cw->conn->server->backend, &request, &cw->err);
 }
@@ -739,6 +765,11 @@ void cf_handle_request(cf_conn *conn, cf_route_match *match)
     break;
   case CF_ROUTE_DISK_LIMITS:
     handle_disk_limits(conn, match->handle);
+    break;
+  case CF_ROUTE_NET_IN:
+  case CF_ROUTE_NET_OUT:
+  case CF_ROUTE_BULK_NET_OUT:
+    cf_handle_net(conn, match->route, match->handle);
     break;
   case CF_ROUTE_RUN:
     cf_handle_run(conn, match);

@@ -181,6 +181,13 @@ void cf_handle_bulk_metrics(cf_conn *conn);
  * CPU cores times 100 divided by the host's memory in MiB. */
 double cf_cpu_entitlement_default(void);
 
+/* net_routes.c: NetIn, NetOut and BulkNetOut. */
+void cf_handle_net(cf_conn *conn, enum cf_route route, const char *handle);
+/* Reads a ContainerSpec's netin and netout_rules; the arrays are new (free
+ * with free() and cf_net_rules_free()). Errors name the field and index. */
+int cf_create_network_parse(const json_t *spec, cf_net_mapping **net_in, size_t *net_in_count,
+                            cf_net_rule **net_out, size_t *net_out_count, cf_err **err);
+
 /* processes.c: Run, Attach, output streams. */
 void cf_handle_run(cf_conn *conn, cf_route_match *match);
 void cf_handle_attach(cf_conn *conn, cf_route_match *match);

@@ -95,7 +95,18 @@ static uint64_t cpu_entitlement(const cf_backend_metrics *metrics, double per_sh
   return entitlement >= (double)INT64_MAX ? INT64_MAX : (uint64_t)entitlement;
 }
 
-/* A Metrics object; NetworkStat is null until the network role is wired in. */
+/* Garden's ContainerNetworkStat, or null for a container without a
+ * network interface. */
+static json_t *network_json(const cf_backend_metrics *metrics)
+{
+  if (!metrics->has_network) {
+    return json_null();
+  }
+  return json_pack("{s:o, s:o}", "RxBytes", u64(metrics->rx_bytes), "TxBytes",
+                   u64(metrics->tx_bytes));
+}
+
+/* A Metrics object. */
 static json_t *metrics_json(const cf_backend_metrics *metrics, double per_share)
 {
   const cf_container_usage *usage = &metrics->usage;
@@ -107,9 +118,9 @@ static json_t *metrics_json(const cf_backend_metrics *metrics, double per_share)
                            "ExclusiveInodesUsed", 0);
   json_t *pids =
       json_pack("{s:o, s:o}", "Current", u64(usage->pids), "Max", u64(usage->pids_limit));
-  return json_pack("{s:o, s:o, s:o, s:n, s:o, s:I, s:o}", "MemoryStat", memory_json(usage),
-                   "CPUStat", cpu, "DiskStat", disk, "NetworkStat", "PidStat", pids, "Age",
-                   (json_int_t)metrics->age_ns, "CPUEntitlement",
+  return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "MemoryStat", memory_json(usage),
+                   "CPUStat", cpu, "DiskStat", disk, "NetworkStat", network_json(metrics),
+                   "PidStat", pids, "Age", (json_int_t)metrics->age_ns, "CPUEntitlement",
                    u64(cpu_entitlement(metrics, per_share)));
 }
 

@@ -458,6 +458,7 @@ static int open_backend(cf_server *server, cf_err **err)
   cf_backend_options options = {
       .pull = server->config.pull,
       .gc_threshold_bytes = server->config.gc_threshold_bytes,
+      .network = server->config.network,
   };
   return cf_backend_open(server->config.depot, &options, &server->backend, err);
 }

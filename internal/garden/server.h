@@ -8,7 +8,34 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "garden/backend.h"
 #include "image/image.h"
+
+/* Guardian's --network-pool default, and the bridge name used without
+ * --network-name. */
+#define CF_SERVER_DEFAULT_NETWORK_POOL "10.254.0.0/22"
+#define CF_SERVER_DEFAULT_NETWORK_NAME "cfwin"
+
+/* gdn's container networking flags as given; strings borrowed. */
+typedef struct cf_server_network_flags {
+  const char *name;          /* --network-name (cfwin's): the bridge; NULL: "cfwin" */
+  const char *pool;          /* --network-pool CIDR; NULL: 10.254.0.0/22 */
+  long long port_pool_start; /* --port-pool-start */
+  long long port_pool_size;  /* --port-pool-size */
+  long long mtu;             /* --mtu; 0: the host's */
+  const char *const *dns_servers;
+  size_t dns_server_count;
+  const char *const *deny_networks;
+  size_t deny_network_count;
+  bool allow_host_access;
+  const char *external_ip; /* NULL: the host's first external address */
+} cf_server_network_flags;
+
+/* Builds the container network of a server whose state lives in depot.
+ * Errors are CF_E_INVALID naming the flag and the value. */
+int cf_server_network_parse(const cf_server_network_flags *flags, const char *depot,
+                            cf_backend_network *out, cf_err **err);
+void cf_server_network_clear(cf_backend_network *network);
 
 typedef struct cf_server_config {
   const char *bind_ip; /* NULL: no TCP listener */
@@ -36,6 +63,9 @@ typedef struct cf_server_config {
    * as Guardian's --cpu-entitlement-per-share; 0: Guardian's default,
    * CPU cores times 100 divided by the host's memory in MiB. */
   double cpu_entitlement_per_share;
+  /* The container network, borrowed; NULL: containers get loopback only
+   * and NetIn and NetOut fail. */
+  const cf_backend_network *network;
 } cf_server_config;
 
 /* Opens the depot, reconciles it with the host, listens and serves until

@@ -121,6 +121,15 @@ static int open_backend(cf_net *net, cf_err **err)
   return net->ops->open(&network, &net->backend, err);
 }
 
+int cf_net_open(cf_net *net, cf_err **err)
+{
+  bool exists = false;
+  if (open_backend(net, err) < 0) {
+    return -1;
+  }
+  return open_store(net, true, &exists, err);
+}
+
 int cf_net_create(cf_net *net, cf_err **err)
 {
   if (open_backend(net, err) < 0) {
@@ -243,20 +252,21 @@ static int apply_rules(cf_net *net, const char *handle, uint32_t address,
                                       set->rules, set->count, err);
 }
 
-static cf_net_endpoint endpoint_of(const cf_net_config *config, const char *handle, int64_t pid,
-                                   uint32_t address)
+static cf_net_endpoint endpoint_of(const cf_net_config *config, const char *handle,
+                                   const cf_net_up_input *input, uint32_t address)
 {
+  bool own_limit = input->bandwidth_rate > 0;
   return (cf_net_endpoint){
       .handle = handle,
-      .pid = (pid_t)pid,
+      .pid = (pid_t)input->pid,
       .address = address,
       .mtu = config->mtu,
       .dns_servers = config->dns_servers,
       .dns_server_count = config->dns_server_count,
       .search_domains = (const char *const *)config->search_domains,
       .search_domain_count = config->search_domain_count,
-      .bandwidth_rate = config->maximum_outgoing_bandwidth,
-      .bandwidth_burst = config->bandwidth_burst,
+      .bandwidth_rate = own_limit ? input->bandwidth_rate : config->maximum_outgoing_bandwidth,
+      .bandwidth_burst = own_limit ? input->bandwidth_burst : config->bandwidth_burst,
   };
 }
 
@@ -308,7 +318,7 @@ static int bring_up(cf_net *net, const char *handle, const cf_net_up_input *inpu
                     const cf_net_port_mapping *ports, uint32_t address, const rule_set *set,
                     cf_err **err)
 {
-  cf_net_endpoint endpoint = endpoint_of(net->config, handle, input->pid, address);
+  cf_net_endpoint endpoint = endpoint_of(net->config, handle, input, address);
   if (net->ops->endpoint_create(net->backend, &endpoint, err) < 0) {
     undo_up(net, handle, false, err);
     return -1;

@@ -56,6 +56,12 @@ typedef void cf_net_warn_fn(void *context, const char *message);
  * nothing. */
 cf_net *cf_net_new(const cf_net_config *config, const cf_net_ops *ops);
 void cf_net_close(cf_net *net);
+
+/* Opens the backend and the store (creating the database) at once, for a
+ * caller that then uses net from several threads: the operations open them
+ * on first use otherwise, which is not thread-safe. */
+int cf_net_open(cf_net *net, cf_err **err);
+
 void cf_net_set_warn(cf_net *net, cf_net_warn_fn *warn, void *context);
 
 /* Creates or deletes the NAT network (winc-network's create and delete). */
@@ -72,6 +78,11 @@ typedef struct cf_net_up_input {
   size_t property_count; /* Properties given; any disables the default allow */
   uint16_t *http_ports;  /* Properties.ports, for Windows URL ACLs */
   size_t http_port_count;
+  /* The container's own outgoing bandwidth limit (Garden's
+   * bandwidth_limits), bytes per second and bytes; a rate of 0 takes the
+   * config's maximum_outgoing_bandwidth and bandwidth_burst. */
+  uint64_t bandwidth_rate;
+  uint64_t bandwidth_burst;
 } cf_net_up_input;
 
 /* Parses up's stdin JSON ({"Pid","Properties","netout_rules","netin"};

@@ -124,12 +124,18 @@ static void exec_server(const it_server *server)
   while (server->extra_args != NULL && server->extra_args[extra_count] != NULL) {
     extra_count++;
   }
-  char **argv = cf_xcalloc(fixed_count + extra_count + 1, sizeof(*argv));
+  char **argv = cf_xcalloc(fixed_count + extra_count + 2, sizeof(*argv));
   for (size_t i = 0; i < fixed_count; i++) {
     argv[i] = (char *)fixed[i];
   }
   for (size_t i = 0; i < extra_count; i++) {
     argv[fixed_count + i] = (char *)server->extra_args[i];
+  }
+  /* A server in the test's own network namespace would make its bridge
+   * and nftables table there, so only tests that run in a namespace of
+   * their own turn the network on. */
+  if (!server->network) {
+    argv[fixed_count + extra_count] = "--disable-network";
   }
   execv(binary, argv);
   fprintf(stderr, "exec %s: %s\n", binary, strerror(errno));

@@ -22,6 +22,10 @@ typedef struct it_server {
   pid_t pid;
   int exit_status;               /* of the last server stopped */
   const char *const *extra_args; /* NULL-terminated `cfwin serve` options to add, or NULL */
+  /* Give containers a network; only for a test that runs in a network
+   * namespace it made, because the server changes the namespace it runs
+   * in. Without it the server gets --disable-network. */
+  bool network;
   cf_garden_client tcp;
   cf_garden_client unix_socket;
 } it_server;
