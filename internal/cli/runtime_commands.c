@@ -68,7 +68,7 @@ static void close_stdio(int fds[3], const bool *opened)
 static const int forwarded_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
                                         SIGUSR1, SIGUSR2, SIGWINCH};
 
-static void forwarded_set(sigset_t *set)
+void rt_forwarded_signals(sigset_t *set)
 {
   sigemptyset(set);
   for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++) {
@@ -81,7 +81,7 @@ static void forwarded_set(sigset_t *set)
 static void block_forwarded(void)
 {
   sigset_t set;
-  forwarded_set(&set);
+  rt_forwarded_signals(&set);
   sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -90,7 +90,7 @@ static void block_forwarded(void)
 static int wait_attached(cf_process *process, cf_err **err)
 {
   sigset_t set;
-  forwarded_set(&set);
+  rt_forwarded_signals(&set);
   cf_autoclose int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   if (sfd < 0) {
     return cf_err_sys(err, errno, "open signalfd");
@@ -118,12 +118,46 @@ static int wait_attached(cf_process *process, cf_err **err)
   }
 }
 
+/* Waits for an attached process: through the terminal relay when it has a
+ * terminal (only then is stdin_fd open), else forwarding signals. */
+static int wait_process(cf_process *process, cf_err **err)
+{
+  return process->stdin_fd >= 0 ? rt_tty_relay(process, err) : wait_attached(process, err);
+}
+
 static int get_record(rt_context *ctx, const char *id, cf_runtime_record *record, cf_err **err)
 {
   if (rt_open_store(ctx, err) < 0) {
     return -1;
   }
   return cf_store_runtime_get(ctx->store, id, record, err);
+}
+
+/* ---- terminals ---- */
+
+static const char *console_socket_flag;
+
+static bool has_console_socket(void)
+{
+  return console_socket_flag != NULL && console_socket_flag[0] != '\0';
+}
+
+/* A terminal needs someone to take its master: the attached runtime, or a
+ * console socket when detached. A console socket needs a terminal. */
+static int check_terminal(bool terminal, bool detach, cf_err **err)
+{
+  if (terminal && detach && !has_console_socket()) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "process.terminal needs an attached process or --console-socket");
+  }
+  if (!terminal && has_console_socket()) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "--console-socket needs a process with a terminal: set process.terminal");
+  }
+  if (!detach && has_console_socket()) {
+    return cf_err_set(err, CF_E_INVALID, "--console-socket needs a detached process: add --detach");
+  }
+  return 0;
 }
 
 /* ---- create, start, run ---- */
@@ -133,14 +167,23 @@ static const char *pid_file_flag;
 static bool no_new_keyring_flag;
 static bool detach_flag;
 
-static int create_container(rt_context *ctx, const char *id, cf_err **err)
+/* Creates the container; with check_process (run), first checks that the
+ * bundle's terminal setting fits the run flags, so a run that cannot start
+ * its process creates nothing. */
+static int create_container(rt_context *ctx, const char *id, bool check_process, cf_err **err)
 {
   rt_log_debug("creating container", id, "bundle", bundle_flag);
   cf_bundle bundle;
   if (cf_bundle_load(id, bundle_flag, CF_BUNDLE_LINUX, &bundle, err) < 0) {
     return -1;
   }
-  int rc = rt_open_store(ctx, err);
+  int rc = 0;
+  if (check_process && bundle.has_process) {
+    rc = check_terminal(bundle.process.terminal, detach_flag, err);
+  }
+  if (rc == 0) {
+    rc = rt_open_store(ctx, err);
+  }
   if (rc == 0) {
     rc = cf_lifecycle_create(ctx->store, id, &bundle, err);
   }
@@ -151,23 +194,43 @@ static int create_container(rt_context *ctx, const char *id, cf_err **err)
 static int cmd_create(rt_context *ctx, int argc, char **argv)
 {
   cf_err *err = NULL;
-  if (create_container(ctx, argv[0], &err) < 0) {
+  if (create_container(ctx, argv[0], false, &err) < 0) {
     return rt_fail(err);
   }
   return 0;
 }
 
+/* A detached process gets the null device as stdio, or a terminal whose
+ * master goes to the console socket. */
 static int start_detached(rt_context *ctx, const char *id, cf_err **err)
 {
   int fds[3];
   null_stdio(fds);
-  pid_t pid = 0;
-  int rc = cf_lifecycle_start(ctx->store, id, fds, &pid, err);
+  cf_start_options options = {
+      .stdio = fds,
+      .detach = true,
+      .terminal_allowed = has_console_socket(),
+  };
+  cf_process process;
+  int rc = cf_lifecycle_start(ctx->store, id, &options, &process, err);
   close_stdio(fds, NULL);
-  if (rc == 0) {
-    rt_log_debug("started process", id, "pidFile", pid_file_flag);
-    rc = write_pid_file(pid_file_flag, pid, err);
+  if (rc < 0) {
+    return -1;
   }
+  /* Only a process with a terminal has a master descriptor. */
+  bool terminal = process.stdin_fd >= 0;
+  if (has_console_socket() && !terminal) {
+    rc = check_terminal(false, true, err);
+  } else if (terminal) {
+    rc = rt_tty_send_console(console_socket_flag, &process, err);
+  }
+  if (rc < 0) {
+    cf_runtime_process_signal(&process, SIGKILL, NULL);
+  } else {
+    rt_log_debug("started process", id, "pidFile", pid_file_flag);
+    rc = write_pid_file(pid_file_flag, process.pid, err);
+  }
+  cf_process_close(&process);
   return rc;
 }
 
@@ -188,17 +251,18 @@ static int run_attached(rt_context *ctx, const char *id)
   int fds[3];
   bool opened[3];
   attached_stdio(fds, opened);
+  cf_start_options options = {.stdio = fds, .detach = false, .terminal_allowed = true};
+  rt_tty_size(&options.default_rows, &options.default_columns);
   cf_process process;
-  int rc = cf_lifecycle_start_attached(ctx->store, id, fds, &process, &err);
+  int status = cf_lifecycle_start(ctx->store, id, &options, &process, &err);
   close_stdio(fds, opened);
-  if (rc < 0) {
-    return rt_fail(err);
-  }
-  int status = write_pid_file(pid_file_flag, process.pid, &err);
   if (status == 0) {
-    status = wait_attached(&process, &err);
+    status = write_pid_file(pid_file_flag, process.pid, &err);
+    if (status == 0) {
+      status = wait_process(&process, &err);
+    }
+    cf_process_close(&process);
   }
-  cf_process_close(&process);
   cf_err *delete_err = NULL;
   if (cf_lifecycle_delete(ctx->store, id, true, &delete_err) < 0) {
     rt_fail(delete_err);
@@ -213,7 +277,7 @@ static int cmd_run(rt_context *ctx, int argc, char **argv)
   if (!detach_flag) {
     block_forwarded();
   }
-  if (create_container(ctx, id, &err) < 0) {
+  if (create_container(ctx, id, true, &err) < 0) {
     return rt_fail(err);
   }
   if (!detach_flag) {
@@ -231,6 +295,7 @@ static const char *process_flag;
 static const char *cwd_flag;
 static const char *user_flag;
 static rt_strings env_flag;
+static bool tty_flag;
 
 /* The process spec: the -p file or an empty one with cwd "/", then the
  * flags and arguments that are given. */
@@ -267,7 +332,11 @@ static int exec_process(int argc, char **argv, cf_bundle_process *process, cf_er
     free(process->username);
     process->username = cf_xstrdup(user_flag);
   }
-  return cf_process_check(process, CF_BUNDLE_LINUX, err);
+  process->terminal = process->terminal || tty_flag;
+  if (cf_process_check(process, CF_BUNDLE_LINUX, err) < 0) {
+    return -1;
+  }
+  return check_terminal(process->terminal, detach_flag, err);
 }
 
 static int exec_in(rt_context *ctx, const char *id, cf_bundle_process *bundle_process,
@@ -290,15 +359,23 @@ static int exec_in(rt_context *ctx, const char *id, cf_bundle_process *bundle_pr
   }
   char user[32];
   cf_process_spec spec;
-  cf_lifecycle_process_spec(bundle_process, user, &spec);
-  int fds[3];
+  if (cf_lifecycle_process_spec(bundle_process, user, &spec, err) < 0) {
+    json_decref(config);
+    return -1;
+  }
+  int fds[3] = {-1, -1, -1};
   bool opened[3] = {true, true, true};
-  if (detach_flag) {
+  bool default_size = spec.terminal_rows == 0 && spec.terminal_columns == 0;
+  if (spec.terminal) {
+    if (!detach_flag && default_size) {
+      rt_tty_size(&spec.terminal_rows, &spec.terminal_columns);
+    }
+  } else if (detach_flag) {
     null_stdio(fds);
   } else {
     attached_stdio(fds, opened);
   }
-  spec.stdio = fds;
+  spec.stdio = spec.terminal ? NULL : fds;
   spec.detach = detach_flag;
   /* The process gets the bundle's capabilities, rlimits and seccomp. */
   spec.oci_config = config;
@@ -329,10 +406,19 @@ static int cmd_exec(rt_context *ctx, int argc, char **argv)
   if (rc < 0) {
     return rt_fail(err);
   }
+  int status = 0;
+  if (detach_flag && process.stdin_fd >= 0) {
+    status = rt_tty_send_console(console_socket_flag, &process, &err);
+  }
+  if (status < 0) {
+    cf_runtime_process_signal(&process, SIGKILL, NULL);
+    cf_process_close(&process);
+    return rt_fail(err);
+  }
   rt_log_debug("started process", id, "pidFile", pid_file_flag);
-  int status = write_pid_file(pid_file_flag, process.pid, &err);
+  status = write_pid_file(pid_file_flag, process.pid, &err);
   if (status == 0 && !detach_flag) {
-    status = wait_attached(&process, &err);
+    status = wait_process(&process, &err);
   }
   cf_process_close(&process);
   return status < 0 ? rt_fail(err) : status;
@@ -754,12 +840,16 @@ static rt_flag create_flags[] = {
 };
 static rt_flag start_flags[] = {
     {"pid-file", RT_FLAG_STRING, &pid_file_flag, "file to write the process id to"},
+    {"console-socket", RT_FLAG_STRING, &console_socket_flag,
+     "unix socket that receives the terminal master of a process with process.terminal"},
 };
 static rt_flag run_flags[] = {
     {"bundle,b", RT_FLAG_STRING, &bundle_flag, "path to the root of the bundle directory"},
     {"detach,d", RT_FLAG_BOOL, &detach_flag, "detach from the container's process"},
     {"pid-file", RT_FLAG_STRING, &pid_file_flag, "file to write the process id to"},
     {"no-new-keyring", RT_FLAG_BOOL, &no_new_keyring_flag, "ignored"},
+    {"console-socket", RT_FLAG_STRING, &console_socket_flag,
+     "unix socket that receives the terminal master of a detached process with process.terminal"},
 };
 static rt_flag exec_flags[] = {
     {"process,p", RT_FLAG_STRING, &process_flag, "path to the process.json"},
@@ -768,6 +858,9 @@ static rt_flag exec_flags[] = {
     {"cwd", RT_FLAG_STRING, &cwd_flag, "current working directory in the container"},
     {"user,u", RT_FLAG_STRING, &user_flag, "user to run the process as (name or uid:gid)"},
     {"env,e", RT_FLAG_STRINGS, &env_flag, "set environment variables (repeatable)"},
+    {"tty,t", RT_FLAG_BOOL, &tty_flag, "give the process a terminal (process.terminal)"},
+    {"console-socket", RT_FLAG_STRING, &console_socket_flag,
+     "unix socket that receives the terminal master of a detached process with a terminal"},
 };
 static rt_flag delete_flags[] = {
     {"force,f", RT_FLAG_BOOL, &force_flag, "no error when the container does not exist"},

@@ -406,8 +406,22 @@ const char *cf_lifecycle_status(const cf_runtime_record *record)
   return cf_runtime_container_alive(&process) ? CF_STATUS_RUNNING : CF_STATUS_STOPPED;
 }
 
-void cf_lifecycle_process_spec(const cf_bundle_process *process, char *user_buf,
-                               cf_process_spec *out)
+/* The largest terminal dimension: struct winsize holds unsigned shorts. */
+#define TERMINAL_SIZE_MAX 65535
+
+static int terminal_size(unsigned value, const char *field, uint16_t *out, cf_err **err)
+{
+  if (value > TERMINAL_SIZE_MAX) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "process.consoleSize.%s %u is too large: the maximum is %d", field, value,
+                      TERMINAL_SIZE_MAX);
+  }
+  *out = (uint16_t)value;
+  return 0;
+}
+
+int cf_lifecycle_process_spec(const cf_bundle_process *process, char *user_buf,
+                              cf_process_spec *out, cf_err **err)
 {
   *out = (cf_process_spec){0};
   out->path = process->arg_count > 0 ? process->args[0] : NULL;
@@ -422,11 +436,17 @@ void cf_lifecycle_process_spec(const cf_bundle_process *process, char *user_buf,
     snprintf(user_buf, 32, "%u:%u", process->uid, process->gid);
     out->user = user_buf;
   }
+  out->terminal = process->terminal;
+  if (terminal_size(process->console_height, "height", &out->terminal_rows, err) < 0 ||
+      terminal_size(process->console_width, "width", &out->terminal_columns, err) < 0) {
+    return -1;
+  }
+  return 0;
 }
 
 /* Claims a created container for one start call and loads its bundle. */
-static int claim(cf_store *store, const char *id, cf_runtime_record *record, cf_bundle *bundle,
-                 cf_err **err)
+static int claim(cf_store *store, const char *id, bool terminal_allowed, cf_runtime_record *record,
+                 cf_bundle *bundle, cf_err **err)
 {
   if (cf_store_runtime_get(store, id, record, err) < 0) {
     return -1;
@@ -453,6 +473,11 @@ static int claim(cf_store *store, const char *id, cf_runtime_record *record, cf_
     cf_store_runtime_set_process(store, id, 0, 0, true, NULL);
     return cf_err_set(err, CF_E_INVALID, "process config is invalid:\n\targs must not be empty");
   }
+  if (bundle->process.terminal && !terminal_allowed) {
+    cf_store_runtime_set_process(store, id, 0, 0, true, NULL);
+    return cf_err_set(err, CF_E_INVALID,
+                      "process.terminal needs an attached process or --console-socket");
+  }
   return 0;
 }
 
@@ -468,23 +493,41 @@ void cf_lifecycle_could_not_start(cf_err **err, const char *argv0, const char *i
              argv0 != NULL ? argv0 : "", id);
 }
 
-static int start_process(cf_store *store, const char *id, const int *stdio, bool detach,
-                         cf_process *process, cf_err **err)
+/* The spec of the bundle's process with the caller's stdio, or the
+ * default window size for a terminal without consoleSize. */
+static int start_spec(const cf_bundle *bundle, const cf_start_options *options, char *user_buf,
+                      cf_process_spec *spec, cf_err **err)
+{
+  if (cf_lifecycle_process_spec(&bundle->process, user_buf, spec, err) < 0) {
+    return -1;
+  }
+  spec->detach = options->detach;
+  if (!spec->terminal) {
+    spec->stdio = options->stdio;
+  } else if (spec->terminal_rows == 0 && spec->terminal_columns == 0) {
+    spec->terminal_rows = options->default_rows;
+    spec->terminal_columns = options->default_columns;
+  }
+  return 0;
+}
+
+int cf_lifecycle_start(cf_store *store, const char *id, const cf_start_options *options,
+                       cf_process *process, cf_err **err)
 {
   cf_runtime_record record;
   cf_bundle bundle;
-  if (claim(store, id, &record, &bundle, err) < 0) {
+  if (claim(store, id, options->terminal_allowed, &record, &bundle, err) < 0) {
     cf_runtime_record_clear(&record);
     return -1;
   }
   char user[32];
   cf_process_spec spec;
-  cf_lifecycle_process_spec(&bundle.process, user, &spec);
-  spec.stdio = stdio;
-  spec.detach = detach;
   cf_container_init init = cf_lifecycle_init(&record);
   void *config = NULL;
-  int rc = cf_lifecycle_load_config(record.bundle, &config, err);
+  int rc = start_spec(&bundle, options, user, &spec, err);
+  if (rc == 0) {
+    rc = cf_lifecycle_load_config(record.bundle, &config, err);
+  }
   spec.oci_config = config;
   if (rc == 0) {
     rc = cf_runtime_exec(&init, &spec, process, err);
@@ -493,29 +536,14 @@ static int start_process(cf_store *store, const char *id, const int *stdio, bool
   if (rc < 0) {
     cf_store_runtime_set_process(store, id, 0, 0, true, NULL);
     cf_lifecycle_could_not_start(err, spec.path, id);
-  } else {
-    rc = cf_store_runtime_set_process(store, id, process->pid, process->start_time, false, err);
+  } else if (cf_store_runtime_set_process(store, id, process->pid, process->start_time, false,
+                                          err) < 0) {
+    cf_process_close(process);
+    rc = -1;
   }
   cf_bundle_clear(&bundle);
   cf_runtime_record_clear(&record);
   return rc;
-}
-
-int cf_lifecycle_start(cf_store *store, const char *id, const int *stdio, pid_t *pid, cf_err **err)
-{
-  cf_process process;
-  if (start_process(store, id, stdio, true, &process, err) < 0) {
-    return -1;
-  }
-  *pid = process.pid;
-  cf_process_close(&process);
-  return 0;
-}
-
-int cf_lifecycle_start_attached(cf_store *store, const char *id, const int *stdio,
-                                cf_process *process, cf_err **err)
-{
-  return start_process(store, id, stdio, false, process, err);
 }
 
 static void join_error(cf_buf *errors, cf_err *err)

@@ -9,6 +9,7 @@
 #define CFWIN_RUNTIME_LIFECYCLE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/err.h"
 #include "runtime/bundle.h"
@@ -42,22 +43,35 @@ const char *cf_lifecycle_status(const cf_runtime_record *record);
 cf_container_init cf_lifecycle_init(const cf_runtime_record *record);
 
 /* Fills *out from a bundle process; user_buf (at least 32 bytes) holds a
- * "uid:gid" user. Borrowed pointers into process. */
-void cf_lifecycle_process_spec(const cf_bundle_process *process, char *user_buf,
-                               cf_process_spec *out);
+ * "uid:gid" user. Borrowed pointers into process. process.terminal sets
+ * out->terminal with consoleSize as the window size (no stdio), and a
+ * consoleSize over 65535 fails with CF_E_INVALID. */
+int cf_lifecycle_process_spec(const cf_bundle_process *process, char *user_buf,
+                              cf_process_spec *out, cf_err **err);
 
-/* Starts the bundle's process in a created container, detached (the init
- * adopts it) with stdio on the given descriptors. Fails with
- * "cannot start a container in the STATUS state" unless created. A process
- * that cannot start is recorded as failed, and the error reads
- * "DETAIL: could not start command 'ARGV0' in container: ID". Sets *pid. */
-int cf_lifecycle_start(cf_store *store, const char *id, const int *stdio, pid_t *pid, cf_err **err);
+/* How cf_lifecycle_start() runs the bundle's process. */
+typedef struct cf_start_options {
+  const int *stdio; /* the process's stdin, stdout and stderr when it has no terminal */
+  /* Detached, the init adopts the process, so it outlives the caller;
+   * otherwise it is the caller's child and the caller waits for it. */
+  bool detach;
+  /* Whether the caller can take a terminal master, by relaying it or
+   * sending it over a console socket. Without it a bundle with
+   * process.terminal fails with "process.terminal needs an attached
+   * process or --console-socket". */
+  bool terminal_allowed;
+  /* The window size of a terminal whose bundle has no consoleSize. */
+  uint16_t default_rows;
+  uint16_t default_columns;
+} cf_start_options;
 
-/* Runs the bundle's process attached (a child of the caller, stdio on the
- * given descriptors) in a created container and records it. The caller
- * waits for *process and closes it. */
-int cf_lifecycle_start_attached(cf_store *store, const char *id, const int *stdio,
-                                cf_process *process, cf_err **err);
+/* Starts the bundle's process in a created container and records it. Fails
+ * with "cannot start a container in the STATUS state" unless created. A
+ * process that cannot start is recorded as failed, and the error reads
+ * "DETAIL: could not start command 'ARGV0' in container: ID". The caller
+ * closes *process, and waits for it unless detached. */
+int cf_lifecycle_start(cf_store *store, const char *id, const cf_start_options *options,
+                       cf_process *process, cf_err **err);
 
 /* Rewrites *err as winc words a process that could not be created:
  * "DETAIL: could not start command 'ARGV0' in container: ID". */

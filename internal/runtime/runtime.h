@@ -209,10 +209,20 @@ typedef struct cf_process_spec {
    * noNewPrivileges from it; otherwise the defaults apply. */
   bool privileged;
   const void *oci_config;
+  /* With terminal, the process gets a new pseudo-terminal of the
+   * container's devpts instance (/dev/pts) as its controlling terminal and
+   * as stdin, stdout and stderr; the slave is owned by the process's user.
+   * cf_process.stdin_fd and stdout_fd are then two descriptors of the
+   * master and stderr_fd is -1, because a terminal merges the streams.
+   * stdio must be NULL. The window size is terminal_rows by
+   * terminal_columns; 0 and 0 leave the kernel's 0 by 0. */
+  bool terminal;
+  uint16_t terminal_rows;
+  uint16_t terminal_columns;
 } cf_process_spec;
 
-/* A running process and the host ends of its stdio pipes (close-on-exec,
- * blocking; the caller may set O_NONBLOCK). */
+/* A running process and the host ends of its stdio pipes, or its terminal
+ * master (close-on-exec, blocking; the caller may set O_NONBLOCK). */
 typedef struct cf_process {
   pid_t pid;
   uint64_t start_time; /* field 22 of /proc/<pid>/stat */
@@ -243,6 +253,13 @@ int cf_runtime_process_signal(const cf_process *process, int sig, cf_err **err);
  * process is reaped, a further call fails with CF_E_NOT_FOUND. */
 int cf_runtime_process_wait(const cf_process *process, bool *exited, int *exit_status,
                             cf_err **err);
+
+/* Sets the window size of the terminal of a process started with
+ * cf_process_spec.terminal (TIOCSWINSZ on its master); the kernel sends
+ * SIGWINCH to the terminal's foreground process group. Fails with
+ * CF_E_INVALID when the process has no terminal descriptor. */
+int cf_runtime_process_resize(const cf_process *process, uint16_t rows, uint16_t columns,
+                              cf_err **err);
 
 /* Closes whatever descriptors of process are still open. */
 void cf_process_close(cf_process *process);

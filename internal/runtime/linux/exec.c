@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "runtime/linux/ctr_cgroup.h"
 #include "runtime/linux/exec.h"
 #include "runtime/linux/proc.h"
+#include "runtime/linux/pty.h"
 #include "runtime/linux/report.h"
 #include "runtime/linux/sys.h"
 #include "runtime/linux/user.h"
@@ -39,6 +41,7 @@ typedef struct exec_setup {
   int parent_stdio[3]; /* the caller's ends: stdin write end, stdout and stderr read ends */
   int go_write;        /* detached: write end of the go pipe */
   int hold_write;      /* write end of the helper's hold pipe */
+  int console_read;    /* the caller's end of the console socket pair */
   pid_t init_pid;
   cf_sec_plan sec;
   cf_cgroup *cgroup; /* the container's, or NULL */
@@ -52,7 +55,9 @@ static void init_setup(exec_setup *setup)
   setup->plan.report_fd = -1;
   setup->plan.go_fd = -1;
   setup->plan.hold_fd = -1;
+  setup->plan.console_fd = -1;
   setup->plan.sec = &setup->sec;
+  setup->console_read = -1;
   setup->report_read = -1;
   setup->go_write = -1;
   setup->hold_write = -1;
@@ -73,6 +78,8 @@ static void free_setup(exec_setup *setup)
   cf_closep(&setup->go_write);
   cf_closep(&plan->hold_fd);
   cf_closep(&setup->hold_write);
+  cf_closep(&plan->console_fd);
+  cf_closep(&setup->console_read);
   for (int i = 0; i < 3; i++) {
     cf_closep(&plan->stdio[i]);
     cf_closep(&setup->parent_stdio[i]);
@@ -248,6 +255,22 @@ static int share_stdio(const int *stdio, exec_setup *setup, cf_err **err)
   return 0;
 }
 
+/* A terminal replaces the stdio pipes: the helper sends the master back
+ * over a socket pair. */
+static int make_console_socket(const cf_process_spec *spec, exec_setup *setup, cf_err **err)
+{
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0) {
+    return cf_err_sys(err, errno, "create the console socket pair");
+  }
+  setup->console_read = fds[0];
+  setup->plan.console_fd = fds[1];
+  setup->plan.terminal = true;
+  setup->plan.terminal_rows = spec->terminal_rows;
+  setup->plan.terminal_columns = spec->terminal_columns;
+  return 0;
+}
+
 static int make_pipes(const cf_process_spec *spec, exec_setup *setup, cf_err **err)
 {
   cf_exec_plan *plan = &setup->plan;
@@ -260,6 +283,9 @@ static int make_pipes(const cf_process_spec *spec, exec_setup *setup, cf_err **e
   }
   if (make_pipe(&plan->hold_fd, &setup->hold_write, err) < 0) {
     return -1;
+  }
+  if (spec->terminal) {
+    return make_console_socket(spec, setup, err);
   }
   if (spec->stdio != NULL) {
     return share_stdio(spec->stdio, setup, err);
@@ -304,6 +330,7 @@ static pid_t fork_helper(exec_setup *setup)
   cf_closep(&setup->plan.report_fd);
   cf_closep(&setup->plan.go_fd);
   cf_closep(&setup->plan.hold_fd);
+  cf_closep(&setup->plan.console_fd);
   for (int i = 0; i < 3; i++) {
     cf_closep(&setup->plan.stdio[i]);
   }
@@ -362,6 +389,23 @@ static int collect_reports(exec_setup *setup, pid_t *pid, cf_report *failure, cf
       *failure = report;
     }
   }
+}
+
+/* Takes the terminal master the helper sent, once the reports have ended:
+ * stdin_fd is the master, stdout_fd a second descriptor of it. */
+static int take_terminal(exec_setup *setup, cf_process *out, cf_err **err)
+{
+  if (!setup->plan.terminal) {
+    return 0;
+  }
+  if (cf_pty_recv_fd(setup->console_read, &out->stdin_fd, err) < 0) {
+    return -1;
+  }
+  out->stdout_fd = fcntl(out->stdin_fd, F_DUPFD_CLOEXEC, 3);
+  if (out->stdout_fd < 0) {
+    return cf_err_sys(err, errno, "duplicate the terminal master");
+  }
+  return 0;
 }
 
 /* Detached: once the intermediate child reported the process's pid in the
@@ -442,6 +486,11 @@ static int spawn_detached(exec_setup *setup, cf_process *out, cf_err **err)
     rc = cf_err_set(err, CF_E_SYSTEM, "exec helper %d exited without starting the process",
                     (int)helper);
   }
+  if (rc == 0 && take_terminal(setup, out, err) < 0) {
+    /* The process already runs as the init's child, which reaps it. */
+    cf_runtime_process_signal(out, SIGKILL, NULL);
+    rc = -1;
+  }
   if (rc < 0) {
     cf_process_close(out);
   }
@@ -489,6 +538,11 @@ static int spawn(exec_setup *setup, cf_process *out, cf_err **err)
       .stdout_fd = cf_steal_fd(&setup->parent_stdio[1]),
       .stderr_fd = cf_steal_fd(&setup->parent_stdio[2]),
   };
+  if (take_terminal(setup, out, err) < 0) {
+    kill_and_reap(pid);
+    cf_process_close(out);
+    return -1;
+  }
   return 0;
 }
 
@@ -497,6 +551,10 @@ int cf_runtime_exec(const cf_container_init *init, const cf_process_spec *spec, 
 {
   if (spec->path == NULL || spec->path[0] == '\0') {
     return cf_err_set(err, CF_E_INVALID, "process path is missing");
+  }
+  if (spec->terminal && spec->stdio != NULL) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "a process with a terminal cannot also be given stdio descriptors");
   }
   exec_setup setup;
   init_setup(&setup);

@@ -44,6 +44,13 @@ typedef struct cf_exec_plan {
    * starts begins there. */
   int hold_fd;
   bool join_userns; /* the container has its own user namespace */
+  /* With terminal, the helper opens a pseudo-terminal in the container's
+   * devpts, makes the slave the process's stdio (stdio[] is -1 until then)
+   * and sends the master to the caller over console_fd. */
+  bool terminal;
+  unsigned short terminal_rows;
+  unsigned short terminal_columns;
+  int console_fd; /* the helper's end of the console socket pair, or -1 */
   const cf_sec_plan *sec;
 } cf_exec_plan;
 

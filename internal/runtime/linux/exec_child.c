@@ -13,9 +13,11 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/linux/pty.h"
 #include "runtime/linux/report.h"
 #include "runtime/linux/sys.h"
 #include "runtime/linux/userns.h"
@@ -71,6 +73,16 @@ static int attach_stdio(cf_exec_plan *plan)
   }
   if (cf_sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
     return FAIL(plan, "mark inherited descriptors close-on-exec");
+  }
+  return 0;
+}
+
+/* Makes the terminal on stdin the controlling terminal of the process,
+ * which setsid() made a session leader without one. */
+static int take_terminal(cf_exec_plan *plan)
+{
+  if (plan->terminal && ioctl(0, TIOCSCTTY, 0) < 0) {
+    return FAIL(plan, "make the terminal the controlling terminal");
   }
   return 0;
 }
@@ -201,8 +213,9 @@ _Noreturn static void run_process(cf_exec_plan *plan)
   cf_sys_default_signals();
   setsid();
   umask(022);
-  if (attach_stdio(plan) < 0 || make_dir(plan) < 0 || harden_before_user_switch(plan) < 0 ||
-      switch_user(plan) < 0 || enter_dir(plan) < 0 || harden_after_user_switch(plan) < 0) {
+  if (attach_stdio(plan) < 0 || take_terminal(plan) < 0 || make_dir(plan) < 0 ||
+      harden_before_user_switch(plan) < 0 || switch_user(plan) < 0 || enter_dir(plan) < 0 ||
+      harden_after_user_switch(plan) < 0) {
     _exit(EXIT_SETUP_FAILED);
   }
   cf_sys_block_signals(0);
@@ -229,6 +242,32 @@ static int enter_container(cf_exec_plan *plan)
   }
   if (fchdir(plan->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
     return FAIL(plan, "enter the root directory of the container init");
+  }
+  return 0;
+}
+
+/* Opens the process's terminal in the container's devpts, makes the slave
+ * its stdio and sends the master to the caller. The helper keeps no copy of
+ * the master, so the process never inherits it. */
+static int open_terminal(cf_exec_plan *plan)
+{
+  int master = -1;
+  int slave = -1;
+  const char *step = "";
+  if (cf_pty_open_in_root(plan->root_fd, plan->terminal_rows, plan->terminal_columns, plan->uid,
+                          &master, &slave, &step) < 0) {
+    return FAIL(plan, step);
+  }
+  int rc = cf_pty_send_fd(plan->console_fd, master, "");
+  int saved = errno;
+  close(master);
+  if (rc < 0) {
+    errno = saved;
+    close(slave);
+    return FAIL(plan, "send the terminal master to the caller");
+  }
+  for (int i = 0; i < 3; i++) {
+    plan->stdio[i] = slave;
   }
   return 0;
 }
@@ -271,7 +310,7 @@ _Noreturn void cf_exec_helper_run(cf_exec_plan *plan)
 {
   /* The caller first puts the helper in the container's cgroup. */
   await_byte(plan->hold_fd, 1);
-  if (enter_container(plan) < 0) {
+  if (enter_container(plan) < 0 || (plan->terminal && open_terminal(plan) < 0)) {
     _exit(1);
   }
   if (plan->detach) {
