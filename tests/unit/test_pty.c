@@ -116,7 +116,7 @@ static void test_set_size_and_resize(void **state)
 }
 
 /* Tries cf_pty_open_in_root() on root and checks that it fails with
- * expected_errno at the step that starts with expected_step. */
+ * expected_errno at the step named expected_step. */
 static void assert_open_fails(const char *root, int expected_errno, const char *expected_step)
 {
   int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
