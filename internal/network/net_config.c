@@ -329,7 +329,6 @@ int cf_net_config_parse(const char *text, size_t len, cf_net_config *out, cf_err
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (root == NULL) {
     cf_net_config_clear(out);
-    cf_net_config_init(out);
     return cf_err_set(err, CF_E_INVALID, "invalid JSON at line %d column %d: %s", jerr.line,
                       jerr.column, jerr.text);
   }
@@ -337,7 +336,6 @@ int cf_net_config_parse(const char *text, size_t len, cf_net_config *out, cf_err
   json_decref(root);
   if (rc < 0) {
     cf_net_config_clear(out);
-    cf_net_config_init(out);
   }
   return rc;
 }
@@ -357,7 +355,7 @@ int cf_net_config_load(const char *path, cf_net_config *out, cf_err **err)
       cf_err_wrap(err, "%s", path);
     }
   } else {
-    cf_net_config_init(out);
+    memset(out, 0, sizeof(*out));
   }
   cf_buf_free(&buf);
   return rc;

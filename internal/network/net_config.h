@@ -54,7 +54,8 @@ void cf_net_config_init(cf_net_config *config);
  * subnet_range and gateway_address. A value of the wrong JSON type, a bad
  * address, a prefix outside 1..30, a gateway outside the subnet or a port
  * pool past 65535 is CF_E_INVALID naming the key and the value. Unknown
- * keys land in unknown_keys. */
+ * keys land in unknown_keys. On failure *out owns nothing and needs no
+ * cf_net_config_clear(). */
 int cf_net_config_load(const char *path, cf_net_config *out, cf_err **err);
 
 /* Parses the JSON text of a config file (len bytes); same rules as
