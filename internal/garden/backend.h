@@ -139,9 +139,9 @@ int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, si
 /* The network of the backend, or NULL when containers get loopback only. */
 const cf_backend_network *cf_backend_get_network(const cf_backend *backend);
 
-/* Adds a NetIn mapping to a running container (host port 0: one from the
- * pool; container port 0: the host port), writes the mapping made back
- * into *mapping and updates garden.network.mapped-ports. */
+/* Adds a NetIn mapping to a running container and updates
+ * garden.network.mapped-ports. Host port 0 takes one from the pool, and
+ * container port 0 means the host port; *mapping receives the ports used. */
 int cf_backend_net_in(cf_backend *backend, const char *handle, cf_net_mapping *mapping,
                       cf_err **err);
 

@@ -64,7 +64,7 @@ static int no_network(const char *handle, const char *what, cf_err **err)
 }
 
 /* A route for a container that has no endpoint, for example one made
- * while the server ran with --disable-network, gets a 500 that says so
+ * while the server ran with --disable-network, gets a 500 naming the cause
  * instead of the 404 an unknown handle gets. */
 static int explain_missing_endpoint(const char *handle, cf_err **err)
 {
@@ -128,7 +128,7 @@ static int write_addresses(cf_backend *backend, const char *handle, uint32_t add
 
 /* The rules up applies: the spec's NetOut rules, then with
  * allow_host_access one allow-all rule to the gateway and one to the
- * external address. *ranges holds the addresses the host rules point to. */
+ * external address. The host rules point into ranges. */
 static cf_net_rule *up_rules(const cf_backend_network *network, const cf_create_request *request,
                              cf_net_range ranges[2], size_t *count)
 {
