@@ -839,6 +839,62 @@ static void concurrent_containers_share_nothing(void **state)
   assert_int_equal(count_endpoint_rows(), rows_before);
 }
 
+static const char *const server_args[] = {
+    "--network-pool",
+    POOL,
+    "--network-name",
+    NET_NAME,
+    "--external-ip",
+    HOST_PEER_IP,
+    "--port-pool-start",
+    "41000",
+    "--port-pool-size",
+    "300",
+    NULL,
+};
+
+static const char *const destroying_server_args[] = {
+    "--network-pool",
+    POOL,
+    "--network-name",
+    NET_NAME,
+    "--external-ip",
+    HOST_PEER_IP,
+    "--port-pool-start",
+    "41000",
+    "--port-pool-size",
+    "300",
+    "--destroy-containers-on-startup",
+    NULL,
+};
+
+static void restart_keeps_then_sweeps_endpoints(void **state)
+{
+  (void)state;
+  char *handle = create_container("{\"netin\":[{\"host_port\":0,\"container_port\":6060}]}");
+  json_t *info = info_of(handle);
+  int host_port = first_host_port(info);
+  json_decref(info);
+
+  assert_int_equal(it_server_stop(&server), 0);
+  it_server_start(&server);
+  assert_true(host_link_exists(handle));
+  assert_true(table_mentions(handle));
+  pid_t listener = listener_start(init_pid_of(handle), SOCK_STREAM, 6060, "kept-ok");
+  bool reached =
+      exchange(peer_holder, SOCK_STREAM, HOST_PEER_IP, (uint16_t)host_port, "kept-ok", 5);
+  stop_process(listener);
+  assert_true(reached);
+
+  assert_int_equal(it_server_stop(&server), 0);
+  server.extra_args = destroying_server_args;
+  it_server_start(&server);
+  assert_false(host_link_exists(handle));
+  assert_false(table_mentions(handle));
+  assert_int_equal(count_endpoint_rows(), 0);
+  free(handle);
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -850,20 +906,7 @@ static int setup(void **state)
   peer_holder = start_holder();
   wire_namespaces();
   it_server_prepare(&server);
-  static const char *const args[] = {
-      "--network-pool",
-      POOL,
-      "--network-name",
-      NET_NAME,
-      "--external-ip",
-      HOST_PEER_IP,
-      "--port-pool-start",
-      "41000",
-      "--port-pool-size",
-      "300",
-      NULL,
-  };
-  server.extra_args = args;
+  server.extra_args = server_args;
   server.network = true;
   it_server_start(&server);
   return 0;
@@ -887,6 +930,8 @@ int main(void)
       cmocka_unit_test(bad_inputs_name_the_value),
       cmocka_unit_test(capacity_counts_pool_addresses),
       cmocka_unit_test(concurrent_containers_share_nothing),
+      /* Last, because it restarts the server with --destroy-containers-on-startup. */
+      cmocka_unit_test(restart_keeps_then_sweeps_endpoints),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
