@@ -157,7 +157,17 @@ static int kill_v2(const cf_cgroup *cg, bool *done, cf_err **err)
   if (v2 == NULL || !cg_exists(v2->path, "cgroup.kill")) {
     return 0;
   }
-  if (cg_write(v2->path, "cgroup.kill", "1", err) < 0) {
+  cf_err *write_err = NULL;
+  if (cg_write(v2->path, "cgroup.kill", "1", &write_err) < 0) {
+    /* Another process removed the directory after the check: nothing is
+     * left in it to kill. */
+    bool gone = write_err->sys_errno == ENOENT || write_err->sys_errno == ENODEV;
+    if (gone || err == NULL) {
+      cf_err_free(write_err);
+      return gone ? 0 : -1;
+    }
+    cf_err_free(*err);
+    *err = write_err;
     return -1;
   }
   *done = true;

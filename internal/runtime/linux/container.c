@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -46,7 +48,8 @@ typedef struct init_setup {
   cf_sec_plan sec;
   cf_id_map uid_map;
   cf_id_map gid_map;
-  cf_cgroup *cgroup; /* NULL: the container has none */
+  cf_cgroup *cgroup;     /* NULL: the container has none */
+  uint64_t memory_bytes; /* the memory limit, 0 for none */
 } init_setup;
 
 /* A mount option word and what it does. */
@@ -128,6 +131,37 @@ static char *options_text(const cf_mount_spec *m)
   return text;
 }
 
+/* Turns an absolute mount destination into a path relative to the root
+ * filesystem without empty or "." components ("." for the root itself). A
+ * ".." component is rejected: the init creates missing mount points relative
+ * to the root filesystem before pivot_root, so ".." would reach the host. */
+static int mount_target(const char *destination, char **out, cf_err **err)
+{
+  cf_autofree char *copy = cf_xstrdup(destination);
+  char *target = cf_xstrdup("");
+  char *save = NULL;
+  for (char *part = strtok_r(copy, "/", &save); part != NULL; part = strtok_r(NULL, "/", &save)) {
+    if (strcmp(part, "..") == 0) {
+      free(target);
+      return cf_err_set(err, CF_E_INVALID,
+                        "mount destination %s has a \"..\" component: give the path inside the "
+                        "container without \"..\"",
+                        destination);
+    }
+    if (strcmp(part, ".") != 0) {
+      char *next = cf_xasprintf("%s%s%s", target, target[0] != '\0' ? "/" : "", part);
+      free(target);
+      target = next;
+    }
+  }
+  if (target[0] == '\0') {
+    free(target);
+    target = cf_xstrdup(".");
+  }
+  *out = target;
+  return 0;
+}
+
 /* Converts one OCI mount. A bind mount is read-only unless "rw" is given,
  * as winc does; both "ro" and "rw" is an error in winc's words. */
 static int convert_mount(const char *handle, const cf_mount_spec *m, cf_init_mount *out,
@@ -157,16 +191,14 @@ static int convert_mount(const char *handle, const cf_mount_spec *m, cf_init_mou
       append_data(&out->data, word);
     }
   }
-  const char *dest = m->destination;
-  while (*dest == '/') {
-    dest++;
+  if (mount_target(m->destination, &out->target, err) < 0) {
+    return -1;
   }
-  out->target = cf_xstrdup(dest[0] != '\0' ? dest : ".");
   out->type = type;
   out->source = m->source != NULL ? m->source : type;
   struct stat st = {0};
   if (out->bind && stat(m->source, &st) < 0) {
-    return cf_err_sys(err, errno, "%s", m->source);
+    return cf_err_sys(err, errno, "bind mount source %s for %s", m->source, m->destination);
   }
   out->file = out->bind && !S_ISDIR(st.st_mode);
   return 0;
@@ -324,6 +356,8 @@ static void prepare_init(const cf_container_spec *spec, init_setup *setup)
     cf_runtime_hostname(spec->handle, setup->hostname);
   }
 
+  setup->memory_bytes = spec->limits.memory_bytes;
+
   cf_init_plan *plan = &setup->plan;
   plan->target = rootfs->target;
   plan->plain_root = rootfs->lower_count == 0;
@@ -478,9 +512,17 @@ static int open_network(const cf_container_spec *spec, cf_init_plan *plan, cf_er
   if (spec->network_path == NULL) {
     return 0;
   }
-  plan->network_fd = open(spec->network_path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. */
+  plan->network_fd = open(spec->network_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (plan->network_fd < 0) {
     return cf_err_sys(err, errno, "open network namespace %s", spec->network_path);
+  }
+  int type = ioctl(plan->network_fd, NS_GET_NSTYPE);
+  if (type != CLONE_NEWNET) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "network namespace %s is not a network namespace: give /proc/PID/ns/net "
+                      "of a process in it, or a bind mount of that file",
+                      spec->network_path);
   }
   return 0;
 }
@@ -507,7 +549,26 @@ static pid_t clone_init(cf_init_plan *plan)
   return pid;
 }
 
-static int await_init(pid_t pid, int report_fd, cf_err **err)
+/* Explains an init that ended without a report. SIGKILL during setup is
+ * most often the OOM killer acting on a memory limit the init cannot run in. */
+static int init_ended(pid_t pid, uint64_t memory_bytes, cf_err **err)
+{
+  siginfo_t info = {0};
+  if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT | __WALL) < 0 ||
+      info.si_code == CLD_EXITED) {
+    return cf_err_set(err, CF_E_SYSTEM, "container init %d exited during setup", (int)pid);
+  }
+  if (info.si_status == SIGKILL && memory_bytes > 0) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "container init %d was killed during setup: its memory limit of %llu "
+                      "bytes is too low to start it; raise the limit",
+                      (int)pid, (unsigned long long)memory_bytes);
+  }
+  return cf_err_set(err, CF_E_SYSTEM, "container init %d was killed by signal %d during setup",
+                    (int)pid, info.si_status);
+}
+
+static int await_init(pid_t pid, uint64_t memory_bytes, int report_fd, cf_err **err)
 {
   cf_report report;
   bool got;
@@ -515,7 +576,7 @@ static int await_init(pid_t pid, int report_fd, cf_err **err)
     return -1;
   }
   if (!got) {
-    return cf_err_set(err, CF_E_SYSTEM, "container init %d exited during setup", (int)pid);
+    return init_ended(pid, memory_bytes, err);
   }
   if (report.kind == CF_REPORT_ERROR) {
     return cf_report_to_err(&report, err);
@@ -589,7 +650,8 @@ static int start_init(init_setup *setup, pid_t *pid, cf_err **err)
   cf_closep(&report_write);
   cf_userns_sync_close_child(&setup->plan.sync);
   cf_closep(&setup->plan.upper_mount_fd);
-  if (release_init(setup, *pid, err) < 0 || await_init(*pid, report_read, err) < 0) {
+  if (release_init(setup, *pid, err) < 0 ||
+      await_init(*pid, setup->memory_bytes, report_read, err) < 0) {
     cf_userns_sync_close(&setup->plan.sync);
     kill_and_reap(*pid);
     return -1;

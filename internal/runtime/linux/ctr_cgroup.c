@@ -138,9 +138,15 @@ int cf_ctr_cgroup_open(const char *handle, cf_cgroup **out, cf_err **err)
 }
 
 /* Finds "/<parent>/<handle>" at the end of a cgroup path and copies the
- * handle; false when the path is no container cgroup. */
+ * handle; false when the path is no container cgroup. A v1 path ending in
+ * " (deleted)" names a cgroup that another process has removed already. */
 static bool handle_of_path(const char *path, char *handle, size_t size)
 {
+  static const char deleted[] = " (deleted)";
+  size_t len = strlen(path);
+  if (len >= sizeof(deleted) - 1 && strcmp(path + len - (sizeof(deleted) - 1), deleted) == 0) {
+    return false;
+  }
   const char *last = strrchr(path, '/');
   if (last == NULL || last[1] == '\0' || strlen(last + 1) >= size) {
     return false;

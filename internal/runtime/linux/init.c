@@ -330,7 +330,16 @@ static int make_own_mounts(cf_init_plan *plan)
       return -1;
     }
   }
-  return plan->dev_mounted ? populate_dev(plan) : 0;
+  if (plan->dev_mounted) {
+    return populate_dev(plan);
+  }
+  /* The init, the masked paths and every process need /dev/null. */
+  struct stat st;
+  if (stat("dev/null", &st) < 0) {
+    return FAIL(plan, "no /dev mount in the bundle and no dev/null in ", plan->target,
+                ": add a tmpfs mount on /dev");
+  }
+  return 0;
 }
 
 static int make_filesystems(cf_init_plan *plan)
