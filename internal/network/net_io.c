@@ -2,6 +2,7 @@
 /* The JSON documents of Guardian's network plugin contract. */
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,11 @@ static int parse_up_fields(const json_t *root, cf_net_up_input *out, cf_err **er
   if (pid != NULL && !json_is_null(pid)) {
     if (!json_is_integer(pid) || json_integer_value(pid) < 0) {
       return cf_err_set(err, CF_E_INVALID, "Pid: expected a process id");
+    }
+    /* pid_t is 32 bits: a larger value would name another process. */
+    if (json_integer_value(pid) > INT32_MAX) {
+      return cf_err_set(err, CF_E_INVALID, "Pid: %lld is not a process id (at most %d)",
+                        (long long)json_integer_value(pid), INT32_MAX);
     }
     out->pid = json_integer_value(pid);
   }
