@@ -127,6 +127,18 @@ static int read_dns_servers(cf_net_config *c, const json_t *value, cf_err **err)
   return 0;
 }
 
+/* Returns whether text contains a byte below 0x20 or DEL. A newline in a
+ * search domain would start a new line of the container's resolv.conf. */
+static bool has_control_char(const char *text)
+{
+  for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+    if (*p < 0x20 || *p == 0x7f) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /* The Windows DNS suffix list is comma-separated, so HNS rejects commas
  * and spaces in an entry; cfwin rejects them on every platform. */
 static int read_search_domains(cf_net_config *c, const json_t *value, cf_err **err)
@@ -151,6 +163,13 @@ static int read_search_domains(cf_net_config *c, const json_t *value, cf_err **e
       return cf_err_set(err, CF_E_INVALID,
                         "%s: invalid DNS suffix \"%s\": it must not contain a comma or a space",
                         key, domain);
+    }
+    if (has_control_char(domain)) {
+      cf_autofree char *text = json_dumps(json_array_get(value, i), JSON_ENCODE_ANY);
+      return cf_err_set(err, CF_E_INVALID,
+                        "%s: invalid DNS suffix %s: it must not contain a control character "
+                        "such as a newline",
+                        key, text != NULL ? text : "?");
     }
     c->search_domains[c->search_domain_count++] = cf_xstrdup(domain);
   }

@@ -98,7 +98,7 @@ static int parse_up_fields(const json_t *root, cf_net_up_input *out, cf_err **er
     }
     /* pid_t is 32 bits: a larger value would name another process. */
     if (json_integer_value(pid) > INT32_MAX) {
-      return cf_err_set(err, CF_E_INVALID, "Pid: %lld is not a process id (at most %d)",
+      return cf_err_set(err, CF_E_INVALID, "Pid: invalid process id %lld: the maximum is %d",
                         (long long)json_integer_value(pid), INT32_MAX);
     }
     out->pid = json_integer_value(pid);
