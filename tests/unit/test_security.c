@@ -352,6 +352,14 @@ static void caps_oci_sets(void **state)
   cf_err_clear(&err);
   json_decref(caps);
 
+  /* The sets `runc spec` writes: ambient without inheritable is dropped. */
+  caps = load_json("{\"bounding\":[\"CAP_KILL\"],\"effective\":[\"CAP_KILL\"],"
+                   "\"permitted\":[\"CAP_KILL\"],\"ambient\":[\"CAP_KILL\"]}");
+  assert_int_equal(cf_sec_caps_from_oci(caps, &out, NULL), 0);
+  assert_int_equal(out.permitted, kill_bit);
+  assert_int_equal(out.ambient, 0);
+  json_decref(caps);
+
   caps = load_json("{\"bounding\":[\"CAP_KILL\",\"CAP_TELEPORT\"]}");
   assert_int_equal(cf_sec_caps_from_oci(caps, &out, &err), -1);
   assert_non_null(strstr(err->message, "process.capabilities.bounding"));

@@ -99,11 +99,11 @@ int cf_sec_caps_from_oci(const json_t *caps, cf_sec_caps *out, cf_err **err)
     return cf_err_set(err, CF_E_INVALID,
                       "process.capabilities.effective has capabilities not in permitted");
   }
-  if ((out->ambient & ~(out->permitted & out->inheritable)) != 0) {
-    return cf_err_set(err, CF_E_INVALID,
-                      "process.capabilities.ambient has capabilities not in "
-                      "both permitted and inheritable");
-  }
+  /* The kernel raises an ambient capability only when it is permitted and
+   * inheritable. `runc spec` writes ambient capabilities with no inheritable
+   * set, and runc starts such bundles without them, so they are dropped here
+   * too rather than rejected. */
+  out->ambient &= out->permitted & out->inheritable;
   return 0;
 }
 
