@@ -148,7 +148,9 @@ void it_server_start(it_server *server)
   if (server->pid == 0) {
     exec_server(server);
   }
-  for (int attempt = 0; attempt < 200; attempt++) {
+  /* 30 s: a sanitized server on a busy 2-CPU machine has taken over 10 s
+   * to reconcile and answer. */
+  for (int attempt = 0; attempt < 600; attempt++) {
     if (cf_garden_client_ping(&server->tcp, NULL) == 0 &&
         cf_garden_client_ping(&server->unix_socket, NULL) == 0) {
       return;
@@ -161,7 +163,7 @@ void it_server_start(it_server *server)
     }
     usleep(50 * 1000);
   }
-  fail_msg("cfwin serve did not answer ping within 10 s; see %s", server->log_path);
+  fail_msg("cfwin serve did not answer ping within 30 s; see %s", server->log_path);
 }
 
 int it_server_stop(it_server *server)

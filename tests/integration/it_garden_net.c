@@ -56,7 +56,11 @@
 #define PEER_IP "192.168.78.2"
 #define PORT_POOL_START 41000
 #define PORT_POOL_SIZE 300
+/* 200 containers at once, as the issue's test asks; the sanitized build
+ * runs 40, because each init there maps the sanitizer's shadow memory and
+ * 200 of them made a 2-CPU machine swap. */
 #define CONCURRENT_CONTAINERS 200
+#define CONCURRENT_CONTAINERS_SANITIZED 40
 #define CLIENT_THREADS 20
 
 static it_server server;
@@ -743,6 +747,14 @@ typedef struct churn_slot {
 
 static churn_slot slots[CONCURRENT_CONTAINERS];
 
+/* The number of containers the concurrency test makes in this build. */
+static size_t concurrent_count(void)
+{
+  const char *sanitized = getenv("CFWIN_SANITIZED");
+  return sanitized != NULL && strcmp(sanitized, "1") == 0 ? CONCURRENT_CONTAINERS_SANITIZED
+                                                          : CONCURRENT_CONTAINERS;
+}
+
 static void churn_create(churn_slot *slot)
 {
   json_t *spec = json_loads("{\"netin\":[{\"host_port\":0,\"container_port\":80}]}", 0, NULL);
@@ -770,7 +782,7 @@ static void churn_create(churn_slot *slot)
 static void *churn_up(void *p)
 {
   size_t first = (size_t)(uintptr_t)p;
-  for (size_t i = first; i < CONCURRENT_CONTAINERS; i += CLIENT_THREADS) {
+  for (size_t i = first; i < concurrent_count(); i += CLIENT_THREADS) {
     churn_create(&slots[i]);
   }
   return NULL;
@@ -779,7 +791,7 @@ static void *churn_up(void *p)
 static void *churn_down(void *p)
 {
   size_t first = (size_t)(uintptr_t)p;
-  for (size_t i = first; i < CONCURRENT_CONTAINERS; i += CLIENT_THREADS) {
+  for (size_t i = first; i < concurrent_count(); i += CLIENT_THREADS) {
     cf_err *err = NULL;
     if (slots[i].handle != NULL &&
         cf_garden_client_destroy(&server.tcp, slots[i].handle, &err) < 0) {
@@ -807,15 +819,15 @@ static void concurrent_containers_share_nothing(void **state)
   size_t links_before = count_host_links();
   size_t rows_before = count_endpoint_rows();
   run_threads(churn_up);
-  for (size_t i = 0; i < CONCURRENT_CONTAINERS; i++) {
+  for (size_t i = 0; i < concurrent_count(); i++) {
     if (slots[i].error != NULL) {
       fail_msg("container %zu: %s", i, slots[i].error);
     }
     assert_non_null(slots[i].ip);
   }
-  assert_int_equal(count_host_links(), links_before + CONCURRENT_CONTAINERS);
-  for (size_t i = 0; i < CONCURRENT_CONTAINERS; i++) {
-    for (size_t j = i + 1; j < CONCURRENT_CONTAINERS; j++) {
+  assert_int_equal(count_host_links(), links_before + concurrent_count());
+  for (size_t i = 0; i < concurrent_count(); i++) {
+    for (size_t j = i + 1; j < concurrent_count(); j++) {
       if (strcmp(slots[i].ip, slots[j].ip) == 0) {
         fail_msg("containers %s and %s share address %s", slots[i].handle, slots[j].handle,
                  slots[i].ip);
@@ -827,7 +839,7 @@ static void concurrent_containers_share_nothing(void **state)
     }
   }
   run_threads(churn_down);
-  for (size_t i = 0; i < CONCURRENT_CONTAINERS; i++) {
+  for (size_t i = 0; i < concurrent_count(); i++) {
     if (slots[i].error != NULL) {
       fail_msg("container %zu: %s", i, slots[i].error);
     }
