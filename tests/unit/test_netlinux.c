@@ -10,10 +10,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "base/mem.h"
+#include "network/linux/netlinux.h"
 #include "network/linux/nftscript.h"
 
 #define ID "0123456789ab"
@@ -354,9 +357,32 @@ static void test_table_found_in_table_list(void **state)
   assert_false(found);
 }
 
+/* A pid that shares this process's root is not in a container: writing its
+ * resolv.conf would rewrite the host's, so the backend refuses and leaves
+ * the host file as it was. */
+static void test_resolv_conf_refuses_host_root(void **state)
+{
+  (void)state;
+  struct stat before;
+  int had_file = stat("/etc/resolv.conf", &before) == 0;
+  uint32_t servers[] = {0x0a000001u};
+  cf_err *err = NULL;
+  assert_int_equal(cf_netlx_write_resolv_conf(getpid(), servers, 1, NULL, 0, &err), -1);
+  assert_int_equal(err->code, CF_E_INVALID);
+  assert_non_null(strstr(err->message, "not in a container"));
+  cf_err_free(err);
+  struct stat after;
+  if (had_file) {
+    assert_int_equal(stat("/etc/resolv.conf", &after), 0);
+    assert_int_equal(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+    assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_resolv_conf_refuses_host_root),
       cmocka_unit_test(test_network_script),
       cmocka_unit_test(test_network_delete_script),
       cmocka_unit_test(test_new_endpoint_denies_everything),

@@ -80,6 +80,26 @@ static int open_etc(int root_fd, cf_err **err)
   return fd;
 }
 
+/* Fails when root_fd is the caller's own root directory: a pid that is not
+ * in a container (one that shares the host's root) would have the host's
+ * /etc/resolv.conf rewritten. */
+static int check_not_host_root(int root_fd, pid_t pid, cf_err **err)
+{
+  struct stat container_root;
+  struct stat own_root;
+  if (fstat(root_fd, &container_root) < 0 || stat("/", &own_root) < 0) {
+    return cf_err_sys(err, errno, "compare the root of process %d with this process's root",
+                      (int)pid);
+  }
+  if (container_root.st_dev == own_root.st_dev && container_root.st_ino == own_root.st_ino) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "process %d has this host's root directory, so it is not in a container; "
+                      "give the pid of a container's init (resolv.conf not written)",
+                      (int)pid);
+  }
+  return 0;
+}
+
 int cf_netlx_write_resolv_conf(pid_t pid, const uint32_t *servers, size_t server_count,
                                const char *const *search_domains, size_t search_domain_count,
                                cf_err **err)
@@ -99,6 +119,8 @@ int cf_netlx_write_resolv_conf(pid_t pid, const uint32_t *servers, size_t server
   int rc = -1;
   if (root_fd < 0) {
     cf_err_sys(err, errno, "open the root of process %d", (int)pid);
+  } else if (check_not_host_root(root_fd, pid, err) < 0) {
+    /* err is set */
   } else if ((etc_fd = open_etc(root_fd, err)) < 0) {
     /* err is set */
   } else if ((fd = open_in_root(root_fd, "etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC, 0644)) <
