@@ -103,8 +103,8 @@ static const char *program_name(const char *argv0)
 static int not_built(const char *argv0, const char *what)
 {
   fprintf(stderr,
-          "%s: the %s role is not built yet; this build provides `cfwin serve` only "
-          "(see `cfwin help`)\n",
+          "%s: the %s role is not built yet; use the Garden HTTP API of `cfwin serve` "
+          "directly (docs/garden-server.md) or see `cfwin help`\n",
           program_name(argv0), what);
   return 2;
 }
