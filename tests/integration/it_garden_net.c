@@ -56,9 +56,9 @@
 #define PEER_IP "192.168.78.2"
 #define PORT_POOL_START 41000
 #define PORT_POOL_SIZE 300
-/* 200 containers at once, as the issue's test asks; the sanitized build
- * runs 40, because each init there maps the sanitizer's shadow memory and
- * 200 of them made a 2-CPU machine swap. */
+/* Containers created at once. The sanitized build makes 40, because each
+ * init there keeps the sanitizer's memory and 200 of them made a 2-CPU
+ * machine run out of memory. */
 #define CONCURRENT_CONTAINERS 200
 #define CONCURRENT_CONTAINERS_SANITIZED 40
 #define CLIENT_THREADS 20
