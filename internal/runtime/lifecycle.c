@@ -569,9 +569,17 @@ static int delete_one(cf_store *store, const char *id, bool force, cf_err **err)
   if (rc == 0 && cf_runtime_container_cleanup(id, err) < 0) {
     rc = -1;
   }
-  if (rc == 0 && cf_store_runtime_delete(store, id, err) < 0 && !force) {
+  /* With force, a row that a concurrent delete already removed is fine. */
+  cf_err *row_err = NULL;
+  if (rc == 0 && cf_store_runtime_delete(store, id, &row_err) < 0 && !force) {
     rc = -1;
+    if (err != NULL) {
+      cf_err_free(*err);
+      *err = row_err;
+      row_err = NULL;
+    }
   }
+  cf_err_free(row_err);
   cf_runtime_record_clear(&record);
   return rc;
 }
