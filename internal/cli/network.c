@@ -22,6 +22,7 @@
 #include "base/mem.h"
 #include "cli/cli_internal.h"
 #include "cli/flags.h"
+#include "cli/logrus.h"
 #include "network/net.h"
 #include "network/net_rules.h"
 
@@ -41,60 +42,11 @@ typedef struct options {
 
 /* ---- logging: logrus lines as winc-network writes them ---- */
 
-static struct {
-  int fd; /* -1: no log */
-  bool json;
-  bool debug;
-} net_log = {.fd = -1, .json = true};
+static cf_logrus net_log = {.fd = -1, .json = true};
 
-static void timestamp(char out[40])
-{
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  struct tm tm;
-  gmtime_r(&now.tv_sec, &tm);
-  size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + n, 40 - n, ".%09ldZ", now.tv_nsec);
-}
-
-/* Writes one line; takes fields (a JSON object or NULL). */
 static void log_line(const char *level, const char *msg, json_t *fields)
 {
-  if (net_log.fd < 0 || (!net_log.debug && strcmp(level, "debug") == 0)) {
-    json_decref(fields);
-    return;
-  }
-  if (fields == NULL) {
-    fields = json_object();
-  }
-  char stamp[40];
-  timestamp(stamp);
-  cf_autofree char *line = NULL;
-  if (net_log.json) {
-    json_object_set_new(fields, "level", json_string(level));
-    json_object_set_new(fields, "msg", json_string(msg));
-    json_object_set_new(fields, "time", json_string(stamp));
-    cf_autofree char *text = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
-    line = cf_xasprintf("%s\n", text);
-  } else {
-    json_t *quoted = json_string(msg);
-    cf_autofree char *text = json_dumps(quoted, JSON_ENCODE_ANY);
-    json_decref(quoted);
-    cf_buf buf;
-    cf_buf_init(&buf, 1024 * 1024);
-    cf_buf_printf(&buf, NULL, "time=\"%s\" level=%s msg=%s", stamp, level, text);
-    const char *key;
-    json_t *value;
-    json_object_foreach(fields, key, value)
-    {
-      cf_autofree char *v = json_dumps(value, JSON_ENCODE_ANY);
-      cf_buf_printf(&buf, NULL, " %s=%s", key, v);
-    }
-    cf_buf_printf(&buf, NULL, "\n");
-    line = cf_buf_take(&buf);
-  }
-  json_decref(fields);
-  cf_write_all(net_log.fd, line, strlen(line), NULL);
+  cf_logrus_line(&net_log, level, msg, fields);
 }
 
 static void log_debug(const char *msg, const char *handle)

@@ -21,6 +21,7 @@
 #include "base/fs.h"
 #include "base/mem.h"
 #include "cli/cli_internal.h"
+#include "cli/logrus.h"
 #include "cli/runtime_cli.h"
 
 #ifdef _WIN32
@@ -31,51 +32,11 @@
 
 /* ---- logging ---- */
 
-static struct {
-  int fd; /* -1: no log */
-  bool json;
-  bool debug;
-} rt_log = {.fd = -1, .json = true};
+static cf_logrus rt_log = {.fd = -1, .json = true};
 
-/* Writes one line: runc's JSON form with sorted keys, or logrus' text. */
 static void log_line(const char *level, const char *msg, json_t *fields)
 {
-  if (rt_log.fd < 0) {
-    json_decref(fields);
-    return;
-  }
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char stamp[64];
-  size_t n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(stamp + n, sizeof(stamp) - n, ".%09ldZ", ts.tv_nsec);
-
-  cf_autofree char *line = NULL;
-  if (rt_log.json) {
-    json_object_set_new(fields, "level", json_string(level));
-    json_object_set_new(fields, "msg", json_string(msg));
-    json_object_set_new(fields, "time", json_string(stamp));
-    cf_autofree char *text = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
-    line = cf_xasprintf("%s\n", text);
-  } else {
-    cf_autofree char *quoted = json_dumps(json_string(msg), JSON_ENCODE_ANY);
-    cf_buf text;
-    cf_buf_init(&text, 1024 * 1024);
-    cf_buf_printf(&text, NULL, "time=\"%s\" level=%s msg=%s", stamp, level, quoted);
-    const char *key;
-    json_t *value;
-    json_object_foreach(fields, key, value)
-    {
-      cf_autofree char *v = json_dumps(value, JSON_ENCODE_ANY);
-      cf_buf_printf(&text, NULL, " %s=%s", key, v);
-    }
-    cf_buf_printf(&text, NULL, "\n");
-    line = cf_buf_take(&text);
-  }
-  json_decref(fields);
-  cf_write_all(rt_log.fd, line, strlen(line), NULL);
+  cf_logrus_line(&rt_log, level, msg, fields);
 }
 
 void rt_log_debug(const char *msg, const char *id, const char *key, const char *value)
