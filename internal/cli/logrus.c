@@ -9,7 +9,7 @@
 #include "base/fs.h"
 #include "base/mem.h"
 
-/* The current UTC time as 2006-01-02T15:04:05.000000000Z. */
+/* Writes the current UTC time into out as 2006-01-02T15:04:05.000000000Z. */
 static void timestamp(char out[40])
 {
   struct timespec now;
