@@ -208,7 +208,7 @@ static void split_lower(const char *text, spec_build *b)
   }
 }
 
-/* True when m mounts a device on a directory that holds path: the image
+/* True when m mounts a device on a directory that contains path: the image
  * role's filesystem for the overlay's upper and work directories. */
 static bool holds_upper(const cf_bundle_mount *m, const char *upper)
 {
@@ -406,7 +406,7 @@ const char *cf_lifecycle_status(const cf_runtime_record *record)
   return cf_runtime_container_alive(&process) ? CF_STATUS_RUNNING : CF_STATUS_STOPPED;
 }
 
-/* The largest terminal dimension: struct winsize holds unsigned shorts. */
+/* The largest terminal dimension: struct winsize stores unsigned shorts. */
 #define TERMINAL_SIZE_MAX 65535
 
 static int terminal_size(unsigned value, const char *field, uint16_t *out, cf_err **err)

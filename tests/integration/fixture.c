@@ -149,7 +149,7 @@ void it_server_start(it_server *server)
     exec_server(server);
   }
   /* 30 s: a sanitized server on a busy 2-CPU machine has taken over 10 s
-   * to reconcile and answer. */
+   * to reconcile and reply to a ping. */
   for (int attempt = 0; attempt < 600; attempt++) {
     if (cf_garden_client_ping(&server->tcp, NULL) == 0 &&
         cf_garden_client_ping(&server->unix_socket, NULL) == 0) {

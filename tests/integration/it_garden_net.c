@@ -540,7 +540,7 @@ static void *run_thread(void *p)
   return NULL;
 }
 
-/* Connects from the peer until nc in the container answers, for up to 20
+/* Connects from the peer until nc in the container replies, for up to 20
  * attempts of one second each, since nc needs a moment to listen. */
 static bool peer_reaches_nc(uint16_t host_port)
 {

@@ -699,7 +699,7 @@ static void test_events_stats(void **state)
   assert_string_equal(r.out, "");
   result_clear(&r);
   json_t *stats = stats_of("ev");
-  /* The cgroup holds the init and the process. */
+  /* The cgroup contains the init and the process. */
   assert_int_equal(json_integer_value(member(stats, "data.pids.current")), 2);
   assert_null(json_object_get(member(stats, "data.pids"), "limit"));
   assert_true(json_integer_value(member(stats, "data.memory.raw.total_rss")) > 0);

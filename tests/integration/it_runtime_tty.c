@@ -132,7 +132,7 @@ static bool read_some(attached *a)
   return true;
 }
 
-/* Reads until the output holds text. */
+/* Reads until the output contains text. */
 static void read_until(attached *a, const char *text)
 {
   while (a->out.data == NULL || strstr(a->out.data, text) == NULL) {

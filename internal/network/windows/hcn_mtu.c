@@ -54,7 +54,7 @@ static bool has_address(const IP_ADAPTER_ADDRESSES *adapter, uint32_t address)
 }
 
 /* Finds the adapter named name, or else the one with address; *found
- * says whether one was found. */
+ * is set to whether one was found. */
 static int find_adapter(const wchar_t *name, uint32_t address, NET_LUID *luid, bool *found,
                         cf_err **err)
 {
