@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "garden/backend_internal.h"
+#include "garden/bind_mounts.h"
 #include "garden/limits.h"
 #include "image/volume.h"
 
@@ -120,8 +121,23 @@ static int record_container(cf_backend *backend, const cf_create_request *reques
   return cf_store_commit(backend->store, err);
 }
 
-/* Starts the init with the request's limits and privilege. No user
- * namespace maps are given, so the container shares the host's user ids. */
+cf_rootfs_spec cf_backend_volume_rootfs(const cf_volume *volume)
+{
+  return (cf_rootfs_spec){
+      .lower_dirs = (const char *const *)volume->layer_dirs,
+      .lower_count = volume->layer_count,
+      .upper_dir = volume->upper,
+      .work_dir = volume->work,
+      .target = volume->target,
+      .upper_device = volume->device,
+      .upper_fs_type = volume->fs_type,
+      .upper_mount_dir = volume->mount_dir,
+  };
+}
+
+/* Starts the init with the request's limits, privilege and bind mounts. No
+ * user namespace maps are given, so the container shares the host's user
+ * ids. */
 static int start_init(const cf_create_request *request, const cf_volume *volume,
                       cf_container_init *init, cf_err **err)
 {
@@ -131,23 +147,26 @@ static int start_init(const cf_create_request *request, const cf_volume *volume,
   cf_container_spec spec = {
       .handle = handle,
       .hostname = hostname,
-      .rootfs =
-          {
-              .lower_dirs = (const char *const *)volume->layer_dirs,
-              .lower_count = volume->layer_count,
-              .upper_dir = volume->upper,
-              .work_dir = volume->work,
-              .target = volume->target,
-              .upper_device = volume->device,
-              .upper_fs_type = volume->fs_type,
-              .upper_mount_dir = volume->mount_dir,
-          },
+      .rootfs = cf_backend_volume_rootfs(volume),
   };
   if (request->limits != NULL) {
     cf_limits_to_runtime(request->limits, &spec.limits);
     spec.privileged = request->limits->privileged;
   }
-  return cf_runtime_container_create(&spec, init, err);
+  /* Without bind mounts the runtime makes its fixed /proc, /dev and /sys;
+   * with them the whole list is given. */
+  cf_mount_list mounts = {0};
+  if (request->bind_mount_count > 0) {
+    if (cf_mount_list_build(request->bind_mounts, request->bind_mount_count, &mounts, err) < 0) {
+      return -1;
+    }
+    spec.own_mounts = true;
+    spec.mounts = mounts.mounts;
+    spec.mount_count = mounts.count;
+  }
+  int rc = cf_runtime_container_create(&spec, init, err);
+  cf_mount_list_free(&mounts);
+  return rc;
 }
 
 static int mark_created(cf_backend *backend, const char *handle, const cf_container_init *init,

@@ -51,6 +51,14 @@ int cf_backend_pull(cf_backend *backend, const char *uri, cf_err **err);
 void cf_backend_close(cf_backend *backend);
 cf_store *cf_backend_store(cf_backend *backend);
 
+/* A Garden bind mount: src_path of the host mounted on dst_path in the
+ * container, read-only unless read_write. Both paths are absolute. */
+typedef struct cf_bind_mount {
+  char *src_path;
+  char *dst_path;
+  bool read_write; /* Garden mode 1 (RW); mode 0 is RO */
+} cf_bind_mount;
+
 typedef struct cf_create_request {
   const char *handle;
   const char *image_uri;
@@ -72,6 +80,9 @@ typedef struct cf_create_request {
   size_t net_in_count;
   const cf_net_rule *net_out;
   size_t net_out_count;
+  /* Bind mounts made inside the container after its /proc, /dev and /sys. */
+  const cf_bind_mount *bind_mounts;
+  size_t bind_mount_count;
 } cf_create_request;
 
 /* Pulls the image, records the container, creates its volume (with the

@@ -23,6 +23,9 @@ struct cf_backend {
   pthread_mutex_t ports_lock;
 };
 
+/* The runtime's root filesystem for a volume; strings stay borrowed. */
+cf_rootfs_spec cf_backend_volume_rootfs(const cf_volume *volume);
+
 /* Creates the NAT network; a no-op without a network. */
 int cf_backend_net_open(cf_backend *backend, cf_err **err);
 void cf_backend_net_close(cf_backend *backend);

@@ -13,6 +13,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "garden/bind_mounts.h"
 #include "garden/internal.h"
 #include "garden/json.h"
 #include "garden/limits.h"
@@ -248,6 +249,8 @@ typedef struct create_work {
   size_t net_in_count;
   cf_net_rule *net_out;
   size_t net_out_count;
+  cf_bind_mount *bind_mounts;
+  size_t bind_mount_count;
   cf_err *err;
 } create_work;
 
@@ -261,6 +264,7 @@ static void create_work_free(create_work *cw)
   cf_properties_free(cw->properties, cw->property_count);
   free(cw->net_in);
   cf_net_rules_free(cw->net_out, cw->net_out_count);
+  cf_bind_mounts_free(cw->bind_mounts, cw->bind_mount_count);
   cf_err_free(cw->err);
   free(cw);
 }
@@ -320,12 +324,6 @@ static int parse_disk_limits(const json_t *spec, create_work *cw, cf_err **err)
 
 static int check_unsupported(const json_t *spec, cf_err **err)
 {
-  json_t *bind_mounts = cf_json_get(spec, "bind_mounts");
-  if (json_is_array(bind_mounts) && json_array_size(bind_mounts) > 0) {
-    return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
-                      "\"bind_mounts\" is not implemented yet in cfwin; create the container "
-                      "without it");
-  }
   json_t *network = cf_json_get(spec, "network");
   if (json_is_string(network) && json_string_length(network) > 0) {
     return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
@@ -422,6 +420,7 @@ static int parse_create(cf_server *server, const json_t *spec, create_work *cw, 
       pick_handle(spec, cw, err) < 0 || pick_image(server, spec, cw, err) < 0 ||
       cf_json_get_strings(spec, "env", &cw->env, &cw->env_count, err) < 0 ||
       parse_properties(spec, cw, err) < 0 || parse_disk_limits(spec, cw, err) < 0 ||
+      cf_bind_mounts_parse(spec, &cw->bind_mounts, &cw->bind_mount_count, err) < 0 ||
       cf_limits_parse(spec, server->config.cpu_quota_per_share_us, &cw->limits, err) < 0 ||
       cf_create_network_parse(spec, &cw->net_in, &cw->net_in_count, &cw->net_out,
                               &cw->net_out_count, err) < 0 ||
@@ -452,6 +451,8 @@ static void run_create(uv_work_t *work)
       .net_in_count = cw->net_in_count,
       .net_out = cw->net_out,
       .net_out_count = cw->net_out_count,
+      .bind_mounts = cw->bind_mounts,
+      .bind_mount_count = cw->bind_mount_count,
   };
   cf_backend_create(cw->conn->server->backend, &request, &cw->err);
 }

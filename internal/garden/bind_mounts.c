@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "garden/bind_mounts.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/mem.h"
+#include "garden/json.h"
+
+/* Garden's BindMountMode and BindMountOrigin values. */
+#define MODE_RO 0
+#define MODE_RW 1
+#define ORIGIN_HOST 0
+#define ORIGIN_CONTAINER 1
+
+/* True for "/..." and, for Windows containers, "C:\..." or "C:/...". */
+static bool is_absolute(const char *path)
+{
+  if (path[0] == '/') {
+    return true;
+  }
+  return isalpha((unsigned char)path[0]) && path[1] == ':' && (path[2] == '\\' || path[2] == '/');
+}
+
+static int read_path(const json_t *entry, size_t index, const char *key, char **out, cf_err **err)
+{
+  const char *path = NULL;
+  if (cf_json_get_string(entry, key, &path, err) < 0) {
+    return cf_err_wrap(err, "bind_mounts[%zu]", index);
+  }
+  if (path == NULL || path[0] == '\0') {
+    return cf_err_set(err, CF_E_INVALID, "bind_mounts[%zu].%s is missing: give an absolute path",
+                      index, key);
+  }
+  if (!is_absolute(path)) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "bind_mounts[%zu].%s %s is not an absolute path: give an absolute path",
+                      index, key, path);
+  }
+  *out = cf_xstrdup(path);
+  return 0;
+}
+
+static int read_choice(const json_t *entry, size_t index, const char *key, long long *out,
+                       cf_err **err)
+{
+  if (cf_json_get_int(entry, key, out, err) < 0) {
+    return cf_err_wrap(err, "bind_mounts[%zu]", index);
+  }
+  if (*out != 0 && *out != 1) {
+    return cf_err_set(err, CF_E_INVALID, "invalid bind_mounts[%zu].%s %lld: use 0 or 1", index, key,
+                      *out);
+  }
+  return 0;
+}
+
+static int parse_entry(const json_t *entry, size_t index, cf_bind_mount *out, cf_err **err)
+{
+  if (!json_is_object(entry)) {
+    return cf_err_set(err, CF_E_INVALID, "invalid bind_mounts[%zu]: expected an object", index);
+  }
+  long long mode = MODE_RO;
+  long long origin = ORIGIN_HOST;
+  if (read_choice(entry, index, "mode", &mode, err) < 0 ||
+      read_choice(entry, index, "origin", &origin, err) < 0) {
+    return -1;
+  }
+  /* NOTE: a source inside the container would have to be resolved within
+   * its root filesystem (symlinks of the image must not reach the host),
+   * which the runtime's mount code does not do yet. */
+  if (origin == ORIGIN_CONTAINER) {
+    return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+                      "bind_mounts[%zu] has origin 1 (a source in the container), which cfwin "
+                      "does not implement; give a host path with origin 0",
+                      index);
+  }
+  out->read_write = mode == MODE_RW;
+  if (read_path(entry, index, "src_path", &out->src_path, err) < 0 ||
+      read_path(entry, index, "dst_path", &out->dst_path, err) < 0) {
+    return -1;
+  }
+  return 0;
+}
+
+int cf_bind_mounts_parse(const json_t *spec, cf_bind_mount **out, size_t *count, cf_err **err)
+{
+  *out = NULL;
+  *count = 0;
+  json_t *array = cf_json_get(spec, "bind_mounts");
+  if (array == NULL || json_is_null(array)) {
+    return 0;
+  }
+  if (!json_is_array(array)) {
+    return cf_err_set(err, CF_E_INVALID, "invalid value for \"bind_mounts\": expected an array");
+  }
+  size_t total = json_array_size(array);
+  if (total == 0) {
+    return 0;
+  }
+  cf_bind_mount *mounts = cf_xcalloc(total, sizeof(*mounts));
+  for (size_t i = 0; i < total; i++) {
+    if (parse_entry(json_array_get(array, i), i, &mounts[i], err) < 0) {
+      cf_bind_mounts_free(mounts, total);
+      return -1;
+    }
+  }
+  *out = mounts;
+  *count = total;
+  return 0;
+}
+
+void cf_bind_mounts_free(cf_bind_mount *mounts, size_t count)
+{
+  if (mounts == NULL) {
+    return;
+  }
+  for (size_t i = 0; i < count; i++) {
+    free(mounts[i].src_path);
+    free(mounts[i].dst_path);
+  }
+  free(mounts);
+}
+
+/* The mounts the runtime makes itself when a spec has none, with the same
+ * flags and options, so a container with bind mounts looks the same. */
+static const char *const proc_options[] = {"nosuid", "nodev", "noexec"};
+static const char *const dev_options[] = {"nosuid", "strictatime", "mode=755", "size=65536k"};
+static const char *const pts_options[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666",
+                                          "mode=0620"};
+static const char *const shm_options[] = {"nosuid", "nodev", "noexec", "mode=1777"};
+static const char *const sys_options[] = {"ro", "nosuid", "nodev", "noexec"};
+
+#define OPTIONS(list) list, sizeof(list) / sizeof(list[0])
+
+static const cf_mount_spec base_mounts[] = {
+    {"/proc", "proc", "proc", OPTIONS(proc_options)},
+    {"/dev", "tmpfs", "tmpfs", OPTIONS(dev_options)},
+    {"/dev/pts", "devpts", "devpts", OPTIONS(pts_options)},
+    {"/dev/shm", "tmpfs", "shm", OPTIONS(shm_options)},
+    {"/sys", "sysfs", "sysfs", OPTIONS(sys_options)},
+};
+
+#define BASE_COUNT (sizeof(base_mounts) / sizeof(base_mounts[0]))
+
+/* nosuid keeps set-user-id programs of a host path from gaining privilege
+ * in the container. With "ro" the runtime remounts the bind read-only,
+ * because the kernel ignores MS_RDONLY on the first bind. */
+static const char *const bind_ro_options[] = {"bind", "ro", "nosuid"};
+static const char *const bind_rw_options[] = {"bind", "rw", "nosuid"};
+
+static int check_source(const cf_bind_mount *bind, cf_err **err)
+{
+  struct stat st;
+  if (stat(bind->src_path, &st) == 0) {
+    return 0;
+  }
+  int saved = errno;
+  if (saved == ENOENT) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "bind mount source %s for %s: no such file or directory; create it on the "
+                      "host first",
+                      bind->src_path, bind->dst_path);
+  }
+  return cf_err_sys(err, saved, "bind mount source %s for %s", bind->src_path, bind->dst_path);
+}
+
+int cf_mount_list_build(const cf_bind_mount *binds, size_t bind_count, cf_mount_list *out,
+                        cf_err **err)
+{
+  out->mounts = NULL;
+  out->count = 0;
+  for (size_t i = 0; i < bind_count; i++) {
+    if (check_source(&binds[i], err) < 0) {
+      return -1;
+    }
+  }
+  cf_mount_spec *mounts = cf_xcalloc(BASE_COUNT + bind_count, sizeof(*mounts));
+  memcpy(mounts, base_mounts, sizeof(base_mounts));
+  for (size_t i = 0; i < bind_count; i++) {
+    cf_mount_spec *m = &mounts[BASE_COUNT + i];
+    m->destination = binds[i].dst_path;
+    m->type = "bind";
+    m->source = binds[i].src_path;
+    m->options = binds[i].read_write ? bind_rw_options : bind_ro_options;
+    m->option_count = 3;
+  }
+  out->mounts = mounts;
+  out->count = BASE_COUNT + bind_count;
+  return 0;
+}
+
+void cf_mount_list_free(cf_mount_list *list)
+{
+  free(list->mounts);
+  list->mounts = NULL;
+  list->count = 0;
+}
