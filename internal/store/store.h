@@ -113,6 +113,10 @@ typedef struct cf_process_record {
   char *state;         /* CF_PROCESS_RUNNING or CF_PROCESS_EXITED */
   int exit_status;     /* valid when exited: the code, or 128+signal */
   int64_t created_at_ns;
+  int64_t keeper_pid; /* 0 until the keeper has started the process */
+  uint64_t keeper_start_time;
+  char *socket_path; /* the keeper's unix socket, or NULL */
+  bool tty;
 } cf_process_record;
 
 void cf_process_record_clear(cf_process_record *record);
@@ -127,6 +131,8 @@ int cf_store_process_get(cf_store *store, const char *handle, const char *id,
 int cf_store_process_set_exited(cf_store *store, const char *handle, const char *id,
                                 int exit_status, cf_err **err);
 int cf_store_process_delete(cf_store *store, const char *handle, const char *id, cf_err **err);
+/* Records the process and its keeper once the keeper has started it. */
+int cf_store_process_set_keeper(cf_store *store, const cf_process_record *record, cf_err **err);
 /* Ids of the container's processes in creation order; same ownership as
  * cf_store_container_list(). */
 int cf_store_process_list(cf_store *store, const char *handle, char ***ids, size_t *count,

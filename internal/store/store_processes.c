@@ -6,15 +6,21 @@
 #include "store/store_internal.h"
 
 static const char insert_sql[] =
-    "INSERT INTO processes (handle, id, pid, start_time, state, exit_status, created_at_ns)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO processes (handle, id, pid, start_time, state, exit_status, created_at_ns,"
+    " keeper_pid, keeper_start_time, socket_path, tty)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 /* The LEFT JOIN returns no row for an unknown container and NULL columns for
  * an unknown process, so one query distinguishes the two errors. */
 static const char select_sql[] =
-    "SELECT p.id, p.handle, p.pid, p.start_time, p.state, p.exit_status, p.created_at_ns"
+    "SELECT p.id, p.handle, p.pid, p.start_time, p.state, p.exit_status, p.created_at_ns,"
+    " p.keeper_pid, p.keeper_start_time, p.socket_path, p.tty"
     " FROM containers c LEFT JOIN processes p ON p.handle = c.handle AND p.id = ?2"
     " WHERE c.handle = ?1";
+
+static const char set_keeper_sql[] =
+    "UPDATE processes SET pid = ?3, start_time = ?4, keeper_pid = ?5, keeper_start_time = ?6,"
+    " socket_path = ?7, tty = ?8 WHERE handle = ?1 AND id = ?2";
 
 static const char set_exited_sql[] =
     "UPDATE processes SET state = ?3, exit_status = ?4 WHERE handle = ?1 AND id = ?2";
@@ -29,6 +35,7 @@ void cf_process_record_clear(cf_process_record *record)
   free(record->id);
   free(record->handle);
   free(record->state);
+  free(record->socket_path);
   memset(record, 0, sizeof(*record));
 }
 
@@ -55,7 +62,12 @@ static bool bind_record(sqlite3_stmt *stmt, const cf_process_record *record)
          sqlite3_bind_int64(stmt, 4, start_time) == SQLITE_OK &&
          cf_store__bind_text(stmt, 5, record->state) == SQLITE_OK &&
          sqlite3_bind_int(stmt, 6, record->exit_status) == SQLITE_OK &&
-         sqlite3_bind_int64(stmt, 7, record->created_at_ns) == SQLITE_OK;
+         sqlite3_bind_int64(stmt, 7, record->created_at_ns) == SQLITE_OK &&
+         sqlite3_bind_int64(stmt, 8, record->keeper_pid) == SQLITE_OK &&
+         sqlite3_bind_int64(stmt, 9, cf_store__u64_to_i64(record->keeper_start_time)) ==
+             SQLITE_OK &&
+         cf_store__bind_text(stmt, 10, record->socket_path) == SQLITE_OK &&
+         sqlite3_bind_int(stmt, 11, record->tty) == SQLITE_OK;
 }
 
 int cf_store_process_insert(cf_store *store, const cf_process_record *record, cf_err **err)
@@ -101,6 +113,10 @@ static void read_record(sqlite3_stmt *stmt, cf_process_record *out)
   out->state = cf_store__column_text(stmt, 4);
   out->exit_status = sqlite3_column_int(stmt, 5);
   out->created_at_ns = sqlite3_column_int64(stmt, 6);
+  out->keeper_pid = sqlite3_column_int64(stmt, 7);
+  out->keeper_start_time = cf_store__i64_to_u64(sqlite3_column_int64(stmt, 8));
+  out->socket_path = cf_store__column_text(stmt, 9);
+  out->tty = sqlite3_column_int(stmt, 10) != 0;
 }
 
 int cf_store_process_get(cf_store *store, const char *handle, const char *id,
@@ -162,6 +178,25 @@ int cf_store_process_set_exited(cf_store *store, const char *handle, const char 
     return cf_store__fail(store, err, "mark exited process %s of container %s", id, handle);
   }
   return change_process(store, stmt, handle, id, "mark exited", err);
+}
+
+int cf_store_process_set_keeper(cf_store *store, const cf_process_record *record, cf_err **err)
+{
+  CF_STORE_LOCK(store);
+  sqlite3_stmt *stmt cf_autofinalize = NULL;
+  if (sqlite3_prepare_v2(store->db, set_keeper_sql, -1, &stmt, NULL) != SQLITE_OK ||
+      cf_store__bind_text(stmt, 1, record->handle) != SQLITE_OK ||
+      cf_store__bind_text(stmt, 2, record->id) != SQLITE_OK ||
+      sqlite3_bind_int64(stmt, 3, record->pid) != SQLITE_OK ||
+      sqlite3_bind_int64(stmt, 4, cf_store__u64_to_i64(record->start_time)) != SQLITE_OK ||
+      sqlite3_bind_int64(stmt, 5, record->keeper_pid) != SQLITE_OK ||
+      sqlite3_bind_int64(stmt, 6, cf_store__u64_to_i64(record->keeper_start_time)) != SQLITE_OK ||
+      cf_store__bind_text(stmt, 7, record->socket_path) != SQLITE_OK ||
+      sqlite3_bind_int(stmt, 8, record->tty) != SQLITE_OK) {
+    return cf_store__fail(store, err, "record keeper of process %s of container %s", record->id,
+                          record->handle);
+  }
+  return change_process(store, stmt, record->handle, record->id, "record keeper of", err);
 }
 
 int cf_store_process_delete(cf_store *store, const char *handle, const char *id, cf_err **err)

@@ -147,6 +147,15 @@ const char *const cf_store__migrations[] = {
     "  PRIMARY KEY (handle, event)"
     ");"
     "PRAGMA user_version = 7;",
+
+    /* 8: the keeper of each process (the process that holds its stdio and
+     * exit status, so the process outlives the server): its pid, start time
+     * and socket, and whether the process has a terminal. */
+    "ALTER TABLE processes ADD COLUMN keeper_pid INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE processes ADD COLUMN keeper_start_time INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE processes ADD COLUMN socket_path TEXT;"
+    "ALTER TABLE processes ADD COLUMN tty INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 8;",
 };
 
 const int cf_store__migration_count =

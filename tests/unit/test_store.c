@@ -31,6 +31,9 @@ static const char *const tables_at_version[] = {
     "volume_layers,volumes",
     "container_events,container_limits,containers,layers,net_endpoints,net_ports,net_rules,"
     "processes,properties,runtime_containers,volume_layers,volumes",
+    /* 8 adds the keeper columns to processes, no table. */
+    "container_events,container_limits,containers,layers,net_endpoints,net_ports,net_rules,"
+    "processes,properties,runtime_containers,volume_layers,volumes",
 };
 
 #define VERSION_COUNT ((int)(sizeof(tables_at_version) / sizeof(tables_at_version[0])))
@@ -714,6 +717,38 @@ static void test_process_insert_duplicate_id(void **state)
   cf_process_record_clear(&got);
 }
 
+static void test_process_set_keeper(void **state)
+{
+  struct fixture *f = *state;
+  cf_err *err = NULL;
+  insert_container(f->store, "w1");
+  cf_process_record record = {.id = "p1", .handle = "w1", .state = CF_PROCESS_RUNNING};
+  assert_ok(cf_store_process_insert(f->store, &record, &err), &err);
+
+  record.pid = 321;
+  record.start_time = 654;
+  record.keeper_pid = 987;
+  record.keeper_start_time = UINT64_C(18446744073709551000);
+  record.socket_path = "/depot/keepers/ab.sock";
+  record.tty = true;
+  assert_ok(cf_store_process_set_keeper(f->store, &record, &err), &err);
+
+  cf_process_record got = {0};
+  assert_ok(cf_store_process_get(f->store, "w1", "p1", &got, &err), &err);
+  assert_int_equal(got.pid, 321);
+  assert_int_equal(got.start_time, 654);
+  assert_int_equal(got.keeper_pid, 987);
+  assert_true(got.keeper_start_time == UINT64_C(18446744073709551000));
+  assert_string_equal(got.socket_path, "/depot/keepers/ab.sock");
+  assert_true(got.tty);
+  assert_string_equal(got.state, CF_PROCESS_RUNNING);
+  cf_process_record_clear(&got);
+
+  record.id = "p9";
+  assert_error(cf_store_process_set_keeper(f->store, &record, &err), &err, CF_E_NOT_FOUND,
+               "unknown process: p9");
+}
+
 static void test_process_insert_unknown_container(void **state)
 {
   struct fixture *f = *state;
@@ -1043,6 +1078,7 @@ int main(void)
       STORE_TEST(test_container_delete_cascades),
       STORE_TEST(test_process_insert_duplicate_id),
       STORE_TEST(test_process_insert_unknown_container),
+      STORE_TEST(test_process_set_keeper),
       STORE_TEST(test_process_unknown_id),
       STORE_TEST(test_process_set_exited),
       STORE_TEST(test_process_list_creation_order),
