@@ -113,16 +113,18 @@ static void handle_ping(cf_conn *conn)
 
 /* Guardian's Capacity reports the smaller of --max-containers and what the
  * network can hold: here, the addresses of the subnet other than the
- * network, broadcast and gateway addresses. Garden's Capacity has no field
- * for the host-port pool. */
+ * network, broadcast and gateway addresses. Without a network nothing else
+ * limits the count, so with no --max-containers it is the largest uint64,
+ * as Guardian's external network plugin reports. Garden's Capacity has no
+ * field for the host-port pool. */
 static uint64_t max_containers(const cf_server *server)
 {
   uint64_t limit = server->config.max_containers;
   const cf_backend_network *network = server->config.network;
-  if (network == NULL) {
-    return limit;
+  uint64_t addresses = UINT64_MAX;
+  if (network != NULL) {
+    addresses = (1ULL << (32 - network->config.prefix_len)) - 3;
   }
-  uint64_t addresses = (1ULL << (32 - network->config.prefix_len)) - 3;
   return limit > 0 && limit < addresses ? limit : addresses;
 }
 
@@ -143,12 +145,15 @@ static void handle_capacity(cf_conn *conn)
   }
   unsigned long long memory = (unsigned long long)si.totalram * si.mem_unit;
   unsigned long long disk = (unsigned long long)vfs.f_blocks * vfs.f_frsize;
-  json_t *body =
-      json_pack("{s:I, s:I, s:I, s:I}", "memory_in_bytes", (json_int_t)memory, "disk_in_bytes",
-                (json_int_t)disk, "schedulable_disk_in_bytes", (json_int_t)disk, "max_containers",
-                (json_int_t)max_containers(conn->server));
-  cf_conn_respond_json(conn, 200, body);
-  json_decref(body);
+  /* Guardian's schedulable disk is the image plugin's capacity, or the
+   * total disk when the plugin reports none; cfwin's layer store has no
+   * size of its own. The body is formatted here because jansson's integers
+   * are signed and max_containers may be the largest uint64. */
+  cf_autofree char *body = cf_xasprintf(
+      "{\"memory_in_bytes\":%llu,\"disk_in_bytes\":%llu,\"schedulable_disk_in_bytes\":%llu,"
+      "\"max_containers\":%llu}\n",
+      memory, disk, disk, (unsigned long long)max_containers(conn->server));
+  cf_conn_respond(conn, 200, "application/json", body, strlen(body), NULL);
   cf_conn_request_done(conn);
 }
 
@@ -468,6 +473,7 @@ static void after_create(uv_work_t *work, int status)
   } else {
     cf_log(CF_LOG_INFO, "create.finished", "{s:s}", "handle", cw->handle);
     ctr->state = CF_CTR_ACTIVE;
+    cf_reaper_arm(conn->server->reaper, cw->handle, cw->grace_time_ns);
     json_t *body = json_pack("{s:o}", "Handle", cf_json_string(cw->handle));
     cf_conn_respond_json(conn, 200, body);
     json_decref(body);
@@ -490,11 +496,14 @@ static void handle_create(cf_conn *conn)
   if (rc == 0 && cf_ctr_find(server, cw->handle) != NULL) {
     rc = cf_err_set(&err, CF_E_EXISTS, "Handle '%s' already in use", cw->handle);
   }
+  /* Guardian's text, which Garden clients may match; the count includes
+   * containers still being created or destroyed, as gdn counts its depot. */
   if (rc == 0 && server->config.max_containers > 0 &&
       ctr_count(server) >= server->config.max_containers) {
-    rc = cf_err_set(&err, CF_E_LIMIT,
-                    "cannot create more than %llu containers (--max-containers); destroy one first",
-                    (unsigned long long)server->config.max_containers);
+    rc = cf_err_set(&err, CF_E_LIMIT, "max containers reached");
+  }
+  if (rc == 0 && server->config.disable_privileged_containers && cw->limits.privileged) {
+    rc = cf_err_set(&err, CF_E_INVALID, "privileged container creation is disabled");
   }
   if (rc < 0) {
     create_work_free(cw);
@@ -556,6 +565,7 @@ static void handle_destroy(cf_conn *conn, const char *handle)
   }
   cf_log(CF_LOG_INFO, "destroy.started", "{s:s}", "handle", handle);
   ctr->state = CF_CTR_DESTROYING;
+  cf_reaper_defuse(conn->server->reaper, handle);
   destroy_work *dw = cf_xcalloc(1, sizeof(*dw));
   dw->conn = conn;
   dw->handle = cf_xstrdup(handle);
@@ -772,8 +782,16 @@ void cf_handle_request(cf_conn *conn, cf_route_match *match)
   case CF_ROUTE_BULK_NET_OUT:
     cf_handle_net(conn, match->route, match->handle);
     break;
+  case CF_ROUTE_STOP:
+    cf_handle_stop(conn, match->handle);
+    break;
+  case CF_ROUTE_SET_GRACE_TIME:
+    cf_handle_set_grace_time(conn, match->handle);
+    break;
   case CF_ROUTE_RUN:
-    cf_handle_run(conn, match);
+    if (!cf_stop_reject_run(conn, match->handle)) {
+      cf_handle_run(conn, match);
+    }
     break;
   case CF_ROUTE_ATTACH:
     cf_handle_attach(conn, match);

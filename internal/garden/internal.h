@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "garden/backend.h"
 #include "garden/http.h"
+#include "garden/reaper.h"
 #include "garden/router.h"
 #include "garden/server.h"
 #include "runtime/runtime.h"
@@ -65,6 +66,8 @@ struct cf_conn {
   cf_stream *stream; /* CONTROL or OUTPUT: the stream served */
   int output_fd;     /* OUTPUT: 1 for stdout, 2 for stderr */
   cf_conn *next;     /* server's list of open connections */
+  /* The container whose grace time the current request pauses, or NULL. */
+  char *paused_handle;
 };
 
 struct cf_stream {
@@ -123,6 +126,7 @@ struct cf_server {
   cf_conn *conns;
   cf_proc *procs;
   cf_ctr *ctrs;
+  cf_reaper *reaper;
   unsigned long long next_stream_id;
   double cpu_entitlement_per_share; /* percent of a CPU per share, for Metrics */
   bool signals_started;
@@ -187,6 +191,12 @@ void cf_handle_net(cf_conn *conn, enum cf_route route, const char *handle);
  * with free() and cf_net_rules_free()). Errors name the field and index. */
 int cf_create_network_parse(const json_t *spec, cf_net_mapping **net_in, size_t *net_in_count,
                             cf_net_rule **net_out, size_t *net_out_count, cf_err **err);
+
+/* stop.c: Stop, and Run on a stopped container. */
+void cf_handle_stop(cf_conn *conn, const char *handle);
+/* Answers a Run on a stopped container with an error and returns true;
+ * returns false, sending nothing, for any other container. */
+bool cf_stop_reject_run(cf_conn *conn, const char *handle);
 
 /* processes.c: Run, Attach, output streams. */
 void cf_handle_run(cf_conn *conn, cf_route_match *match);

@@ -22,6 +22,7 @@
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void process_input(cf_conn *conn);
+static void resume_grace_time(cf_conn *conn);
 
 /* --- Writing --- */
 
@@ -54,6 +55,7 @@ void cf_conn_close(cf_conn *conn)
   }
   enum cf_conn_state previous = conn->state;
   conn->state = CF_CONN_CLOSING;
+  resume_grace_time(conn);
   if (previous == CF_CONN_CONTROL) {
     cf_control_closed(conn);
   } else if (previous == CF_CONN_OUTPUT) {
@@ -192,6 +194,7 @@ void cf_conn_request_done(cf_conn *conn)
   if (conn->state != CF_CONN_BUSY) {
     return;
   }
+  resume_grace_time(conn);
   if (!conn->keep_alive || conn->server->stopping) {
     cf_conn_close_when_written(conn);
     return;
@@ -242,6 +245,28 @@ static void respond_no_route(cf_conn *conn, enum cf_route_result result, const c
   cf_conn_request_done(conn);
 }
 
+/* Pauses the grace time of the container the request names, for the
+ * routes that do so; a Run or Attach holds the pause until its control
+ * connection closes. */
+static void pause_grace_time(cf_conn *conn, const cf_route_match *match)
+{
+  if (match->handle == NULL || !cf_reaper_route_pauses(match->route)) {
+    return;
+  }
+  cf_reaper_pause(conn->server->reaper, match->handle);
+  conn->paused_handle = cf_xstrdup(match->handle);
+}
+
+static void resume_grace_time(cf_conn *conn)
+{
+  if (conn->paused_handle == NULL) {
+    return;
+  }
+  cf_reaper_resume(conn->server->reaper, conn->paused_handle);
+  free(conn->paused_handle);
+  conn->paused_handle = NULL;
+}
+
 static void dispatch(cf_conn *conn)
 {
   conn->state = CF_CONN_BUSY;
@@ -262,6 +287,7 @@ static void dispatch(cf_conn *conn)
   if (result != CF_ROUTE_MATCHED) {
     respond_no_route(conn, result, match.allow);
   } else {
+    pause_grace_time(conn, &match);
     cf_handle_request(conn, &match);
   }
   cf_route_match_clear(&match);
@@ -424,6 +450,7 @@ static void stop(cf_server *server)
     }
   }
   cf_procs_shutdown(server);
+  cf_reaper_close(server->reaper);
   if (server->signals_started) {
     uv_close((uv_handle_t *)&server->sigterm, NULL);
     uv_close((uv_handle_t *)&server->sigint, NULL);
@@ -447,6 +474,7 @@ static int reconcile(cf_server *server, cf_err **err)
   }
   for (size_t i = 0; i < count; i++) {
     cf_ctr_add(server, kept[i], CF_CTR_ACTIVE);
+    cf_reaper_arm_stored(server->reaper, kept[i]);
   }
   cf_log(CF_LOG_INFO, "reconciled", "{s:i}", "containers-kept", (int)count);
   cf_strv_free(kept, count);
@@ -534,6 +562,7 @@ static void free_ctrs(cf_server *server)
 int cf_server_run(const cf_server_config *config, cf_err **err)
 {
   cf_server server = {.config = *config, .loop = uv_default_loop(), .next_stream_id = 1};
+  server.reaper = cf_reaper_new(&server);
   signal(SIGPIPE, SIG_IGN);
   int rc = start(&server, err);
   if (rc == 0) {
@@ -547,6 +576,7 @@ int cf_server_run(const cf_server_config *config, cf_err **err)
     uv_run(server.loop, UV_RUN_DEFAULT);
   }
   free_ctrs(&server);
+  cf_reaper_free(server.reaper);
   cf_backend_close(server.backend);
   uv_loop_close(server.loop);
   return rc;

@@ -44,6 +44,7 @@ typedef struct cf_server_config {
   const char *depot;          /* absolute directory; created when missing */
   const char *default_rootfs; /* image URI for containers that name none */
   uint64_t max_containers;
+  bool disable_privileged_containers; /* reject privileged creates, as gdn's flag */
   int64_t default_grace_time_ns;
   bool destroy_containers_on_startup;
   /* Settings of every image pull (insecure registries, limits, timeouts);
