@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared by the Garden client's files: HTTP framing and errors. */
+#ifndef CFWIN_GARDEN_CLIENT_INTERNAL_H
+#define CFWIN_GARDEN_CLIENT_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "garden/client.h"
+#include "garden/client_io.h"
+
+/* The maximum size of a buffered response body or process output. */
+#define CF_CLIENT_MAX_RESPONSE (64 * 1024 * 1024)
+
+/* The client's read timeout in milliseconds, -1 for no limit. */
+int cf_client_timeout_ms(const cf_garden_client *client);
+
+/* Opens a connection to the client's server. */
+int cf_client_open(const cf_garden_client *client, cf_sock *sock, cf_err **err);
+
+/* Waits for sock to be readable within the client's timeout, then reads
+ * once; *n is 0 at end of file. */
+int cf_client_read(const cf_garden_client *client, cf_sock sock, char *data, size_t size, size_t *n,
+                   cf_err **err);
+
+/* Formats a request line and headers with Host: api. body may be NULL; with
+ * a body the request gets Content-Type: application/json and its length. */
+char *cf_client_format_request(const char *method, const char *path, const char *body,
+                               bool close_connection);
+
+/* Reads a response on sock. With hijack, reading stops after the headers
+ * and the bytes that follow them go to *rest (when rest is not NULL);
+ * without it, the whole body is read into response->body. With sink, body
+ * bytes of a 2xx response go to sink instead of response->body. */
+int cf_client_read_response(const cf_garden_client *client, cf_sock sock,
+                            cf_garden_response *response, bool hijack, cf_buf *rest,
+                            cf_garden_sink sink, void *sink_ctx, cf_err **err);
+
+/* Turns a non-2xx response into an error from its Garden error envelope
+ * (see cf_garden_client_call()). Returns -1. */
+int cf_client_envelope_error(const cf_garden_response *response, cf_err **err);
+
+#endif
