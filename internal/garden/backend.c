@@ -25,6 +25,7 @@ int cf_backend_open(const char *depot, const cf_backend_options *options, cf_bac
   backend->containers_dir = cf_path_join(depot, "containers");
   backend->volumes_dir = cf_path_join(depot, "volumes");
   pthread_mutex_init(&backend->ports_lock, NULL);
+  pthread_mutex_init(&backend->peas_lock, NULL);
   if (cf_mkdir_p(backend->containers_dir, 0700, err) < 0 ||
       cf_store_open(depot, &backend->store, err) < 0 ||
       cf_image_store_open(depot, backend->store, &backend->images, err) < 0) {
@@ -45,7 +46,9 @@ void cf_backend_close(cf_backend *backend)
     return;
   }
   cf_backend_net_close(backend);
+  cf_backend_peas_free(backend);
   pthread_mutex_destroy(&backend->ports_lock);
+  pthread_mutex_destroy(&backend->peas_lock);
   cf_image_store_close(backend->images);
   cf_store_close(backend->store);
   free(backend->containers_dir);
@@ -329,6 +332,7 @@ int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err)
   if (cf_store_container_set_state(backend->store, handle, CF_CONTAINER_DESTROYING, err) < 0) {
     goto out;
   }
+  cf_backend_peas_destroy_all(backend, handle);
   cf_container_init init = {.pid = (pid_t)record.init_pid, .start_time = record.init_start_time};
   if (init.pid > 0 && cf_runtime_container_destroy(&init, err) < 0) {
     cf_err_wrap(err, "stop container processes");

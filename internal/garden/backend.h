@@ -138,6 +138,45 @@ int cf_backend_metrics_get(cf_backend *backend, const char *handle, cf_backend_m
 int cf_backend_exec(cf_backend *backend, const char *handle, const cf_process_spec *spec,
                     cf_process *out, cf_err **err);
 
+/* A process with its own image ("pea"): it runs in a container of its own
+ * made from image_uri, which joins the network namespace of its sandbox
+ * container. Strings are borrowed. */
+typedef struct cf_pea_request {
+  const char *image_uri;
+  const char *username; /* registry credentials of image_uri, or NULL */
+  const char *password;
+  const cf_bind_mount *bind_mounts;
+  size_t bind_mount_count;
+  /* With override_limits (ProcessSpec.limits given) the pea gets only
+   * these limits, 0 meaning none. Without it the pea gets a copy of the
+   * sandbox container's limits. */
+  bool override_limits;
+  uint64_t memory_bytes;
+  uint64_t cpu_shares;
+} cf_pea_request;
+
+/* Pulls the pea's image, creates its volume and starts its init in the
+ * network namespace of the running container handle, with the
+ * container's hostname and privilege and the request's bind mounts.
+ * Sets *init and *pea_id (new string, the pea's own handle); the pea
+ * stays until cf_backend_pea_destroy() or the destroy of handle. Fails
+ * with CF_E_NOT_FOUND for an unknown container and CF_E_INVALID when its
+ * init is gone. On failure nothing of the pea is left. */
+int cf_backend_pea_create(cf_backend *backend, const char *handle, const cf_pea_request *request,
+                          cf_container_init *init, char **pea_id, cf_err **err);
+
+/* Starts a process in the pea as cf_backend_exec() does in a container,
+ * with the pea image's env before spec->env and "/" as the default
+ * working directory, as Guardian runs peas. CF_E_NOT_FOUND for an unknown
+ * pea. */
+int cf_backend_pea_exec(cf_backend *backend, const char *pea_id, const cf_process_spec *spec,
+                        cf_process *out, cf_err **err);
+
+/* Kills the pea's processes and deletes its volume. A pea that is already
+ * gone is success; a pea of another container is CF_E_INVALID. */
+int cf_backend_pea_destroy(cf_backend *backend, const char *handle, const char *pea_id,
+                           cf_err **err);
+
 /* Brings the store in line with the host after a start: destroys containers
  * left half-made or half-destroyed, and those whose init is gone (all of
  * them with destroy_all), volumes that no container uses and network

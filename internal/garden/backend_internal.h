@@ -21,10 +21,19 @@ struct cf_backend {
   /* Serialises rewrites of garden.network.mapped-ports, so the last
    * rewrite always reads every mapping committed before it. */
   pthread_mutex_t ports_lock;
+  /* The running peas (pea.c), guarded by peas_lock. They are not in the
+   * store, so a restarted server sweeps their inits and volumes. */
+  pthread_mutex_t peas_lock;
+  struct cf_pea *peas;
 };
 
 /* The runtime's root filesystem for a volume; strings stay borrowed. */
 cf_rootfs_spec cf_backend_volume_rootfs(const cf_volume *volume);
+
+/* Destroys every pea of the container handle and logs failures. */
+void cf_backend_peas_destroy_all(cf_backend *backend, const char *handle);
+/* Frees the pea list without stopping the peas. */
+void cf_backend_peas_free(cf_backend *backend);
 
 /* Creates the NAT network; a no-op without a network. */
 int cf_backend_net_open(cf_backend *backend, cf_err **err);
