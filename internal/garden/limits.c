@@ -145,6 +145,48 @@ int cf_limits_parse(const json_t *spec, uint64_t cpu_quota_per_share_us, cf_limi
   return 0;
 }
 
+/* Rejects a process limit group other than CPU and memory when it sets
+ * anything, as Garden's ProcessLimits has no other field. */
+static int check_process_group(const char *group_name, const json_t *group, cf_err **err)
+{
+  if (json_is_null(group) || (json_is_object(group) && json_object_size(group) == 0)) {
+    return 0;
+  }
+  return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+                    "process limit %s is not implemented in cfwin; give only cpu_limits and "
+                    "memory_limits",
+                    group_name);
+}
+
+int cf_limits_parse_process(const json_t *spec, cf_process_limits *out, cf_err **err)
+{
+  memset(out, 0, sizeof(*out));
+  json_t *limits = cf_json_get(spec, "limits");
+  if (limits == NULL || json_is_null(limits)) {
+    return 0;
+  }
+  if (!json_is_object(limits)) {
+    return cf_err_set(err, CF_E_INVALID, "invalid value for \"limits\": expected an object");
+  }
+  cf_limits_record record = {0};
+  const char *group_name;
+  json_t *group;
+  json_object_foreach(limits, group_name, group)
+  {
+    bool known =
+        strcasecmp(group_name, "cpu_limits") == 0 || strcasecmp(group_name, "memory_limits") == 0;
+    int rc = known ? parse_group(group_name, group, &record, err)
+                   : check_process_group(group_name, group, err);
+    if (rc < 0) {
+      return cf_err_wrap(err, "process spec");
+    }
+  }
+  out->present = true;
+  out->memory_bytes = record.memory_bytes;
+  out->cpu_shares = cf_limits_cpu_shares(&record);
+  return 0;
+}
+
 uint64_t cf_limits_cpu_shares(const cf_limits_record *limits)
 {
   return limits->cpu_weight > 0 ? limits->cpu_weight : limits->cpu_shares;

@@ -7,6 +7,7 @@
 #define CFWIN_GARDEN_LIMITS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -31,6 +32,21 @@
  * checked here; the create handler reads them. */
 int cf_limits_parse(const json_t *spec, uint64_t cpu_quota_per_share_us, cf_limits_record *out,
                     cf_err **err);
+
+/* ProcessSpec.limits, Garden's ProcessLimits: the CPU and memory limits a
+ * process sets in place of its container's. */
+typedef struct cf_process_limits {
+  bool present;          /* the spec has "limits", even an empty object */
+  uint64_t memory_bytes; /* 0: no limit */
+  uint64_t cpu_shares;   /* weight when set, else limit_in_shares; 0: default */
+} cf_process_limits;
+
+/* Reads a ProcessSpec object's "limits" into *out. Absent or null leaves
+ * out->present false, so the process shares its container's limits. The
+ * values are checked as cf_limits_parse() checks them, and a non-zero
+ * limit other than cpu_limits and memory_limits fails with
+ * CF_E_NOT_IMPLEMENTED. */
+int cf_limits_parse_process(const json_t *spec, cf_process_limits *out, cf_err **err);
 
 /* The CPU shares a record applies: weight when set, else limit_in_shares,
  * as Guardian chooses. */

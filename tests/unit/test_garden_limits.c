@@ -194,6 +194,82 @@ static void assert_json(json_t *value, const char *expected)
   assert_string_equal(text, expected);
 }
 
+static int parse_process(const char *text, cf_process_limits *out, cf_err **err)
+{
+  json_t *spec = load(text);
+  int rc = cf_limits_parse_process(spec, out, err);
+  json_decref(spec);
+  return rc;
+}
+
+/* An absent or null "limits" shares the container's limits, and any
+ * object, even an empty one, replaces them. */
+static void test_process_limits_presence(void **state)
+{
+  cf_process_limits limits;
+  assert_int_equal(parse_process("{\"path\":\"sh\"}", &limits, NULL), 0);
+  assert_false(limits.present);
+  assert_int_equal(parse_process("{\"limits\":null}", &limits, NULL), 0);
+  assert_false(limits.present);
+
+  const char *empty[] = {"{\"limits\":{}}",
+                         "{\"limits\":{\"cpu_limits\":{},\"memory_limits\":{}}}"};
+  for (size_t i = 0; i < 2; i++) {
+    assert_int_equal(parse_process(empty[i], &limits, NULL), 0);
+    assert_true(limits.present);
+    assert_int_equal(limits.memory_bytes, 0);
+    assert_int_equal(limits.cpu_shares, 0);
+  }
+}
+
+static void test_process_limits_values(void **state)
+{
+  cf_process_limits limits;
+  assert_int_equal(parse_process("{\"limits\":{\"memory_limits\":{\"limit_in_bytes\":67108864},"
+                                 "\"cpu_limits\":{\"limit_in_shares\":300}}}",
+                                 &limits, NULL),
+                   0);
+  assert_true(limits.present);
+  assert_int_equal(limits.memory_bytes, 67108864);
+  assert_int_equal(limits.cpu_shares, 300);
+
+  /* The weight wins over the deprecated limit_in_shares, as Guardian
+   * chooses. */
+  assert_int_equal(
+      parse_process("{\"limits\":{\"cpu_limits\":{\"weight\":700,\"limit_in_shares\":300}}}",
+                    &limits, NULL),
+      0);
+  assert_int_equal(limits.cpu_shares, 700);
+}
+
+static void test_process_limits_rejected(void **state)
+{
+  static const struct {
+    const char *spec;
+    enum cf_code code;
+    const char *text;
+  } cases[] = {
+      {"{\"limits\":[]}", CF_E_INVALID, "invalid value for \"limits\": expected an object"},
+      {"{\"limits\":{\"memory_limits\":{\"limit_in_bytes\":-1}}}", CF_E_INVALID,
+       "invalid memory limit -1"},
+      {"{\"limits\":{\"cpu_limits\":{\"weight\":262145}}}", CF_E_INVALID, "invalid CPU weight"},
+      {"{\"limits\":{\"pid_limits\":{\"max\":5}}}", CF_E_NOT_IMPLEMENTED,
+       "process limit pid_limits is not implemented"},
+      {"{\"limits\":{\"memory_limits\":{\"soft\":5}}}", CF_E_NOT_IMPLEMENTED, "memory_limits.soft"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cf_process_limits limits;
+    cf_err *err = NULL;
+    assert_int_equal(parse_process(cases[i].spec, &limits, &err), -1);
+    assert_non_null(err);
+    assert_int_equal(err->code, cases[i].code);
+    if (strstr(err->message, cases[i].text) == NULL) {
+      fail_msg("%s: message \"%s\" lacks \"%s\"", cases[i].spec, err->message, cases[i].text);
+    }
+    cf_err_free(err);
+  }
+}
+
 static void test_route_bodies(void **state)
 {
   (void)state;
@@ -351,6 +427,9 @@ int main(void)
       cmocka_unit_test(test_parse_accepts_maxima),
       cmocka_unit_test(test_quota_per_share),
       cmocka_unit_test(test_runtime_limits),
+      cmocka_unit_test(test_process_limits_presence),
+      cmocka_unit_test(test_process_limits_values),
+      cmocka_unit_test(test_process_limits_rejected),
       cmocka_unit_test(test_route_bodies),
       cmocka_unit_test(test_bulk_handles),
       cmocka_unit_test(test_store_limits),
