@@ -31,6 +31,10 @@ int cf_cli_image(int argc, char **argv, int start);
  * command, or the process's status for an attached run or exec. */
 int cf_cli_runtime(int argc, char **argv, int start);
 
+/* Prints the version, commit and build flags (`cfwin version [--json]`).
+ * Returns 0, or 2 for an unknown argument. */
+int cf_cli_version(int argc, char **argv, int start);
+
 /* Runs the winc-network-compatible network role on argv[start..]. Returns
  * the exit status: 0, or 1 for a failed action (message on stderr). */
 int cf_cli_network(int argc, char **argv, int start);

@@ -79,7 +79,7 @@ static void print_help(FILE *out)
                "  runtime    OCI runtime, winc-compatible (also: winc)\n"
                "  network    network plugin, winc-network-compatible (also: winc-network)\n"
                "  image      image plugin, groot-compatible (also: groot)\n"
-               "  version    print the version\n"
+               "  version    print the version, commit and build flags (--json)\n"
                "  help       print this help\n"
                "\n"
                "Not built yet (they exit with status 2):\n"
@@ -162,8 +162,7 @@ static int run_role(enum role role, int argc, char **argv, int start)
   case ROLE_CLIENT:
     return not_built(argv[0], "client");
   case ROLE_VERSION:
-    printf("cfwin %s\n", CFWIN_VERSION);
-    return 0;
+    return cf_cli_version(argc, argv, start);
   case ROLE_HELP:
     print_help(stdout);
     return 0;
