@@ -14,8 +14,11 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "garden/pea.h"
+
 #include "garden/backend_internal.h"
 #include "garden/bind_mounts.h"
+#include "garden/json.h"
 #include "garden/limits.h"
 
 typedef struct cf_pea {
@@ -335,4 +338,65 @@ void cf_backend_peas_free(cf_backend *backend)
     backend->peas = pea->next;
     pea_free(pea);
   }
+}
+
+static char *dup_or_null(const char *text)
+{
+  return text != NULL && text[0] != '\0' ? cf_xstrdup(text) : NULL;
+}
+
+int cf_pea_spec_parse(const json_t *process_spec, cf_pea_spec *out, cf_err **err)
+{
+  memset(out, 0, sizeof(*out));
+  json_t *image = cf_json_get(process_spec, "image");
+  if (image != NULL && !json_is_null(image) && !json_is_object(image)) {
+    return cf_err_set(err, CF_E_INVALID, "invalid value for \"image\": expected an object");
+  }
+  const char *uri = NULL;
+  const char *username = NULL;
+  const char *password = NULL;
+  if (cf_json_get_string(image, "uri", &uri, err) < 0 ||
+      cf_json_get_string(image, "username", &username, err) < 0 ||
+      cf_json_get_string(image, "password", &password, err) < 0) {
+    return cf_err_wrap(err, "process image");
+  }
+  if (cf_bind_mounts_parse(process_spec, &out->bind_mounts, &out->bind_mount_count, err) < 0 ||
+      cf_limits_parse_process(process_spec, &out->limits, err) < 0) {
+    cf_pea_spec_clear(out);
+    return -1;
+  }
+  out->is_pea = uri != NULL && uri[0] != '\0';
+  if (!out->is_pea && out->bind_mount_count > 0) {
+    cf_pea_spec_clear(out);
+    return cf_err_set(err, CF_E_INVALID,
+                      "bind_mounts are only allowed for a process with its own image: set "
+                      "image.uri or create the container with the bind mounts");
+  }
+  out->image_uri = dup_or_null(uri);
+  out->username = dup_or_null(username);
+  out->password = dup_or_null(password);
+  return 0;
+}
+
+void cf_pea_spec_clear(cf_pea_spec *spec)
+{
+  free(spec->image_uri);
+  free(spec->username);
+  free(spec->password);
+  cf_bind_mounts_free(spec->bind_mounts, spec->bind_mount_count);
+  memset(spec, 0, sizeof(*spec));
+}
+
+cf_pea_request cf_pea_spec_request(const cf_pea_spec *spec)
+{
+  return (cf_pea_request){
+      .image_uri = spec->image_uri,
+      .username = spec->username,
+      .password = spec->password,
+      .bind_mounts = spec->bind_mounts,
+      .bind_mount_count = spec->bind_mount_count,
+      .override_limits = spec->limits.present,
+      .memory_bytes = spec->limits.memory_bytes,
+      .cpu_shares = spec->limits.cpu_shares,
+  };
 }
