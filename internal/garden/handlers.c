@@ -17,6 +17,7 @@
 #include "garden/internal.h"
 #include "garden/json.h"
 #include "garden/limits.h"
+#include "garden/stream_io.h"
 #include "network/net_rules.h"
 
 /* --- Container table --- */
@@ -565,6 +566,7 @@ static void handle_destroy(cf_conn *conn, const char *handle)
   }
   cf_log(CF_LOG_INFO, "destroy.started", "{s:s}", "handle", handle);
   ctr->state = CF_CTR_DESTROYING;
+  cf_files_cancel(conn->server, handle);
   cf_reaper_defuse(conn->server->reaper, handle);
   destroy_work *dw = cf_xcalloc(1, sizeof(*dw));
   dw->conn = conn;
@@ -801,6 +803,12 @@ void cf_handle_request(cf_conn *conn, cf_route_match *match)
     break;
   case CF_ROUTE_STDERR:
     cf_handle_output(conn, match, 2);
+    break;
+  case CF_ROUTE_STREAM_IN:
+    cf_handle_stream_in(conn, match->handle);
+    break;
+  case CF_ROUTE_STREAM_OUT:
+    cf_handle_stream_out(conn, match->handle);
     break;
   default:
     handle_not_implemented(conn, match->route, match->handle);

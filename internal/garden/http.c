@@ -107,7 +107,13 @@ static int on_headers_complete(http_parser *parser)
   snprintf(req->method, sizeof(req->method), "%s",
            http_method_str((enum http_method)parser->method));
   req->keep_alive = http_should_keep_alive(parser) != 0;
-  if (parser->content_length != ULLONG_MAX && parser->content_length > req->body.max) {
+  req->headers_complete = true;
+  if (req->stop_after_headers) {
+    /* The caller decides between a kept and a streamed body before the next
+     * feed, which checks the Content-Length against the limit. */
+    req->paused_at_headers = true;
+    http_parser_pause(parser, 1);
+  } else if (parser->content_length != ULLONG_MAX && parser->content_length > req->body.max) {
     req->callback_error = CF_E_LIMIT;
     return -1;
   }
@@ -117,6 +123,10 @@ static int on_headers_complete(http_parser *parser)
 static int on_body(http_parser *parser, const char *at, size_t len)
 {
   cf_http_request *req = request_of(parser);
+  if (req->body_fn != NULL) {
+    req->body_fn(req->body_ctx, at, len);
+    return 0;
+  }
   cf_err *err = NULL;
   if (cf_buf_append(&req->body, at, len, &err) < 0) {
     cf_err_free(err);
@@ -178,8 +188,10 @@ void cf_http_request_reset(cf_http_request *req)
 {
   size_t max_header = req->max_header_bytes;
   size_t max_body = req->body.max;
+  bool stop_after_headers = req->stop_after_headers;
   cf_http_request_clear(req);
   cf_http_request_init(req, max_header, max_body);
+  req->stop_after_headers = stop_after_headers;
 }
 
 static int parse_error(cf_http_request *req, cf_err **err)
@@ -202,10 +214,33 @@ static int parse_error(cf_http_request *req, cf_err **err)
   return cf_err_set(err, CF_E_INVALID, "malformed HTTP request: %s", http_errno_description(code));
 }
 
+void cf_http_request_stream_body(cf_http_request *req, cf_http_body_fn fn, void *ctx)
+{
+  req->body_fn = fn;
+  req->body_ctx = ctx;
+}
+
+/* Resumes a parser paused after the headers; a kept body must fit the
+ * limit. */
+static int resume_after_headers(cf_http_request *req)
+{
+  req->paused_at_headers = false;
+  http_parser_pause(&req->parser, 0);
+  uint64_t length = req->parser.content_length;
+  if (req->body_fn == NULL && length != ULLONG_MAX && length > req->body.max) {
+    req->callback_error = CF_E_LIMIT;
+    return -1;
+  }
+  return 0;
+}
+
 int cf_http_request_feed(cf_http_request *req, const char *data, size_t len, size_t *consumed,
                          cf_err **err)
 {
   *consumed = 0;
+  if (req->paused_at_headers && resume_after_headers(req) < 0) {
+    return parse_error(req, err);
+  }
   if (req->complete || len == 0) {
     return 0;
   }

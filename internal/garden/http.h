@@ -22,6 +22,9 @@ typedef struct cf_http_header {
   char *value;
 } cf_http_header;
 
+/* Receives a piece of a streamed request body, already de-chunked. */
+typedef void (*cf_http_body_fn)(void *ctx, const char *data, size_t len);
+
 typedef struct cf_http_request {
   char method[16];
   char *path;  /* raw path without the query, not yet unescaped */
@@ -31,6 +34,12 @@ typedef struct cf_http_request {
   cf_buf body;
   bool keep_alive; /* false for Connection: close or HTTP/1.0 */
   bool complete;   /* the whole message, body included, has been parsed */
+  /* Set by the caller: a feed returns once right after the headers, so the
+   * caller can choose to stream the body. Kept by cf_http_request_reset(). */
+  bool stop_after_headers;
+  bool headers_complete;   /* the request line and headers have been parsed */
+  cf_http_body_fn body_fn; /* set: the body streams to it instead of body */
+  void *body_ctx;
 
   /* Parser state. */
   http_parser parser;
@@ -38,6 +47,7 @@ typedef struct cf_http_request {
   cf_buf field;
   cf_buf value;
   bool in_value;
+  bool paused_at_headers;
   size_t header_bytes;
   size_t max_header_bytes;
   int callback_error; /* a cf_code set by a callback that stopped the parser */
@@ -49,12 +59,19 @@ void cf_http_request_clear(cf_http_request *req);
 void cf_http_request_reset(cf_http_request *req);
 
 /* Feeds len bytes. *consumed is how many belong to this request; once
- * req->complete is set, the remaining bytes are not consumed. Fails with
+ * req->complete is set, the remaining bytes are not consumed. With
+ * req->stop_after_headers, a feed also returns early, once per request,
+ * when the headers are complete. Fails with
  * CF_E_INVALID for malformed input or HTTP/0.9, CF_E_NOT_IMPLEMENTED for
  * HTTP/2 and later, and CF_E_LIMIT for headers or a body over the limits;
  * the request cannot be fed again after an error. */
 int cf_http_request_feed(cf_http_request *req, const char *data, size_t len, size_t *consumed,
                          cf_err **err);
+
+/* Passes the body to fn as it is parsed, instead of keeping it in
+ * req->body, so the body size limit no longer applies. Call it when a feed
+ * with req->stop_after_headers has returned at the headers. */
+void cf_http_request_stream_body(cf_http_request *req, cf_http_body_fn fn, void *ctx);
 
 /* Signals the end of the connection's input: completes a message whose body
  * runs to EOF, otherwise fails when a request is only partly received. */

@@ -44,6 +44,7 @@ enum cf_conn_state {
   CF_CONN_BUSY,    /* a handler runs; reading is paused */
   CF_CONN_CONTROL, /* hijacked Run/Attach control connection */
   CF_CONN_OUTPUT,  /* hijacked stdout or stderr stream */
+  CF_CONN_FILES,   /* StreamIn or StreamOut: a tar stream passes through */
   CF_CONN_CLOSING,
 };
 
@@ -65,7 +66,9 @@ struct cf_conn {
   bool ignore_input; /* control connection: the client closed stdin */
   cf_stream *stream; /* CONTROL or OUTPUT: the stream served */
   int output_fd;     /* OUTPUT: 1 for stdout, 2 for stderr */
-  cf_conn *next;     /* server's list of open connections */
+  /* FILES, or BUSY while it starts: the StreamIn or StreamOut served */
+  struct cf_file_stream *files;
+  cf_conn *next; /* server's list of open connections */
   /* The container whose grace time the current request pauses, or NULL. */
   char *paused_handle;
 };

@@ -17,6 +17,7 @@
 #include "base/mem.h"
 #include "garden/internal.h"
 #include "garden/json.h"
+#include "garden/stream_io.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -60,6 +61,8 @@ void cf_conn_close(cf_conn *conn)
     cf_control_closed(conn);
   } else if (previous == CF_CONN_OUTPUT) {
     cf_output_closed(conn);
+  } else if (conn->files != NULL) {
+    cf_files_conn_closed(conn);
   }
   uv_close(&conn->io.handle, on_closed);
 }
@@ -78,6 +81,10 @@ static void on_written(uv_write_t *req, int status)
   }
   if (conn->pending_writes == 0 && conn->close_when_written) {
     cf_conn_close(conn);
+    return;
+  }
+  if (conn->state == CF_CONN_FILES) {
+    cf_files_written(conn);
   }
 }
 
@@ -194,6 +201,10 @@ void cf_conn_request_done(cf_conn *conn)
   if (conn->state != CF_CONN_BUSY) {
     return;
   }
+  if (!conn->req.complete) {
+    /* The rest of the body would be read as the next request. */
+    conn->keep_alive = false;
+  }
   resume_grace_time(conn);
   if (!conn->keep_alive || conn->server->stopping) {
     cf_conn_close_when_written(conn);
@@ -293,6 +304,20 @@ static void dispatch(cf_conn *conn)
   cf_route_match_clear(&match);
 }
 
+/* True for a request whose handler takes the body as it arrives (StreamIn),
+ * instead of after the whole body is kept in memory. */
+static bool streams_body(const cf_conn *conn)
+{
+  enum cf_route_result result;
+  cf_route_match match;
+  if (cf_route_find(conn->req.method, conn->req.path, &result, &match, NULL) < 0) {
+    return false;
+  }
+  bool streams = result == CF_ROUTE_MATCHED && match.route == CF_ROUTE_STREAM_IN;
+  cf_route_match_clear(&match);
+  return streams;
+}
+
 /* Parses buffered input as the connection's state requires. */
 static void process_input(cf_conn *conn)
 {
@@ -300,20 +325,27 @@ static void process_input(cf_conn *conn)
     cf_control_input(conn);
     return;
   }
-  if (conn->state != CF_CONN_READING || conn->input.len == 0) {
+  if (conn->state == CF_CONN_FILES) {
+    cf_files_input(conn);
     return;
   }
-  size_t consumed = 0;
-  cf_err *err = NULL;
-  if (cf_http_request_feed(&conn->req, conn->input.data, conn->input.len, &consumed, &err) < 0) {
-    cf_log(CF_LOG_DEBUG, "api.bad-request", "{s:s}", "error", err->message);
-    reject_request(conn, err);
-    cf_err_free(err);
-    return;
-  }
-  cf_buf_consume(&conn->input, consumed);
-  if (conn->req.complete) {
-    dispatch(conn);
+  while (conn->state == CF_CONN_READING && conn->input.len > 0) {
+    size_t consumed = 0;
+    cf_err *err = NULL;
+    if (cf_http_request_feed(&conn->req, conn->input.data, conn->input.len, &consumed, &err) < 0) {
+      cf_log(CF_LOG_DEBUG, "api.bad-request", "{s:s}", "error", err->message);
+      reject_request(conn, err);
+      cf_err_free(err);
+      return;
+    }
+    cf_buf_consume(&conn->input, consumed);
+    if (conn->req.complete || (conn->req.paused_at_headers && streams_body(conn))) {
+      dispatch(conn);
+      return;
+    }
+    if (!conn->req.paused_at_headers) {
+      return; /* the rest of the request has not arrived yet */
+    }
   }
 }
 
@@ -361,6 +393,7 @@ static void on_connection(uv_stream_t *listener, int status)
   conn->server = server;
   conn->state = CF_CONN_READING;
   cf_http_request_init(&conn->req, CF_MAX_HEADER_BYTES, CF_MAX_BODY_BYTES);
+  conn->req.stop_after_headers = true;
   /* Input beyond one request (a hijacked stream's payloads) is bounded too. */
   cf_buf_init(&conn->input, CF_MAX_BODY_BYTES + CF_MAX_HEADER_BYTES);
   if (listener->type == UV_TCP) {
