@@ -16,6 +16,7 @@
 #include "base/mem.h"
 #include "cli/cli_internal.h"
 #include "cli/flags.h"
+#include "cli/serve_config.h"
 #include "garden/backend.h"
 #include "garden/server.h"
 
@@ -29,14 +30,17 @@ typedef struct serve_options {
   const char *bind_socket;
   const char *depot;
   const char *default_rootfs;
+  const char *config_path;
   const char *log_level;
   const char *time_format;
   long long max_containers;
   int64_t default_grace_time;
   bool destroy_on_startup;
+  bool disable_privileged;
   cf_flag_strings insecure_registries;
   cf_flag_strings cached_images;
   long long gc_threshold;
+  long long graph_cleanup_mb; /* gdn's name for the threshold, in MiB; -1: never */
   long long max_layer_bytes;
   long long max_image_bytes;
   long long max_layer_entries;
@@ -50,11 +54,22 @@ typedef struct serve_options {
   cf_server_network_flags network;
   cf_flag_strings dns_servers;
   cf_flag_strings deny_networks;
+  const char *tls_cert;
+  const char *tls_key;
+  const char *tls_ca;
   bool help;
   bool ignored_bool;
 } serve_options;
 
-enum { FLAG_BIND_IP, FLAG_BIND_PORT, FLAG_BIND_SOCKET, FLAG_DEPOT, FLAG_DEFAULT_ROOTFS };
+enum {
+  FLAG_BIND_IP,
+  FLAG_BIND_PORT,
+  FLAG_BIND_SOCKET,
+  FLAG_DEPOT,
+  FLAG_DEFAULT_ROOTFS,
+  FLAG_GC_THRESHOLD,
+  FLAG_GRAPH_CLEANUP,
+};
 
 static int init_flags(serve_options *o, cf_flag *flags)
 {
@@ -64,14 +79,18 @@ static int init_flags(serve_options *o, cf_flag *flags)
       [FLAG_BIND_SOCKET] = {"bind-socket", CF_FLAG_STRING, &o->bind_socket},
       [FLAG_DEPOT] = {"depot", CF_FLAG_STRING, &o->depot},
       [FLAG_DEFAULT_ROOTFS] = {"default-rootfs", CF_FLAG_STRING, &o->default_rootfs},
+      [FLAG_GC_THRESHOLD] = {"gc-threshold-bytes", CF_FLAG_INT, &o->gc_threshold},
+      [FLAG_GRAPH_CLEANUP] = {"graph-cleanup-threshold-in-megabytes", CF_FLAG_INT,
+                              &o->graph_cleanup_mb},
+      {"config", CF_FLAG_STRING, &o->config_path},
       {"log-level", CF_FLAG_STRING, &o->log_level},
       {"time-format", CF_FLAG_STRING, &o->time_format},
       {"max-containers", CF_FLAG_INT, &o->max_containers},
       {"default-grace-time", CF_FLAG_DURATION, &o->default_grace_time},
       {"destroy-containers-on-startup", CF_FLAG_BOOL, &o->destroy_on_startup},
+      {"disable-privileged-containers", CF_FLAG_BOOL, &o->disable_privileged},
       {"insecure-docker-registry", CF_FLAG_STRINGS, &o->insecure_registries},
       {"cached-image-uri", CF_FLAG_STRINGS, &o->cached_images},
-      {"gc-threshold-bytes", CF_FLAG_INT, &o->gc_threshold},
       {"max-layer-bytes", CF_FLAG_INT, &o->max_layer_bytes},
       {"max-image-bytes", CF_FLAG_INT, &o->max_image_bytes},
       {"max-layer-entries", CF_FLAG_INT, &o->max_layer_entries},
@@ -91,6 +110,9 @@ static int init_flags(serve_options *o, cf_flag *flags)
       {"deny-network", CF_FLAG_STRINGS, &o->deny_networks},
       {"allow-host-access", CF_FLAG_BOOL, &o->network.allow_host_access},
       {"external-ip", CF_FLAG_STRING, &o->network.external_ip},
+      {"tls-cert", CF_FLAG_STRING, &o->tls_cert},
+      {"tls-key", CF_FLAG_STRING, &o->tls_key},
+      {"tls-ca", CF_FLAG_STRING, &o->tls_ca},
       {"help", CF_FLAG_BOOL, &o->help},
       /* gdn flags a Guardian deployment passes that cfwin does not need. */
       {"skip-setup", CF_FLAG_BOOL, &o->ignored_bool},
@@ -100,6 +122,13 @@ static int init_flags(serve_options *o, cf_flag *flags)
       {"runtime-plugin-extra-arg", CF_FLAG_IGNORED, NULL},
       {"image-plugin", CF_FLAG_IGNORED, NULL},
       {"image-plugin-extra-arg", CF_FLAG_IGNORED, NULL},
+      {"privileged-image-plugin", CF_FLAG_IGNORED, NULL},
+      {"privileged-image-plugin-extra-arg", CF_FLAG_IGNORED, NULL},
+      {"dadoo-bin", CF_FLAG_IGNORED, NULL},
+      /* cfwin pulls from the registry an image URI names. */
+      {"docker-registry", CF_FLAG_IGNORED, NULL},
+      /* cfwin emits no dropsonde metrics. */
+      {"metrics-emission-interval", CF_FLAG_IGNORED, NULL},
       {"network-plugin", CF_FLAG_IGNORED, NULL},
       {"network-plugin-extra-arg", CF_FLAG_IGNORED, NULL},
       {"init-bin", CF_FLAG_IGNORED, NULL},
@@ -120,7 +149,7 @@ static int init_flags(serve_options *o, cf_flag *flags)
   return count;
 }
 
-#define MAX_FLAGS 56
+#define MAX_FLAGS 80
 
 static void print_serve_usage(FILE *out)
 {
@@ -139,8 +168,10 @@ static void print_serve_usage(FILE *out)
           "  --default-rootfs URI     image for containers that name none\n"
           "                           (default oci://DEPOT/default-rootfs)\n"
           "  --max-containers N       containers allowed at once (default 256; 0: no limit)\n"
-          "  --default-grace-time D   idle time before a container is reaped, e.g. 5m\n"
-          "                           (recorded; the reaper is not implemented yet)\n"
+          "  --default-grace-time D   idle time before an unused container is destroyed,\n"
+          "                           e.g. 5m, for creates that give none (default 0: never)\n"
+          "  --disable-privileged-containers\n"
+          "                           reject creates of privileged containers\n"
           "  --destroy-containers-on-startup\n"
           "                           destroy every container left from an earlier run\n"
           "  --max-layer-bytes N      uncompressed bytes a pulled layer may have\n"
@@ -166,6 +197,8 @@ static void print_serve_usage(FILE *out)
           "  --gc-threshold-bytes N   after a destroy, remove layers no container uses once\n"
           "                           the layer store holds more than N bytes (default -1:\n"
           "                           never; 0: after every destroy)\n"
+          "  --graph-cleanup-threshold-in-megabytes N\n"
+          "                           gdn's name for the same threshold, in MiB (-1: never)\n"
           "  --cpu-quota-per-share US microseconds of CPU time per 100 ms period that each\n"
           "                           CPU share allows a container (default 0: no maximum)\n"
           "  --cpu-entitlement-per-share PERCENT\n"
@@ -189,40 +222,61 @@ static void print_serve_usage(FILE *out)
           "                           garden.network.external-ip (default: the host's first\n"
           "                           address outside the container network)\n"
           "  --disable-network        give containers loopback only; NetIn and NetOut fail\n"
+          "  --tls-cert FILE          serve TLS on the TCP listener with this PEM certificate\n"
+          "                           (chain); the unix socket stays plain\n"
+          "  --tls-key FILE           the certificate's PEM private key\n"
+          "  --tls-ca FILE            PEM CA certificates; clients must then present a\n"
+          "                           certificate they signed\n"
+          "  --config FILE            read flags from an INI file: long flag names as keys\n"
+          "                           under [server]; command-line flags win\n"
           "  --log-level LEVEL        debug, info, error or fatal (default info)\n"
           "  --time-format FORMAT     unix-epoch or rfc3339 (default unix-epoch)\n"
           "  --help                   print this help\n");
 }
 
-/* Reads a gdn INI config file: `name = value` lines, any section. The text
- * stays alive in *storage because string flags point into it. */
+/* Reads the config file into *storage and sets every flag the command
+ * line did not give. String flags point into *storage afterwards. */
 static int load_config(const char *path, cf_flag *flags, int count, cf_buf *storage, cf_err **err)
 {
+  bool from_command_line[MAX_FLAGS];
+  for (int i = 0; i < count; i++) {
+    from_command_line[i] = flags[i].seen;
+  }
   if (cf_read_file(path, storage, err) < 0) {
     return cf_err_wrap(err, "read config");
   }
-  char *save = NULL;
-  for (char *line = strtok_r(storage->data, "\n", &save); line != NULL;
-       line = strtok_r(NULL, "\n", &save)) {
-    line += strspn(line, " \t\r");
-    if (*line == '\0' || *line == '[' || *line == ';' || *line == '#') {
-      continue;
+  if (memchr(storage->data, '\0', storage->len) != NULL) {
+    return cf_err_set(err, CF_E_INVALID, "config %s: contains a NUL byte; use a text file", path);
+  }
+  if (cf_buf_append(storage, "", 1, err) < 0) {
+    return cf_err_wrap(err, "read config %s", path);
+  }
+  return cf_serve_config_apply(path, storage->data, flags, count, from_command_line, err);
+}
+
+/* Logs each gdn flag that was given and that cfwin accepts without using. */
+static void log_ignored_flags(const cf_flag *flags, int count, const serve_options *o)
+{
+  for (int i = 0; i < count; i++) {
+    bool ignored = flags[i].type == CF_FLAG_IGNORED || flags[i].target == &o->ignored_bool;
+    if (ignored && flags[i].seen) {
+      cf_log(CF_LOG_DEBUG, "flag-ignored", "{s:s}", "flag", flags[i].name);
     }
-    char *eq = strchr(line, '=');
-    if (eq == NULL) {
-      return cf_err_set(err, CF_E_INVALID, "config %s: line \"%s\" is not name = value", path,
-                        line);
-    }
-    char *name_end = eq;
-    while (name_end > line && strchr(" \t", name_end[-1]) != NULL) {
-      name_end--;
-    }
-    *name_end = '\0';
-    char *value = eq + 1 + strspn(eq + 1, " \t");
-    value[strcspn(value, "\r")] = '\0';
-    if (cf_flags_set(flags, count, line, value, err) < 0) {
-      return cf_err_wrap(err, "config %s", path);
-    }
+  }
+}
+
+/* A key without a certificate, or a CA without both, is a mistake the
+ * server would otherwise silently serve plain HTTP for. */
+static int check_tls(const serve_options *o, cf_err **err)
+{
+  if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "--tls-cert and --tls-key go together: give both files (PEM) or neither");
+  }
+  if (o->tls_ca != NULL && o->tls_cert == NULL) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "--tls-ca verifies client certificates of a TLS listener: give --tls-cert "
+                      "and --tls-key too");
   }
   return 0;
 }
@@ -318,8 +372,22 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
     return cf_err_set(err, CF_E_INVALID, "invalid --max-containers %lld: use 0 or more",
                       o->max_containers);
   }
+  if (flags[FLAG_GRAPH_CLEANUP].seen && flags[FLAG_GC_THRESHOLD].seen) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "--graph-cleanup-threshold-in-megabytes and --gc-threshold-bytes set the "
+                      "same threshold: give one of them");
+  }
+  if (flags[FLAG_GRAPH_CLEANUP].seen) {
+    if (o->graph_cleanup_mb < -1 || o->graph_cleanup_mb > INT64_MAX / (1024 * 1024)) {
+      return cf_err_set(err, CF_E_INVALID,
+                        "invalid --graph-cleanup-threshold-in-megabytes %lld: use -1 (never) or "
+                        "0 or more",
+                        o->graph_cleanup_mb);
+    }
+    o->gc_threshold = o->graph_cleanup_mb < 0 ? -1 : o->graph_cleanup_mb * 1024 * 1024;
+  }
   double entitlement = 0;
-  if (check_limits(o, err) < 0 ||
+  if (check_tls(o, err) < 0 || check_limits(o, err) < 0 ||
       parse_entitlement(o->cpu_entitlement_per_share, &entitlement, err) < 0) {
     return -1;
   }
@@ -344,6 +412,8 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
       .depot = *owned_depot,
       .default_rootfs = *owned_rootfs != NULL ? *owned_rootfs : o->default_rootfs,
       .max_containers = (uint64_t)o->max_containers,
+      .disable_privileged_containers = o->disable_privileged,
+      .tls = {.cert_path = o->tls_cert, .key_path = o->tls_key, .ca_path = o->tls_ca},
       .default_grace_time_ns = o->default_grace_time,
       .destroy_containers_on_startup = o->destroy_on_startup,
       .pull =
@@ -409,11 +479,11 @@ int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
   int next = 0;
   int status = 0;
 
-  if (mode.config_path != NULL &&
-      load_config(mode.config_path, flags, count, &config_text, &err) < 0) {
-    goto fail;
-  }
   if (cf_flags_parse(flags, count, argc, argv, start, &next, &err) < 0) {
+    goto usage;
+  }
+  const char *config_path = o.config_path != NULL ? o.config_path : mode.config_path;
+  if (config_path != NULL && load_config(config_path, flags, count, &config_text, &err) < 0) {
     goto usage;
   }
   if (o.help) {
@@ -430,6 +500,7 @@ int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
       build_network(&o, &config, &network, &err) < 0) {
     goto usage;
   }
+  log_ignored_flags(flags, count, &o);
   if (mode.command == CF_SERVE_SETUP) {
     goto out; /* gdn's setup prepares cgroups; cfwin needs nothing here */
   }

@@ -71,6 +71,8 @@ struct cf_conn {
   cf_conn *next; /* server's list of open connections */
   /* The container whose grace time the current request pauses, or NULL. */
   char *paused_handle;
+  /* The connection's TLS session (TCP listener with TLS), or NULL. */
+  struct cf_tls_session *tls;
 };
 
 struct cf_stream {
@@ -130,6 +132,7 @@ struct cf_server {
   cf_proc *procs;
   cf_ctr *ctrs;
   cf_reaper *reaper;
+  cf_tls_config *tls; /* the TCP listener's TLS settings, or NULL for plain HTTP */
   unsigned long long next_stream_id;
   double cpu_entitlement_per_share; /* percent of a CPU per share, for Metrics */
   bool signals_started;

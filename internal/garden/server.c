@@ -5,6 +5,7 @@
  */
 #include "garden/server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ static void on_closed(uv_handle_t *handle)
   }
   cf_http_request_clear(&conn->req);
   cf_buf_free(&conn->input);
+  cf_tls_session_free(conn->tls);
   free(conn);
 }
 
@@ -88,7 +90,8 @@ static void on_written(uv_write_t *req, int status)
   }
 }
 
-void cf_conn_write(cf_conn *conn, const void *data, size_t len)
+/* Queues bytes for the socket as they are, after TLS if any. */
+static void write_raw(cf_conn *conn, const void *data, size_t len)
 {
   if (conn->state == CF_CONN_CLOSING || len == 0) {
     return;
@@ -106,6 +109,29 @@ void cf_conn_write(cf_conn *conn, const void *data, size_t len)
   }
   conn->pending_writes++;
   conn->queued_bytes += len;
+}
+
+/* The TLS session's records for the peer. */
+static void send_tls_records(void *ctx, const void *data, size_t len)
+{
+  write_raw(ctx, data, len);
+}
+
+void cf_conn_write(cf_conn *conn, const void *data, size_t len)
+{
+  if (conn->tls == NULL) {
+    write_raw(conn, data, len);
+    return;
+  }
+  if (conn->state == CF_CONN_CLOSING || len == 0) {
+    return;
+  }
+  cf_err *err = NULL;
+  if (cf_tls_session_write(conn->tls, data, len, &err) < 0) {
+    cf_log(CF_LOG_DEBUG, "connection.tls-write-failed", "{s:s}", "error", err->message);
+    cf_err_free(err);
+    cf_conn_close(conn);
+  }
 }
 
 void cf_conn_close_when_written(cf_conn *conn)
@@ -349,9 +375,32 @@ static void process_input(cf_conn *conn)
   }
 }
 
+/* Decrypts what a TLS client sent into conn->input. A failed handshake,
+ * such as a client certificate the CA did not sign, closes the connection
+ * without a response. */
+static void read_tls(cf_conn *conn, const char *data, size_t len)
+{
+  cf_err *err = NULL;
+  if (cf_tls_session_feed(conn->tls, data, len, &conn->input, &err) < 0) {
+    cf_log(CF_LOG_INFO, "api.tls-failed", "{s:s}", "error", err->message);
+    cf_err_free(err);
+    cf_conn_close(conn);
+    return;
+  }
+  if (conn->state == CF_CONN_OUTPUT) {
+    cf_buf_consume(&conn->input, conn->input.len); /* a stdout or stderr reader sends nothing */
+  }
+  process_input(conn);
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
   cf_conn *conn = stream->data;
+  if (nread > 0 && conn->tls != NULL) {
+    read_tls(conn, buf->base, (size_t)nread);
+    free(buf->base);
+    return;
+  }
   if (nread > 0 && conn->state == CF_CONN_OUTPUT) {
     nread = 0; /* a stdout or stderr reader sends nothing worth keeping */
   }
@@ -410,7 +459,37 @@ static void on_connection(uv_stream_t *listener, int status)
     cf_conn_close(conn);
     return;
   }
+  if (listener->type == UV_TCP && server->tls != NULL) {
+    conn->tls = cf_tls_session_new(server->tls, send_tls_records, conn);
+  }
   cf_conn_read(conn);
+}
+
+/* Loads the listener's certificates, or warns when a TCP listener that
+ * other hosts can reach serves plain HTTP, which gdn allows too. */
+static int setup_tls(cf_server *server, cf_err **err)
+{
+  const cf_server_config *config = &server->config;
+  if (config->tls.cert_path != NULL) {
+    if (cf_tls_server_config_new(&config->tls, &server->tls, err) < 0) {
+      return cf_err_wrap(err, "set up TLS for %s:%d", config->bind_ip, config->bind_port);
+    }
+    cf_log(CF_LOG_INFO, "tls.enabled", "{s:s, s:b}", "certificate", config->tls.cert_path,
+           "client-certificates-required", config->tls.ca_path != NULL);
+    return 0;
+  }
+  struct sockaddr_storage addr;
+  bool loopback = true;
+  if (uv_ip4_addr(config->bind_ip, 0, (struct sockaddr_in *)&addr) == 0) {
+    loopback = (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
+  } else if (uv_ip6_addr(config->bind_ip, 0, (struct sockaddr_in6 *)&addr) == 0) {
+    loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr);
+  }
+  if (!loopback) {
+    cf_log(CF_LOG_ERROR, "tls.plain-http-listener", "{s:s, s:s}", "bind-ip", config->bind_ip, "fix",
+           "other hosts reach this listener unencrypted; give --tls-cert and --tls-key");
+  }
+  return 0;
 }
 
 static int listen_tcp(cf_server *server, cf_err **err)
@@ -569,7 +648,8 @@ static int start(cf_server *server, cf_err **err)
   }
   check_default_rootfs(server);
   pull_cached_images(server);
-  if (server->config.bind_ip != NULL && listen_tcp(server, err) < 0) {
+  if (server->config.bind_ip != NULL &&
+      (setup_tls(server, err) < 0 || listen_tcp(server, err) < 0)) {
     return -1;
   }
   if (server->config.bind_socket != NULL && listen_unix(server, err) < 0) {
@@ -610,6 +690,7 @@ int cf_server_run(const cf_server_config *config, cf_err **err)
   }
   free_ctrs(&server);
   cf_reaper_free(server.reaper);
+  cf_tls_config_free(server.tls);
   cf_backend_close(server.backend);
   uv_loop_close(server.loop);
   return rc;

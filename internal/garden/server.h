@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "garden/backend.h"
+#include "garden/tls.h"
 #include "image/image.h"
 
 /* Guardian's --network-pool default, and the bridge name used without
@@ -45,6 +46,9 @@ typedef struct cf_server_config {
   const char *default_rootfs; /* image URI for containers that name none */
   uint64_t max_containers;
   bool disable_privileged_containers; /* reject privileged creates, as gdn's flag */
+  /* TLS for the TCP listener, whatever its address; the unix socket stays
+   * plain. cert_path NULL: plain HTTP. */
+  cf_tls_paths tls;
   int64_t default_grace_time_ns;
   bool destroy_containers_on_startup;
   /* Settings of every image pull (insecure registries, limits, timeouts);

@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "garden/tls.h"
+
+#include <string.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
+
+#include "base/mem.h"
+
+#define READ_CHUNK 16384
+
+struct cf_tls_config {
+  mbedtls_ssl_config ssl;
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  mbedtls_x509_crt cert;
+  mbedtls_x509_crt ca;
+  mbedtls_pk_context key;
+};
+
+/* Formats mbedTLS's text for code, e.g. "X509 - Certificate verification
+ * failed". */
+static int tls_fail(cf_err **err, int code, const char *what)
+{
+  char reason[160];
+  mbedtls_strerror(code, reason, sizeof(reason));
+  return cf_err_set(err, CF_E_INVALID, "%s: %s (mbedTLS error -0x%04x)", what, reason,
+                    (unsigned)-code);
+}
+
+static cf_tls_config *config_alloc(void)
+{
+  cf_tls_config *config = cf_xcalloc(1, sizeof(*config));
+  mbedtls_ssl_config_init(&config->ssl);
+  mbedtls_entropy_init(&config->entropy);
+  mbedtls_ctr_drbg_init(&config->drbg);
+  mbedtls_x509_crt_init(&config->cert);
+  mbedtls_x509_crt_init(&config->ca);
+  mbedtls_pk_init(&config->key);
+  return config;
+}
+
+void cf_tls_config_free(cf_tls_config *config)
+{
+  if (config == NULL) {
+    return;
+  }
+  mbedtls_ssl_config_free(&config->ssl);
+  mbedtls_pk_free(&config->key);
+  mbedtls_x509_crt_free(&config->ca);
+  mbedtls_x509_crt_free(&config->cert);
+  mbedtls_ctr_drbg_free(&config->drbg);
+  mbedtls_entropy_free(&config->entropy);
+  free(config);
+}
+
+static int parse_key(cf_tls_config *config, const char *path)
+{
+#if MBEDTLS_VERSION_MAJOR >= 3
+  return mbedtls_pk_parse_keyfile(&config->key, path, NULL, mbedtls_ctr_drbg_random, &config->drbg);
+#else
+  return mbedtls_pk_parse_keyfile(&config->key, path, NULL);
+#endif
+}
+
+/* Loads the certificate chain and its key and checks that they belong
+ * together. */
+static int load_identity(cf_tls_config *config, const cf_tls_paths *paths, cf_err **err)
+{
+  int rc = mbedtls_x509_crt_parse_file(&config->cert, paths->cert_path);
+  if (rc != 0) {
+    cf_autofree char *what = cf_xasprintf("read TLS certificate %s", paths->cert_path);
+    return tls_fail(err, rc, what);
+  }
+  rc = parse_key(config, paths->key_path);
+  if (rc != 0) {
+    cf_autofree char *what = cf_xasprintf("read TLS private key %s", paths->key_path);
+    return tls_fail(err, rc, what);
+  }
+  rc = mbedtls_ssl_conf_own_cert(&config->ssl, &config->cert, &config->key);
+  if (rc != 0) {
+    return tls_fail(err, rc, "use the TLS certificate and key");
+  }
+  return 0;
+}
+
+static int load_ca(cf_tls_config *config, const char *path, cf_err **err)
+{
+  int rc = mbedtls_x509_crt_parse_file(&config->ca, path);
+  if (rc != 0) {
+    cf_autofree char *what = cf_xasprintf("read TLS CA certificates %s", path);
+    return tls_fail(err, rc, what);
+  }
+  mbedtls_ssl_conf_ca_chain(&config->ssl, &config->ca, NULL);
+  mbedtls_ssl_conf_authmode(&config->ssl, MBEDTLS_SSL_VERIFY_REQUIRED);
+  return 0;
+}
+
+/* Seeds the random generator and sets the defaults for endpoint, with
+ * TLS 1.2 as the lowest version. */
+static int config_start(cf_tls_config *config, int endpoint, cf_err **err)
+{
+  static const unsigned char personal[] = "cfwin-garden-tls";
+  int rc = mbedtls_ctr_drbg_seed(&config->drbg, mbedtls_entropy_func, &config->entropy, personal,
+                                 sizeof(personal) - 1);
+  if (rc != 0) {
+    return tls_fail(err, rc, "seed the TLS random generator");
+  }
+  rc = mbedtls_ssl_config_defaults(&config->ssl, endpoint, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                   MBEDTLS_SSL_PRESET_DEFAULT);
+  if (rc != 0) {
+    return tls_fail(err, rc, "set up TLS");
+  }
+  mbedtls_ssl_conf_rng(&config->ssl, mbedtls_ctr_drbg_random, &config->drbg);
+#if MBEDTLS_VERSION_MAJOR >= 3
+  mbedtls_ssl_conf_min_tls_version(&config->ssl, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+  mbedtls_ssl_conf_min_version(&config->ssl, MBEDTLS_SSL_MAJOR_VERSION_3,
+                               MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+  return 0;
+}
+
+int cf_tls_server_config_new(const cf_tls_paths *paths, cf_tls_config **out, cf_err **err)
+{
+  *out = NULL;
+  if (paths->cert_path == NULL || paths->key_path == NULL) {
+    return cf_err_set(err, CF_E_INVALID, "a TLS listener needs a certificate and a private key");
+  }
+  cf_tls_config *config = config_alloc();
+  if (config_start(config, MBEDTLS_SSL_IS_SERVER, err) < 0 ||
+      load_identity(config, paths, err) < 0) {
+    cf_tls_config_free(config);
+    return -1;
+  }
+  if (paths->ca_path == NULL) {
+    mbedtls_ssl_conf_authmode(&config->ssl, MBEDTLS_SSL_VERIFY_NONE);
+  } else if (load_ca(config, paths->ca_path, err) < 0) {
+    cf_tls_config_free(config);
+    return -1;
+  }
+  *out = config;
+  return 0;
+}
+
+int cf_tls_client_config_new(const cf_tls_paths *paths, cf_tls_config **out, cf_err **err)
+{
+  *out = NULL;
+  if (paths->ca_path == NULL) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "TLS needs the CA certificates that signed the server's certificate, to "
+                      "verify it");
+  }
+  if ((paths->cert_path == NULL) != (paths->key_path == NULL)) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "a TLS client certificate needs its private key: give both or neither");
+  }
+  cf_tls_config *config = config_alloc();
+  if (config_start(config, MBEDTLS_SSL_IS_CLIENT, err) < 0 ||
+      load_ca(config, paths->ca_path, err) < 0 ||
+      (paths->cert_path != NULL && load_identity(config, paths, err) < 0)) {
+    cf_tls_config_free(config);
+    return -1;
+  }
+  *out = config;
+  return 0;
+}
+
+/* --- Server sessions --- */
+
+struct cf_tls_session {
+  mbedtls_ssl_context ssl;
+  cf_tls_send_fn send;
+  void *send_ctx;
+  const unsigned char *input; /* ciphertext of the current feed not yet consumed */
+  size_t input_len;
+  bool ready;
+};
+
+static int session_bio_send(void *ctx, const unsigned char *data, size_t len)
+{
+  cf_tls_session *session = ctx;
+  session->send(session->send_ctx, data, len);
+  return (int)(len > INT32_MAX ? INT32_MAX : len);
+}
+
+static int session_bio_recv(void *ctx, unsigned char *data, size_t size)
+{
+  cf_tls_session *session = ctx;
+  if (session->input_len == 0) {
+    return MBEDTLS_ERR_SSL_WANT_READ;
+  }
+  size_t n = size < session->input_len ? size : session->input_len;
+  memcpy(data, session->input, n);
+  session->input += n;
+  session->input_len -= n;
+  return (int)n;
+}
+
+cf_tls_session *cf_tls_session_new(const cf_tls_config *config, cf_tls_send_fn send, void *ctx)
+{
+  cf_tls_session *session = cf_xcalloc(1, sizeof(*session));
+  mbedtls_ssl_init(&session->ssl);
+  session->send = send;
+  session->send_ctx = ctx;
+  if (mbedtls_ssl_setup(&session->ssl, &config->ssl) != 0) {
+    /* Only an allocation failure makes setup fail. */
+    cf_tls_session_free(session);
+    return NULL;
+  }
+  mbedtls_ssl_set_bio(&session->ssl, session, session_bio_send, session_bio_recv, NULL);
+  return session;
+}
+
+void cf_tls_session_free(cf_tls_session *session)
+{
+  if (session == NULL) {
+    return;
+  }
+  mbedtls_ssl_free(&session->ssl);
+  free(session);
+}
+
+bool cf_tls_session_ready(const cf_tls_session *session)
+{
+  return session->ready;
+}
+
+/* Decrypts every complete record into *plain. Returns 1 on the peer's
+ * close alert. */
+static int read_records(cf_tls_session *session, cf_buf *plain, cf_err **err)
+{
+  unsigned char chunk[READ_CHUNK];
+  for (;;) {
+    int rc = mbedtls_ssl_read(&session->ssl, chunk, sizeof(chunk));
+    if (rc > 0) {
+      if (cf_buf_append(plain, chunk, (size_t)rc, err) < 0) {
+        return -1;
+      }
+      continue;
+    }
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      return 0;
+    }
+    if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+      return 1;
+    }
+    return tls_fail(err, rc, "read TLS record");
+  }
+}
+
+int cf_tls_session_feed(cf_tls_session *session, const void *data, size_t len, cf_buf *plain,
+                        cf_err **err)
+{
+  session->input = data;
+  session->input_len = len;
+  int result = 0;
+  if (!session->ready) {
+    int rc = mbedtls_ssl_handshake(&session->ssl);
+    if (rc == 0) {
+      session->ready = true;
+    } else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) {
+      result = tls_fail(err, rc, "TLS handshake");
+    }
+  }
+  if (result == 0 && session->ready) {
+    result = read_records(session, plain, err);
+  }
+  session->input = NULL;
+  session->input_len = 0;
+  return result;
+}
+
+int cf_tls_session_write(cf_tls_session *session, const void *data, size_t len, cf_err **err)
+{
+  if (!session->ready) {
+    return cf_err_set(err, CF_E_INVALID, "write before the TLS handshake has finished");
+  }
+  const unsigned char *p = data;
+  while (len > 0) {
+    int rc = mbedtls_ssl_write(&session->ssl, p, len);
+    if (rc < 0) {
+      return tls_fail(err, rc, "write TLS record");
+    }
+    p += rc;
+    len -= (size_t)rc;
+  }
+  return 0;
+}
+
+/* --- Client sessions --- */
+
+struct cf_tls_client {
+  mbedtls_ssl_context ssl;
+  cf_tls_io io;
+  cf_err *io_err; /* the transport's error behind the last failed call */
+};
+
+static int client_bio_send(void *ctx, const unsigned char *data, size_t len)
+{
+  cf_tls_client *client = ctx;
+  cf_err_clear(&client->io_err);
+  if (client->io.send(client->io.ctx, data, len, &client->io_err) < 0) {
+    return MBEDTLS_ERR_NET_SEND_FAILED;
+  }
+  return (int)(len > INT32_MAX ? INT32_MAX : len);
+}
+
+static int client_bio_recv(void *ctx, unsigned char *data, size_t size)
+{
+  cf_tls_client *client = ctx;
+  size_t n = 0;
+  cf_err_clear(&client->io_err);
+  if (client->io.recv(client->io.ctx, data, size, &n, &client->io_err) < 0) {
+    return MBEDTLS_ERR_NET_RECV_FAILED;
+  }
+  return (int)n;
+}
+
+/* Reports the transport's own error when it caused the failure. */
+static int client_fail(cf_tls_client *client, int code, const char *what, cf_err **err)
+{
+  if (client->io_err != NULL) {
+    cf_err *io_err = cf_steal(&client->io_err);
+    if (err != NULL) {
+      *err = io_err;
+      return cf_err_wrap(err, "%s", what);
+    }
+    cf_err_free(io_err);
+    return -1;
+  }
+  return tls_fail(err, code, what);
+}
+
+int cf_tls_client_connect(const cf_tls_config *config, const cf_tls_io *io, const char *server_name,
+                          cf_tls_client **out, cf_err **err)
+{
+  *out = NULL;
+  cf_tls_client *client = cf_xcalloc(1, sizeof(*client));
+  mbedtls_ssl_init(&client->ssl);
+  client->io = *io;
+  int rc = mbedtls_ssl_setup(&client->ssl, &config->ssl);
+  if (rc == 0) {
+    rc = mbedtls_ssl_set_hostname(&client->ssl, server_name);
+  }
+  if (rc != 0) {
+    tls_fail(err, rc, "set up TLS session");
+    cf_tls_client_close(client);
+    return -1;
+  }
+  mbedtls_ssl_set_bio(&client->ssl, client, client_bio_send, client_bio_recv, NULL);
+  do {
+    rc = mbedtls_ssl_handshake(&client->ssl);
+  } while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+  if (rc != 0) {
+    cf_autofree char *what = cf_xasprintf("TLS handshake with %s", server_name);
+    client_fail(client, rc, what, err);
+    cf_tls_client_close(client);
+    return -1;
+  }
+  *out = client;
+  return 0;
+}
+
+int cf_tls_client_read(cf_tls_client *client, void *data, size_t size, size_t *n, cf_err **err)
+{
+  *n = 0;
+  for (;;) {
+    int rc = mbedtls_ssl_read(&client->ssl, data, size);
+    if (rc > 0) {
+      *n = (size_t)rc;
+      return 0;
+    }
+    if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+      return 0;
+    }
+    if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) {
+      return client_fail(client, rc, "read TLS record", err);
+    }
+  }
+}
+
+size_t cf_tls_client_pending(const cf_tls_client *client)
+{
+  return mbedtls_ssl_get_bytes_avail(&client->ssl);
+}
+
+int cf_tls_client_write(cf_tls_client *client, const void *data, size_t len, cf_err **err)
+{
+  const unsigned char *p = data;
+  while (len > 0) {
+    int rc = mbedtls_ssl_write(&client->ssl, p, len);
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      continue;
+    }
+    if (rc < 0) {
+      return client_fail(client, rc, "write TLS record", err);
+    }
+    p += rc;
+    len -= (size_t)rc;
+  }
+  return 0;
+}
+
+void cf_tls_client_close(cf_tls_client *client)
+{
+  if (client == NULL) {
+    return;
+  }
+  mbedtls_ssl_close_notify(&client->ssl);
+  cf_err_free(client->io_err);
+  mbedtls_ssl_free(&client->ssl);
+  free(client);
+}
