@@ -261,7 +261,7 @@ static void send_chunk(int fd, const void *data, size_t len)
   send_all(fd, "\r\n", 2);
 }
 
-/* Decodes a chunked body; returns false when it ends before the last
+/* Decodes a chunked body. Returns false when it ends before the last
  * chunk. */
 static bool dechunk(const char *data, size_t len, cf_buf *out)
 {
@@ -684,15 +684,16 @@ static void test_large_stream_bounded_memory(void **state)
   destroy_container("it-files-large");
 }
 
-/* Waits up to 10 s for the server to have no stream child, a child
- * process named as the server is (container inits are children too). */
-static bool wait_no_stream_child(void)
+/* Waits up to 10 s until the server has a stream child (present) or none.
+ * A stream child is a child named cfwin, because container inits and
+ * processes are children of the server too. */
+static bool wait_stream_child(bool present)
 {
   for (int i = 0; i < 100; i++) {
     char command[128];
-    snprintf(command, sizeof(command), "test -z \"$(pgrep -x -P %d cfwin)\"", (int)server.pid);
-    int status = system(command);
-    if (status == 0) {
+    snprintf(command, sizeof(command), "test %s \"$(pgrep -x -P %d cfwin)\"", present ? "-n" : "-z",
+             (int)server.pid);
+    if (system(command) == 0) {
       return true;
     }
     usleep(100 * 1000);
@@ -700,26 +701,40 @@ static bool wait_no_stream_child(void)
   return false;
 }
 
-static void test_client_vanishes_mid_stream(void **state)
+static bool wait_no_stream_child(void)
 {
-  (void)state;
-  create_container("it-files-vanish");
-  /* In: a tar of one 64 MiB file of which only 4 MiB arrive. */
+  return wait_stream_child(false);
+}
+
+/* Sends the ustar header of one file of size bytes. */
+static void send_file_header(int fd, const char *name, size_t size)
+{
   struct archive_entry *e = archive_entry_new();
-  archive_entry_set_pathname(e, "partial");
+  archive_entry_set_pathname(e, name);
   archive_entry_set_filetype(e, AE_IFREG);
   archive_entry_set_perm(e, 0644);
-  archive_entry_set_size(e, 64 * MIB);
+  archive_entry_set_size(e, (la_int64_t)size);
   cf_buf header;
   cf_buf_init(&header, MIB);
   struct archive *a = archive_write_new();
   archive_write_set_format_ustar(a);
   archive_write_set_bytes_per_block(a, 0); /* hand the header over at once */
   archive_write_open2(a, &header, NULL, append_tar, NULL, NULL);
-  archive_write_header(a, e);
+  assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
   assert_int_equal(header.len, 512);
+  send_chunk(fd, header.data, header.len);
+  cf_buf_free(&header);
+  archive_entry_free(e);
+  archive_write_free(a);
+}
+
+static void test_client_vanishes_mid_stream(void **state)
+{
+  (void)state;
+  create_container("it-files-vanish");
+  /* In: a tar of one 64 MiB file of which only 4 MiB arrive. */
   int fd = open_stream_in("it-files-vanish", "/tmp/vanish", "");
-  send_chunk(fd, header.data, 512);
+  send_file_header(fd, "partial", 64 * MIB);
   char *block = cf_xcalloc(1, MIB);
   for (int i = 0; i < 4; i++) {
     send_chunk(fd, block, MIB);
@@ -758,10 +773,29 @@ static void test_client_vanishes_mid_stream(void **state)
   http_result_clear(&out);
   cf_buf_free(&tar);
   free(block);
-  cf_buf_free(&header);
-  archive_entry_free(e);
-  archive_write_free(a);
   destroy_container("it-files-vanish");
+}
+
+static void test_destroy_ends_stream(void **state)
+{
+  (void)state;
+  create_container("it-files-destroy");
+  int fd = open_stream_in("it-files-destroy", "/tmp/destroy", "");
+  send_file_header(fd, "partial", 64 * MIB);
+  char *block = cf_xcalloc(1, MIB);
+  send_chunk(fd, block, MIB);
+  assert_true(wait_stream_child(true));
+  destroy_container("it-files-destroy");
+  assert_true(wait_no_stream_child());
+  send_all(fd, "0\r\n\r\n", 5);
+  http_result result = {0};
+  read_response(fd, &result);
+  close(fd);
+  assert_int_equal(result.status, 500);
+  cf_autofree char *message = error_message(&result);
+  assert_non_null(strstr(message, "being destroyed"));
+  http_result_clear(&result);
+  free(block);
 }
 
 int main(void)
@@ -775,6 +809,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_stream_errors, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_large_stream_bounded_memory, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_client_vanishes_mid_stream, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_destroy_ends_stream, take_snapshot, check_leaks),
   };
   return cmocka_run_group_tests(tests, setup_server, teardown_server);
 }
