@@ -51,6 +51,7 @@ typedef struct cf_file_stream {
   size_t queued;      /* StreamIn: bytes written to the child, not yet taken */
   bool headers_sent;  /* StreamOut: the 200 response head was written */
   cf_err *err;        /* the first failure, which the response reports */
+  cf_err *start_err;  /* written by the worker thread that starts the child */
 } cf_file_stream;
 
 static void maybe_finish(cf_file_stream *fs);
@@ -81,6 +82,7 @@ static void maybe_free(cf_file_stream *fs)
   }
   cf_stream_child_close(&fs->child);
   cf_err_free(fs->err);
+  cf_err_free(fs->start_err);
   free(fs->handle);
   free(fs->path);
   free(fs->user);
@@ -114,9 +116,11 @@ static void fail(cf_file_stream *fs, cf_err *err)
   }
 }
 
+/* While a worker starts the child, after_start() kills it instead, because
+ * fs->child belongs to the worker until then. */
 static void kill_child(cf_file_stream *fs)
 {
-  if (fs->child.pid > 0 && !fs->exited) {
+  if (!fs->working && fs->child.pid > 0 && !fs->exited) {
     cf_stream_child_kill(&fs->child);
   }
 }
@@ -423,8 +427,8 @@ void cf_files_conn_closed(cf_conn *conn)
   cf_file_stream *fs = conn->files;
   conn->files = NULL;
   fs->conn = NULL;
-  cf_log(CF_LOG_INFO, "stream.client-gone", "{s:s, s:s, s:i}", "handle", fs->handle, "stream",
-         stream_name(fs), "pid", (int)fs->child.pid);
+  cf_log(CF_LOG_INFO, "stream.client-gone", "{s:s, s:s}", "handle", fs->handle, "stream",
+         stream_name(fs));
   kill_child(fs);
   close_data(fs);
   maybe_free(fs);
@@ -503,7 +507,7 @@ static void begin_transfer(cf_file_stream *fs)
 static void run_start(uv_work_t *work)
 {
   cf_file_stream *fs = work->data;
-  cf_stream_child_start(&fs->spec, &fs->child, &fs->err);
+  cf_stream_child_start(&fs->spec, &fs->child, &fs->start_err);
 }
 
 /* Reports a failure before the child runs: StreamIn once the body has
@@ -528,7 +532,12 @@ static void after_start(uv_work_t *work, int status)
   (void)status;
   cf_file_stream *fs = work->data;
   fs->working = false;
-  if (fs->err != NULL || watch_exit(fs) < 0) {
+  if (fs->start_err != NULL) {
+    fail(fs, cf_steal(&fs->start_err));
+    fail_early(fs);
+    return;
+  }
+  if (watch_exit(fs) < 0) {
     fail_early(fs);
     return;
   }
