@@ -667,7 +667,13 @@ static void test_large_stream_bounded_memory(void **state)
   close(fd);
   uint64_t peak = server_peak_rss();
   assert_int_equal(result.status, 200);
-  if (peak > before + 50 * (uint64_t)MIB) {
+  /* AddressSanitizer keeps freed blocks in a quarantine (256 MiB by
+   * default), so a sanitized server's peak says nothing about buffering. */
+  const char *sanitized = getenv("CFWIN_SANITIZED");
+  if (sanitized != NULL && strcmp(sanitized, "1") == 0) {
+    fprintf(stderr, "sanitized build: peak RSS grew from %lu to %lu bytes, not checked\n",
+            (unsigned long)before, (unsigned long)peak);
+  } else if (peak > before + 50 * (uint64_t)MIB) {
     fail_msg("server peak RSS grew from %lu to %lu bytes", (unsigned long)before,
              (unsigned long)peak);
   }
@@ -678,9 +684,10 @@ static void test_large_stream_bounded_memory(void **state)
   free(block);
   free(end);
   http_result_clear(&result);
+  header.max = header.len; /* drop the padding and trailer written on free */
+  archive_write_free(a);
   cf_buf_free(&header);
   archive_entry_free(e);
-  archive_write_free(a);
   destroy_container("it-files-large");
 }
 
@@ -723,9 +730,10 @@ static void send_file_header(int fd, const char *name, size_t size)
   assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
   assert_int_equal(header.len, 512);
   send_chunk(fd, header.data, header.len);
+  header.max = header.len; /* drop the padding and trailer written on free */
+  archive_write_free(a);
   cf_buf_free(&header);
   archive_entry_free(e);
-  archive_write_free(a);
 }
 
 static void test_client_vanishes_mid_stream(void **state)
