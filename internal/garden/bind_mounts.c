@@ -82,6 +82,14 @@ static int parse_entry(const json_t *entry, size_t index, cf_bind_mount *out, cf
       read_path(entry, index, "dst_path", &out->dst_path, err) < 0) {
     return -1;
   }
+  /* A bind over the whole root would hide the image and the runtime's
+   * own mounts. */
+  if (strspn(out->dst_path, "/.") == strlen(out->dst_path)) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "bind_mounts[%zu].dst_path %s is the container's root: give a directory "
+                      "or file below it",
+                      index, out->dst_path);
+  }
   return 0;
 }
 

@@ -120,6 +120,8 @@ static void test_pea_spec_rejected(void **state)
       {"{\"image\":{\"uri\":\"x\"},\"bind_mounts\":[{\"src_path\":\"/a\",\"dst_path\":\"/b\","
        "\"origin\":1}]}",
        CF_E_NOT_IMPLEMENTED, "origin 1"},
+      {"{\"image\":{\"uri\":\"x\"},\"bind_mounts\":[{\"src_path\":\"/a\",\"dst_path\":\"//.\"}]}",
+       CF_E_INVALID, "bind_mounts[0].dst_path //. is the container's root"},
       {"{\"image\":{\"uri\":\"x\"},\"limits\":{\"memory_limits\":{\"limit_in_bytes\":-5}}}",
        CF_E_INVALID, "invalid memory limit -5"},
   };
