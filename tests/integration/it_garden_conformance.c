@@ -561,6 +561,8 @@ static void test_body_decoded_before_lookup(void **state)
       {"POST", "/containers/{h}/net/out/bulk", "{bad"},
       {"PUT", "/containers/{h}/properties/k", "{bad"},
       {"POST", "/containers/{h}/processes", "{bad"},
+      {"PUT", "/containers/{h}/stop", "{bad"},
+      {"PUT", "/containers/{h}/grace_time", "{bad"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     cf_autofree char *path = fill_handle(cases[i].path, UNKNOWN_HANDLE);
@@ -1517,6 +1519,59 @@ static void test_process_user_and_directory(void **state)
   destroy_container(&server.tcp, "it-conf-dir");
 }
 
+/* Runs path with args as user, with dir when not NULL. */
+static cf_garden_process_result run_as(const char *handle, const char *user, const char *dir,
+                                       const char *script)
+{
+  json_t *spec = json_pack("{s:s, s:[s, s], s:s, s:{}, s:{}}", "path", "sh", "args", "-c", script,
+                           "user", user, "rlimits", "image");
+  if (dir != NULL) {
+    json_object_set_new(spec, "dir", json_string(dir));
+  }
+  cf_garden_process_result result;
+  cf_garden_process_result_init(&result);
+  cf_err *err = NULL;
+  int rc = cf_garden_client_run(&server.tcp, handle, spec, NULL, 0, &result, &err);
+  json_decref(spec);
+  if (rc < 0) {
+    fail_msg("run %s as %s: %s", script, user, err->message);
+  }
+  return result;
+}
+
+/* The integration suite makes its user with busybox `adduser -D` as root,
+ * then runs processes as that user by name, or as a bare uid:gid. Debian's
+ * busybox-static has no adduser applet, so the test writes the same
+ * entries and home directory itself. */
+static void test_process_users(void **state)
+{
+  (void)state;
+  create_container(&server.tcp, "it-conf-users", NULL);
+  cf_garden_process_result result =
+      run_as("it-conf-users", "root", NULL,
+             "echo alice:x:1000:1000::/home/alice:/bin/sh >>/etc/passwd && "
+             "echo alice:x:1000: >>/etc/group && mkdir -p /home/alice && "
+             "chown 1000:1000 /home/alice");
+  assert_int_equal(result.exit_status, 0);
+  cf_garden_process_result_clear(&result);
+
+  result = run_as("it-conf-users", "alice", NULL, "whoami; pwd");
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "alice\n/home/alice\n");
+  cf_garden_process_result_clear(&result);
+
+  result = run_as("it-conf-users", "alice", "/home/alice/made", "pwd; stat -c %U .");
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "/home/alice/made\nalice\n");
+  cf_garden_process_result_clear(&result);
+
+  result = run_as("it-conf-users", "1001:1002", "/tmp", "id -u; id -g");
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "1001\n1002\n");
+  cf_garden_process_result_clear(&result);
+  destroy_container(&server.tcp, "it-conf-users");
+}
+
 static void test_signals_in_stream(void **state)
 {
   (void)state;
@@ -1662,6 +1717,7 @@ int main(void)
       TEST(test_process_id_and_duplicates),
       TEST(test_process_environment_merged),
       TEST(test_process_user_and_directory),
+      TEST(test_process_users),
       TEST(test_signals_in_stream),
       TEST(test_quick_exits_keep_output),
       TEST(test_bind_mounts_without_image_rejected),
