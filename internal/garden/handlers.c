@@ -174,9 +174,11 @@ static int list_filters(const char *query, cf_property **out, size_t *count, cf_
   size_t n = 0;
   bool has_state = false;
   for (size_t i = 0; i < pair_count; i++) {
-    bool seen = false;
-    for (size_t j = 0; j < i; j++) {
-      seen = seen || strcmp(pairs[j].key, pairs[i].key) == 0;
+    /* Keys taken into filters are NULL in pairs, so earlier duplicates are
+     * found among the filters, and garden.state=all through has_state. */
+    bool seen = strcmp(pairs[i].key, "garden.state") == 0 && has_state;
+    for (size_t j = 0; j < n; j++) {
+      seen = seen || strcmp(filters[j].key, pairs[i].key) == 0;
     }
     if (seen) {
       continue;
