@@ -6,6 +6,9 @@
  * extracts or writes a tar stream with libarchive. The server talks to it
  * through two pipes: the tar data and an error pipe that carries one
  * message when the child fails.
+ *
+ * NOTE: only Linux implements this (linux/stream_child.c). Windows
+ * containers need their own, through the container's filesystem.
  */
 #ifndef CFWIN_GARDEN_STREAM_CHILD_H
 #define CFWIN_GARDEN_STREAM_CHILD_H
