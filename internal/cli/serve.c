@@ -16,6 +16,7 @@
 #include "base/mem.h"
 #include "cli/cli_internal.h"
 #include "cli/flags.h"
+#include "cli/gdn_setup.h"
 #include "cli/serve_config.h"
 #include "garden/backend.h"
 #include "garden/server.h"
@@ -155,9 +156,13 @@ static void print_serve_usage(FILE *out)
 {
   fprintf(out,
           "usage: cfwin serve [options]\n"
+          "       cfwin gdn [--config FILE] server|setup|cleanup [options]\n"
           "       gdn [--config FILE] server|setup|cleanup [options]\n"
           "\n"
-          "Serves the Garden API.\n"
+          "Serves the Garden API. setup prepares the depot, the container network and\n"
+          "checks cgroups, as the server would on first use; cleanup destroys every\n"
+          "container of the depot, then deletes the network's bridge and nftables table,\n"
+          "loop devices of the depot and the empty container cgroup parent.\n"
           "\n"
           "  --bind-ip IP             listen on TCP at IP (default 127.0.0.1 when no\n"
           "                           listener is given; gdn: only when set)\n"
@@ -442,21 +447,17 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
   return 0;
 }
 
-/* `gdn cleanup`: destroys every container in the depot and every endpoint
- * of the container network. */
-static int run_cleanup(const cf_server_config *config, cf_err **err)
+static int run_command(enum cf_serve_command command, const cf_server_config *config, cf_err **err)
 {
-  cf_backend *backend = NULL;
-  cf_backend_options options = {.gc_threshold_bytes = -1, .network = config->network};
-  if (cf_backend_open(config->depot, &options, &backend, err) < 0) {
-    return -1;
+  switch (command) {
+  case CF_SERVE_SETUP:
+    return cf_gdn_setup(config, err);
+  case CF_SERVE_CLEANUP:
+    return cf_gdn_cleanup(config, err);
+  case CF_SERVE_SERVER:
+    break;
   }
-  char **kept = NULL;
-  size_t count = 0;
-  int rc = cf_backend_reconcile(backend, true, &kept, &count, err);
-  cf_strv_free(kept, count);
-  cf_backend_close(backend);
-  return rc;
+  return cf_server_run(config, err);
 }
 
 int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
@@ -501,11 +502,7 @@ int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
     goto usage;
   }
   log_ignored_flags(flags, count, &o);
-  if (mode.command == CF_SERVE_SETUP) {
-    goto out; /* gdn's setup prepares cgroups; cfwin needs nothing here */
-  }
-  if (mode.command == CF_SERVE_CLEANUP ? run_cleanup(&config, &err) < 0
-                                       : cf_server_run(&config, &err) < 0) {
+  if (run_command(mode.command, &config, &err) < 0) {
     goto fail;
   }
   goto out;
