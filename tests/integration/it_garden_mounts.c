@@ -225,6 +225,34 @@ static void test_file_bind_keeps_base_mounts(void **state)
   destroy("itgm-file");
 }
 
+/* A disk limit puts the writable layer on its own filesystem, which the
+ * init mounts before the overlay and the bind mounts. */
+static void test_bind_with_disk_limit(void **state)
+{
+  json_t *spec = json_pack("{s:s, s:[o], s:{s:{s:I}}, s:b}", "handle", "itgm-disk", "bind_mounts",
+                           bind_mount(host_dir, "/srv/host", 0), "limits", "disk_limits",
+                           "byte_hard", (json_int_t)(64 * 1024 * 1024), "privileged", 1);
+  char *created = NULL;
+  cf_err *err = NULL;
+  if (cf_garden_client_create(&server.tcp, spec, &created, &err) < 0) {
+    fail_msg("create itgm-disk: %s", err->message);
+  }
+  json_decref(spec);
+  free(created);
+
+  int status = -1;
+  cf_autofree char *content = run_sh("itgm-disk", "cat /srv/host/greeting", &status);
+  assert_int_equal(status, 0);
+  assert_string_equal(content, "hello from the host\n");
+  cf_autofree char *write_out =
+      run_sh("itgm-disk", "touch /srv/host/new 2>&1; echo status=$?", &status);
+  assert_non_null(strstr(write_out, "Read-only file system"));
+  cf_autofree char *layer = run_sh("itgm-disk", "echo x > /root/file && cat /root/file", &status);
+  assert_int_equal(status, 0);
+  assert_string_equal(layer, "x\n");
+  destroy("itgm-disk");
+}
+
 static void expect_rejected(const char *handle, json_t *mounts, const char *image_uri,
                             const char *text)
 {
@@ -294,6 +322,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_read_only_bind, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_read_write_bind, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_file_bind_keeps_base_mounts, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_bind_with_disk_limit, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_missing_source_fails, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_bad_paths_rejected, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_symlink_destination_rejected, take_snapshot,
