@@ -601,6 +601,44 @@ static void test_stream_errors(void **state)
   destroy_container("it-files-errors");
 }
 
+/* A StreamIn with Content-Length and Expect: 100-continue on a kept-alive
+ * connection, with a second request sent right behind its body. */
+static void test_sized_body_then_next_request(void **state)
+{
+  (void)state;
+  create_container("it-files-sized");
+  static const tar_entry one[] = {{"sized", AE_IFREG, 0644, "sized-body", NULL, 0}};
+  cf_buf tar;
+  build_tar(one, 1, &tar);
+  cf_autofree char *path = files_path("it-files-sized", "destination", "/tmp/sized", "");
+  cf_autofree char *head = cf_xasprintf("PUT %s HTTP/1.1\r\nHost: api\r\nExpect: 100-continue\r\n"
+                                        "Content-Length: %zu\r\n\r\n",
+                                        path, tar.len);
+  int fd = connect_server();
+  send_all(fd, head, strlen(head));
+  char line[64] = {0};
+  assert_int_equal(recv(fd, line, 25, MSG_WAITALL), 25);
+  assert_string_equal(line, "HTTP/1.1 100 Continue\r\n\r\n");
+  send_all(fd, tar.data, tar.len);
+  static const char ping[] = "GET /ping HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n";
+  send_all(fd, ping, sizeof(ping) - 1);
+  http_result result = {0};
+  read_response(fd, &result);
+  close(fd);
+  assert_int_equal(result.status, 200);
+  /* Both responses arrived: {} for the StreamIn, then the ping's. */
+  const char *second = strstr(result.body.data, "HTTP/1.1 200 OK");
+  assert_non_null(second);
+  assert_non_null(strstr(second, "Connection: close"));
+
+  int status = -1;
+  cf_autofree char *cat = run_shell("it-files-sized", "cat /tmp/sized/sized", &status);
+  assert_string_equal(cat, "sized-body");
+  http_result_clear(&result);
+  cf_buf_free(&tar);
+  destroy_container("it-files-sized");
+}
+
 /* Peak resident memory of the server in bytes since the last reset. */
 static uint64_t server_peak_rss(void)
 {
@@ -815,6 +853,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_user_errors, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_hostile_tars_rejected, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_stream_errors, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_sized_body_then_next_request, take_snapshot,
+                                      check_leaks),
       cmocka_unit_test_setup_teardown(test_large_stream_bounded_memory, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_client_vanishes_mid_stream, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_destroy_ends_stream, take_snapshot, check_leaks),
