@@ -220,7 +220,7 @@ void cf_http_request_stream_body(cf_http_request *req, cf_http_body_fn fn, void 
   req->body_ctx = ctx;
 }
 
-/* Resumes a parser paused after the headers; a kept body must fit the
+/* Resumes a parser paused after the headers. A kept body must fit the
  * limit. */
 static int resume_after_headers(cf_http_request *req)
 {

@@ -2,10 +2,10 @@
 /*
  * StreamIn and StreamOut: tar streams between a connection and a child
  * process in the container (garden/stream_child.h). Both run on the event
- * loop thread and never keep a whole stream in memory: the request body
- * goes to the child as it arrives, and reading from the client pauses while
- * the child is behind; the child's tar output goes to the client as chunks,
- * and reading from the child pauses while the client is behind.
+ * loop thread and never keep a whole stream in memory. The request body
+ * goes to the child as it arrives, and reading from the client pauses
+ * while the child is behind. The child's tar output goes to the client as
+ * chunks, and reading from the child pauses while the client is behind.
  */
 #ifndef CFWIN_GARDEN_STREAM_IO_H
 #define CFWIN_GARDEN_STREAM_IO_H
@@ -20,7 +20,7 @@ typedef struct cf_server cf_server;
  * arrives (the server dispatches this route at the end of the headers). */
 void cf_handle_stream_in(cf_conn *conn, const char *handle);
 
-/* GET /containers/:handle/files?source=S&user=U: answers with the tar
+/* GET /containers/:handle/files?source=S&user=U: responds with the tar
  * stream of S, read as U, in chunked encoding. */
 void cf_handle_stream_out(cf_conn *conn, const char *handle);
 
