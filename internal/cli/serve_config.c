@@ -4,8 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* The section that holds `gdn server`'s flags; go-flags names an INI
- * section after the command. */
+/* The section of `gdn server`'s flags: go-flags names an INI section after
+ * the command. */
 #define SERVER_SECTION "server"
 
 static char *trim(char *text)

@@ -147,9 +147,10 @@ static void handle_capacity(cf_conn *conn)
   unsigned long long memory = (unsigned long long)si.totalram * si.mem_unit;
   unsigned long long disk = (unsigned long long)vfs.f_blocks * vfs.f_frsize;
   /* Guardian's schedulable disk is the image plugin's capacity, or the
-   * total disk when the plugin reports none; cfwin's layer store has no
-   * size of its own. The body is formatted here because jansson's integers
-   * are signed and max_containers may be the largest uint64. */
+   * total disk when the plugin reports none. cfwin's layer store has no
+   * size of its own, so both are the total. The body is formatted here
+   * because jansson's integers are signed and max_containers may be the
+   * largest uint64. */
   cf_autofree char *body = cf_xasprintf(
       "{\"memory_in_bytes\":%llu,\"disk_in_bytes\":%llu,\"schedulable_disk_in_bytes\":%llu,"
       "\"max_containers\":%llu}\n",

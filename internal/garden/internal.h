@@ -200,8 +200,8 @@ int cf_create_network_parse(const json_t *spec, cf_net_mapping **net_in, size_t 
 
 /* stop.c: Stop, and Run on a stopped container. */
 void cf_handle_stop(cf_conn *conn, const char *handle);
-/* Answers a Run on a stopped container with an error and returns true;
- * returns false, sending nothing, for any other container. */
+/* Rejects a Run on a stopped container with an error response and returns
+ * true. Returns false, sending nothing, for any other container. */
 bool cf_stop_reject_run(cf_conn *conn, const char *handle);
 
 /* processes.c: Run, Attach, output streams. */

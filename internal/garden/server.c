@@ -283,7 +283,7 @@ static void respond_no_route(cf_conn *conn, enum cf_route_result result, const c
 }
 
 /* Pauses the grace time of the container the request names, for the
- * routes that do so; a Run or Attach holds the pause until its control
+ * routes that do so. A Run or Attach keeps the pause until its control
  * connection closes. */
 static void pause_grace_time(cf_conn *conn, const cf_route_match *match)
 {

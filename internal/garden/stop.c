@@ -45,9 +45,9 @@ static void sleep_ms(int ms)
 }
 
 /* Sends signal every repeat_ms (once with repeat_ms 0) until no process
- * but the init is left or timeout_ms have passed. Sets *gone. */
+ * but the init is left or timeout_ms have passed. Sets *all_gone. */
 static int signal_until_gone(const cf_container_init *init, enum cf_stop_signal signal,
-                             int repeat_ms, int timeout_ms, bool *gone, cf_err **err)
+                             int repeat_ms, int timeout_ms, bool *all_gone, cf_err **err)
 {
   int64_t start = now_ms();
   int64_t last_signal = start;
@@ -66,7 +66,7 @@ static int signal_until_gone(const cf_container_init *init, enum cf_stop_signal 
       return -1;
     }
   }
-  *gone = live == 0;
+  *all_gone = live == 0;
   return 0;
 }
 
@@ -81,16 +81,16 @@ static int stop_container(cf_store *store, const char *handle, bool kill, cf_err
   }
   cf_container_init init = {.pid = (pid_t)record.init_pid, .start_time = record.init_start_time};
   cf_container_record_clear(&record);
-  bool gone = false;
-  if (!kill && signal_until_gone(&init, CF_STOP_TERMINATE, TERM_REPEAT_MS, CF_STOP_GRACE_MS, &gone,
-                                 err) < 0) {
+  bool all_gone = false;
+  if (!kill && signal_until_gone(&init, CF_STOP_TERMINATE, TERM_REPEAT_MS, CF_STOP_GRACE_MS,
+                                 &all_gone, err) < 0) {
     return -1;
   }
-  if (!gone) {
-    if (signal_until_gone(&init, CF_STOP_KILL, 0, KILL_WAIT_MS, &gone, err) < 0) {
+  if (!all_gone) {
+    if (signal_until_gone(&init, CF_STOP_KILL, 0, KILL_WAIT_MS, &all_gone, err) < 0) {
       return -1;
     }
-    if (!gone) {
+    if (!all_gone) {
       return cf_err_set(err, CF_E_BUSY,
                         "processes of container %s still run %d s after SIGKILL; they may be "
                         "stuck in the kernel, try Stop again or Destroy",

@@ -146,12 +146,14 @@ static void record_exit(cf_file_stream *fs, int exit_status)
   if (exit_status == 0) {
     return;
   }
+  /* gdn's prefix, which clients match, then the path and the cause. */
   cf_err *err = NULL;
-  const char *verb = fs->extract ? "in" : "out";
+  const char *direction = fs->extract ? "in to" : "out of";
   if (fs->message[0] != '\0') {
-    cf_err_set(&err, CF_E_SYSTEM, "error streaming %s: %s", verb, fs->message);
+    cf_err_set(&err, CF_E_SYSTEM, "error streaming %s %s: %s", direction, fs->path, fs->message);
   } else {
-    cf_err_set(&err, CF_E_SYSTEM, "error streaming %s: exit status %d", verb, exit_status);
+    cf_err_set(&err, CF_E_SYSTEM, "error streaming %s %s: exit status %d", direction, fs->path,
+               exit_status);
   }
   fail(fs, err);
 }

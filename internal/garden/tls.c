@@ -27,11 +27,11 @@ struct cf_tls_config {
 
 /* Formats mbedTLS's text for code, e.g. "X509 - Certificate verification
  * failed". */
-static int tls_fail(cf_err **err, int code, const char *what)
+static int tls_fail(cf_err **err, int code, const char *action)
 {
   char reason[160];
   mbedtls_strerror(code, reason, sizeof(reason));
-  return cf_err_set(err, CF_E_INVALID, "%s: %s (mbedTLS error -0x%04x)", what, reason,
+  return cf_err_set(err, CF_E_INVALID, "%s: %s (mbedTLS error -0x%04x)", action, reason,
                     (unsigned)-code);
 }
 
@@ -76,13 +76,13 @@ static int load_identity(cf_tls_config *config, const cf_tls_paths *paths, cf_er
 {
   int rc = mbedtls_x509_crt_parse_file(&config->cert, paths->cert_path);
   if (rc != 0) {
-    cf_autofree char *what = cf_xasprintf("read TLS certificate %s", paths->cert_path);
-    return tls_fail(err, rc, what);
+    cf_autofree char *action = cf_xasprintf("read TLS certificate %s", paths->cert_path);
+    return tls_fail(err, rc, action);
   }
   rc = parse_key(config, paths->key_path);
   if (rc != 0) {
-    cf_autofree char *what = cf_xasprintf("read TLS private key %s", paths->key_path);
-    return tls_fail(err, rc, what);
+    cf_autofree char *action = cf_xasprintf("read TLS private key %s", paths->key_path);
+    return tls_fail(err, rc, action);
   }
   rc = mbedtls_ssl_conf_own_cert(&config->ssl, &config->cert, &config->key);
   if (rc != 0) {
@@ -95,8 +95,8 @@ static int load_ca(cf_tls_config *config, const char *path, cf_err **err)
 {
   int rc = mbedtls_x509_crt_parse_file(&config->ca, path);
   if (rc != 0) {
-    cf_autofree char *what = cf_xasprintf("read TLS CA certificates %s", path);
-    return tls_fail(err, rc, what);
+    cf_autofree char *action = cf_xasprintf("read TLS CA certificates %s", path);
+    return tls_fail(err, rc, action);
   }
   mbedtls_ssl_conf_ca_chain(&config->ssl, &config->ca, NULL);
   mbedtls_ssl_conf_authmode(&config->ssl, MBEDTLS_SSL_VERIFY_REQUIRED);
@@ -325,18 +325,18 @@ static int client_bio_recv(void *ctx, unsigned char *data, size_t size)
 }
 
 /* Reports the transport's own error when it caused the failure. */
-static int client_fail(cf_tls_client *client, int code, const char *what, cf_err **err)
+static int client_fail(cf_tls_client *client, int code, const char *action, cf_err **err)
 {
   if (client->io_err != NULL) {
     cf_err *io_err = cf_steal(&client->io_err);
     if (err != NULL) {
       *err = io_err;
-      return cf_err_wrap(err, "%s", what);
+      return cf_err_wrap(err, "%s", action);
     }
     cf_err_free(io_err);
     return -1;
   }
-  return tls_fail(err, code, what);
+  return tls_fail(err, code, action);
 }
 
 int cf_tls_client_connect(const cf_tls_config *config, const cf_tls_io *io, const char *server_name,
@@ -360,8 +360,8 @@ int cf_tls_client_connect(const cf_tls_config *config, const cf_tls_io *io, cons
     rc = mbedtls_ssl_handshake(&client->ssl);
   } while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
   if (rc != 0) {
-    cf_autofree char *what = cf_xasprintf("TLS handshake with %s", server_name);
-    client_fail(client, rc, what, err);
+    cf_autofree char *action = cf_xasprintf("TLS handshake with %s", server_name);
+    client_fail(client, rc, action, err);
     cf_tls_client_close(client);
     return -1;
   }

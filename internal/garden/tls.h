@@ -2,10 +2,10 @@
 /*
  * TLS for the Garden API over TCP, with mbedTLS (2.28 or 3.x).
  *
- * The server side is a session over memory buffers, so the event loop
- * feeds it the bytes it reads and sends what the session hands to its
- * send callback; with a CA file every client must present a certificate
- * that the CA signed. The client side runs a blocking session over I/O
+ * The server side is a session over memory buffers: the event loop feeds
+ * it the bytes it reads and sends what the session hands to its send
+ * callback. With a CA file, every client must present a certificate that
+ * the CA signed. The client side runs a blocking session over I/O
  * callbacks, so each platform's socket code can carry it.
  */
 #ifndef CFWIN_GARDEN_TLS_H

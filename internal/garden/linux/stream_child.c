@@ -418,7 +418,7 @@ static void stream_out(const cf_stream_child_spec *spec, const cf_user *user)
   }
   struct stat st;
   if (lstat(name, &st) < 0) {
-    child_fail("stat %s: %s", spec->path, strerror(errno));
+    child_fail("%s", strerror(errno)); /* the server's message names the path */
   }
   archive_tree(name);
 }
