@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Container lifecycle through `cfwin serve`: Stop with and without kill
- * (processes end with their exit status, the init stays, the state reads
- * "stopped", Run is refused afterwards), the grace-time reaper (expiry,
- * the pause while a Run is open, a grace time set later that survives a
- * restart), --max-containers, Capacity and List's property filters. Grace
- * times are about 1 s and every wait polls; no check depends on a timing.
+ * Container lifecycle through `cfwin serve`. Stop with and without kill:
+ * processes end with their exit status, the init stays, the state reads
+ * "stopped" and a later Run is rejected. The grace-time reaper: expiry, the
+ * pause while a Run is open, and a grace time set later that survives a
+ * restart. Also --max-containers, Capacity and List's property filters.
+ * Grace times are about 1 s and every wait polls, so no check depends on a
+ * timing.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -293,7 +294,7 @@ static void test_run_after_stop_rejected(void **state)
   assert_int_equal(rc, -1);
   assert_non_null(strstr(err->message, "cannot exec in a stopped container"));
   cf_err_free(err);
-  /* Files and metadata stay usable: Info and properties still answer. */
+  /* The container stays usable for everything but new processes. */
   cf_autofree char *state_text = info_state("stop-run");
   assert_string_equal(state_text, "stopped");
   destroy("stop-run");

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * TLS on the Garden TCP listener: certificates made with the openssl CLI
- * at test time, a server on 127.0.0.2 with --tls-cert, --tls-key and
- * --tls-ca, requests through cfwin's TLS client, clients without a
- * certificate or with one from another CA turned away, plain HTTP on the
- * TLS port answered with nothing, and the unix socket still plain.
+ * TLS on the Garden TCP listener, with certificates made by the openssl CLI
+ * at test time and a server on 127.0.0.2 with --tls-cert, --tls-key and
+ * --tls-ca. Requests go through cfwin's TLS client. Clients without a
+ * certificate, or with one from another CA, get no response, and neither
+ * does plain HTTP on the TLS port. The unix socket stays plain.
  */
 #include <errno.h>
 #include <poll.h>

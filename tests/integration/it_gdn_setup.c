@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `cfwin gdn setup` and `cfwin gdn cleanup` against a depot and a network
- * namespace the test makes: setup makes the depot, the bridge and the
- * nftables table and changes nothing when run again; cleanup destroys a
- * container a stopped server left running (with a loop device for its disk
- * limit), then removes the bridge, the table and the loop device, and
+ * namespace the test makes. Setup makes the depot, the bridge and the
+ * nftables table, and changes nothing when run again. Cleanup destroys a
+ * container that a stopped server left running, with a loop device for its
+ * disk limit. It then removes the bridge, the table and the loop device, and
  * succeeds again on a clean host. No link or rule is made in the namespace
  * the test starts in.
  */

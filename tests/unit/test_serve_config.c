@@ -34,8 +34,9 @@ static void init_flags(options *o, cf_flag *flags)
   memcpy(flags, table, sizeof(table));
 }
 
-/* Applies text (copied, since the reader changes it) and returns the
- * result; *err receives the error. The copy is leaked into *storage. */
+/* Applies a copy of text, since the reader changes it, and returns the
+ * result with *err set on failure. The copy goes to *storage, which the
+ * caller frees. */
 static int apply(const char *text, cf_flag *flags, const bool *from_command_line, char **storage,
                  cf_err **err)
 {
