@@ -601,6 +601,74 @@ static void test_stream_errors(void **state)
   destroy_container("it-files-errors");
 }
 
+/* Finds the value of the extended attribute name of e; returns its size,
+ * or -1 when e lacks it. */
+static ssize_t find_xattr(struct archive_entry *e, const char *name, const void **value)
+{
+  archive_entry_xattr_reset(e);
+  const char *entry_name;
+  size_t size;
+  while (archive_entry_xattr_next(e, &entry_name, value, &size) == ARCHIVE_OK) {
+    if (strcmp(entry_name, name) == 0) {
+      return (ssize_t)size;
+    }
+  }
+  return -1;
+}
+
+/* Extended attributes survive a round trip as root, file capabilities
+ * included, as gdn's tar --xattrs keeps them. */
+static void test_xattrs_round_trip(void **state)
+{
+  (void)state;
+  create_container("it-files-xattrs");
+  /* VFS_CAP_REVISION_2 with CAP_NET_RAW permitted, as `getfattr` shows
+   * for a ping binary. */
+  static const unsigned char capability[20] = {0x01, 0x00, 0x00, 0x02, 0x00, 0x20};
+  cf_buf tar;
+  cf_buf_init(&tar, MIB);
+  struct archive *a = archive_write_new();
+  archive_write_set_format_pax(a);
+  archive_write_open2(a, &tar, NULL, append_tar, NULL, NULL);
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, "with-xattrs");
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, 0755);
+  archive_entry_set_size(e, 4);
+  archive_entry_xattr_add_entry(e, "user.cfwin", "test", 4);
+  archive_entry_xattr_add_entry(e, "security.capability", capability, sizeof(capability));
+  assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+  assert_int_equal(archive_write_data(a, "body", 4), 4);
+  archive_write_close(a);
+  archive_write_free(a);
+  archive_entry_free(e);
+
+  http_result in = {0};
+  stream_in("it-files-xattrs", "/tmp/xattrs", "", &tar, &in);
+  assert_int_equal(in.status, 200);
+  http_result out = {0};
+  stream_out("it-files-xattrs", "/tmp/xattrs/with-xattrs", "", &out);
+  assert_int_equal(out.status, 200);
+
+  struct archive *r = archive_read_new();
+  archive_read_support_format_tar(r);
+  assert_int_equal(archive_read_open_memory(r, out.body.data, out.body.len), ARCHIVE_OK);
+  struct archive_entry *read;
+  assert_int_equal(archive_read_next_header(r, &read), ARCHIVE_OK);
+  assert_string_equal(archive_entry_pathname(read), "with-xattrs");
+  const void *value = NULL;
+  assert_int_equal(find_xattr(read, "user.cfwin", &value), 4);
+  assert_memory_equal(value, "test", 4);
+  assert_int_equal(find_xattr(read, "security.capability", &value), sizeof(capability));
+  assert_memory_equal(value, capability, sizeof(capability));
+  archive_read_free(r);
+
+  http_result_clear(&in);
+  http_result_clear(&out);
+  cf_buf_free(&tar);
+  destroy_container("it-files-xattrs");
+}
+
 /* A StreamIn with Content-Length and Expect: 100-continue on a kept-alive
  * connection, with a second request sent right behind its body. */
 static void test_sized_body_then_next_request(void **state)
@@ -853,6 +921,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_user_errors, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_hostile_tars_rejected, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_stream_errors, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_xattrs_round_trip, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_sized_body_then_next_request, take_snapshot,
                                       check_leaks),
       cmocka_unit_test_setup_teardown(test_large_stream_bounded_memory, take_snapshot, check_leaks),
