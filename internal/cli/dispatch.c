@@ -12,6 +12,7 @@
 #include "base/mem.h"
 #include "cli/cli.h"
 #include "cli/cli_internal.h"
+#include "cli/client_cli.h"
 
 enum role {
   ROLE_NONE,
@@ -79,11 +80,9 @@ static void print_help(FILE *out)
                "  runtime    OCI runtime, winc-compatible (also: winc)\n"
                "  network    network plugin, winc-network-compatible (also: winc-network)\n"
                "  image      image plugin, groot-compatible (also: groot)\n"
+               "  client     Garden command-line client (`cfwin client help`)\n"
                "  version    print the version, commit and build flags (--json)\n"
                "  help       print this help\n"
-               "\n"
-               "Not built yet (they exit with status 2):\n"
-               "  client     Garden command-line client\n"
                "\n");
   cf_cli_serve_help();
 }
@@ -98,15 +97,6 @@ static const char *program_name(const char *argv0)
     }
   }
   return base;
-}
-
-static int not_built(const char *argv0, const char *what)
-{
-  fprintf(stderr,
-          "%s: the %s role is not built yet; use the Garden HTTP API of `cfwin serve` "
-          "directly (docs/garden-server.md) or see `cfwin help`\n",
-          program_name(argv0), what);
-  return 2;
 }
 
 /* `gdn [--config FILE] [-v] server|setup|cleanup [options]` */
@@ -160,7 +150,7 @@ static int run_role(enum role role, int argc, char **argv, int start)
   case ROLE_IMAGE:
     return cf_cli_image(argc, argv, start);
   case ROLE_CLIENT:
-    return not_built(argv[0], "client");
+    return cf_cli_client(argc, argv, start);
   case ROLE_VERSION:
     return cf_cli_version(argc, argv, start);
   case ROLE_HELP:

@@ -57,32 +57,6 @@ void cf_garden_client_clear(cf_garden_client *client)
   client->host = NULL;
 }
 
-int cf_client_timeout_ms(const cf_garden_client *client)
-{
-  if (client->timeout_ms == 0) {
-    return 120000;
-  }
-  return client->timeout_ms < 0 ? -1 : client->timeout_ms;
-}
-
-int cf_client_open(const cf_garden_client *client, cf_sock *sock, cf_err **err)
-{
-  if (client->socket_path != NULL) {
-    return cf_client_io_connect_unix(client->socket_path, sock, err);
-  }
-  return cf_client_io_connect_tcp(client->host, client->port, sock, err);
-}
-
-int cf_garden_client_connect(const cf_garden_client *client, int *fd, cf_err **err)
-{
-  cf_sock sock = CF_SOCK_INVALID;
-  if (cf_client_open(client, &sock, err) < 0) {
-    return -1;
-  }
-  *fd = (int)sock;
-  return 0;
-}
-
 void cf_garden_response_init(cf_garden_response *response)
 {
   response->status = 0;
@@ -94,16 +68,6 @@ void cf_garden_response_clear(cf_garden_response *response)
 {
   cf_buf_free(&response->head);
   cf_buf_free(&response->body);
-}
-
-int cf_client_read(const cf_garden_client *client, cf_sock sock, char *data, size_t size, size_t *n,
-                   cf_err **err)
-{
-  bool ready = false;
-  if (cf_client_io_wait(&sock, &ready, 1, cf_client_timeout_ms(client), err) < 0) {
-    return -1;
-  }
-  return cf_client_io_recv(sock, data, size, n, err);
 }
 
 /* --- Response parsing --- */
@@ -206,7 +170,7 @@ static int finish_at_eof(response_parser *rp, bool hijack, cf_err **err)
   return cf_err_set(err, CF_E_SYSTEM, "server closed the connection before a full response");
 }
 
-int cf_client_read_response(const cf_garden_client *client, cf_sock sock,
+int cf_client_read_response(const cf_garden_client *client, cf_garden_conn *conn,
                             cf_garden_response *response, bool hijack, cf_buf *rest,
                             cf_garden_sink sink, void *sink_ctx, cf_err **err)
 {
@@ -217,7 +181,7 @@ int cf_client_read_response(const cf_garden_client *client, cf_sock sock,
   char chunk[65536];
   while (!rp.complete) {
     size_t n = 0;
-    if (cf_client_read(client, sock, chunk, sizeof(chunk), &n, err) < 0) {
+    if (cf_client_read(client, conn, chunk, sizeof(chunk), &n, err) < 0) {
       return -1;
     }
     if (n == 0) {
@@ -238,11 +202,11 @@ int cf_client_read_response(const cf_garden_client *client, cf_sock sock,
 int cf_garden_client_exchange(const cf_garden_client *client, const void *request, size_t len,
                               cf_garden_response *response, cf_err **err)
 {
-  cf_autosock cf_sock sock = CF_SOCK_INVALID;
-  if (cf_client_open(client, &sock, err) < 0 || cf_client_io_send(sock, request, len, err) < 0) {
+  cf_autoconn cf_garden_conn conn = CF_GARDEN_CONN_CLOSED;
+  if (cf_client_open(client, &conn, err) < 0 || cf_client_send(&conn, request, len, err) < 0) {
     return -1;
   }
-  return cf_client_read_response(client, sock, response, false, NULL, NULL, NULL, err);
+  return cf_client_read_response(client, &conn, response, false, NULL, NULL, NULL, err);
 }
 
 /* --- JSON calls --- */

@@ -18,6 +18,9 @@
 #include "base/err.h"
 #include "garden/client_io.h"
 
+struct cf_tls_config;
+struct cf_tls_client;
+
 typedef struct cf_garden_client {
   char *socket_path; /* unix socket, or NULL for TCP */
   char *host;
@@ -25,15 +28,28 @@ typedef struct cf_garden_client {
   /* How long one read may wait, in milliseconds: 0 means 120 s and a
    * negative value means no limit, as the Go client has none. */
   int timeout_ms;
+  /* TLS settings from cf_tls_client_config_new(), borrowed; NULL speaks
+   * plain HTTP, as the Go client does. */
+  const struct cf_tls_config *tls;
+  /* The name the server's certificate must carry; NULL means the host. */
+  const char *tls_server_name;
 } cf_garden_client;
+
+/* One connection to the server: a socket and, with TLS, its session. */
+typedef struct cf_garden_conn {
+  cf_sock sock;
+  int timeout_ms; /* the client's, for reads inside the TLS session */
+  struct cf_tls_client *tls;
+} cf_garden_conn;
 
 /* address is "unix:PATH", an absolute socket path, or "HOST:PORT" where
  * HOST is an IP address literal, in brackets for IPv6 ("[::1]:7777"). */
 int cf_garden_client_init(cf_garden_client *client, const char *address, cf_err **err);
 void cf_garden_client_clear(cf_garden_client *client);
 
-/* Opens a connection to the server (close-on-exec) and stores its file
- * descriptor in *fd. For tests on Linux, where a socket is a descriptor. */
+/* Opens a plain connection to the server (close-on-exec, without TLS) and
+ * stores its file descriptor in *fd. For tests on Linux, where a socket is
+ * a descriptor. */
 int cf_garden_client_connect(const cf_garden_client *client, int *fd, cf_err **err);
 
 typedef struct cf_garden_response {
@@ -105,9 +121,9 @@ enum cf_garden_signal {
  * thread is in cf_garden_process_wait(); a lock keeps their messages whole.
  */
 typedef struct cf_garden_process {
-  cf_sock control;
-  cf_sock out;
-  cf_sock err;
+  cf_garden_conn control;
+  cf_garden_conn out;
+  cf_garden_conn err;
   cf_buf pending;    /* control bytes not yet parsed into payloads */
   cf_buf out_early;  /* stdout bytes that arrived with the attach headers */
   cf_buf err_early;  /* the same for stderr */

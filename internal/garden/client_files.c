@@ -19,19 +19,19 @@ static char *files_path(const char *handle, const char *key, const char *value, 
 }
 
 /* Sends one chunk of a chunked body: its hex size, the bytes, CRLF. */
-static int send_chunk(cf_sock sock, const char *data, size_t len, cf_err **err)
+static int send_chunk(cf_garden_conn *conn, const char *data, size_t len, cf_err **err)
 {
   char size_line[32];
   int n = snprintf(size_line, sizeof(size_line), "%zx\r\n", len);
-  if (cf_client_io_send(sock, size_line, (size_t)n, err) < 0 ||
-      cf_client_io_send(sock, data, len, err) < 0 || cf_client_io_send(sock, "\r\n", 2, err) < 0) {
+  if (cf_client_send(conn, size_line, (size_t)n, err) < 0 ||
+      cf_client_send(conn, data, len, err) < 0 || cf_client_send(conn, "\r\n", 2, err) < 0) {
     return -1;
   }
   return 0;
 }
 
 /* Copies the source into the request as chunks, then the last chunk. */
-static int send_chunked_body(cf_sock sock, cf_garden_source source, void *ctx, cf_err **err)
+static int send_chunked_body(cf_garden_conn *conn, cf_garden_source source, void *ctx, cf_err **err)
 {
   char data[65536];
   for (;;) {
@@ -40,9 +40,9 @@ static int send_chunked_body(cf_sock sock, cf_garden_source source, void *ctx, c
       return -1;
     }
     if (n == 0) {
-      return cf_client_io_send(sock, "0\r\n\r\n", 5, err);
+      return cf_client_send(conn, "0\r\n\r\n", 5, err);
     }
-    if (send_chunk(sock, data, n, err) < 0) {
+    if (send_chunk(conn, data, n, err) < 0) {
       return -1;
     }
   }
@@ -50,12 +50,12 @@ static int send_chunked_body(cf_sock sock, cf_garden_source source, void *ctx, c
 
 /* Sends the request head and the chunked body. On a failure the sending
  * direction is shut down, so the server sees the body end early. */
-static int send_stream_in(cf_sock sock, const char *head, cf_garden_source source, void *ctx,
-                          cf_err **err)
+static int send_stream_in(cf_garden_conn *conn, const char *head, cf_garden_source source,
+                          void *ctx, cf_err **err)
 {
-  if (cf_client_io_send(sock, head, strlen(head), err) < 0 ||
-      send_chunked_body(sock, source, ctx, err) < 0) {
-    cf_client_io_shutdown_send(sock);
+  if (cf_client_send(conn, head, strlen(head), err) < 0 ||
+      send_chunked_body(conn, source, ctx, err) < 0) {
+    cf_client_shutdown_send(conn);
     return -1;
   }
   return 0;
@@ -70,17 +70,17 @@ int cf_garden_client_stream_in(const cf_garden_client *client, const char *handl
                                         "Connection: close\r\nContent-Type: application/x-tar\r\n"
                                         "Transfer-Encoding: chunked\r\n\r\n",
                                         path);
-  cf_autosock cf_sock sock = CF_SOCK_INVALID;
-  if (cf_client_open(client, &sock, err) < 0) {
+  cf_autoconn cf_garden_conn conn = CF_GARDEN_CONN_CLOSED;
+  if (cf_client_open(client, &conn, err) < 0) {
     return cf_err_wrap(err, "stream into %s:%s", handle, destination);
   }
   cf_err *send_err = NULL;
-  int sent = send_stream_in(sock, head, source, source_ctx, &send_err);
+  int sent = send_stream_in(&conn, head, source, source_ctx, &send_err);
   /* The server may reply before it read the whole body (an unknown handle,
    * a bad tar), so its response is read even after a failed send. */
   cf_garden_response response;
   cf_garden_response_init(&response);
-  int rc = cf_client_read_response(client, sock, &response, false, NULL, NULL, NULL, err);
+  int rc = cf_client_read_response(client, &conn, &response, false, NULL, NULL, NULL, err);
   if (rc == 0 && (response.status < 200 || response.status > 299)) {
     rc = cf_client_envelope_error(&response, err);
   }
@@ -104,15 +104,15 @@ int cf_garden_client_stream_out(const cf_garden_client *client, const char *hand
 {
   cf_autofree char *url = files_path(handle, "source", path, user);
   cf_autofree char *request = cf_client_format_request("GET", url, NULL, true);
-  cf_autosock cf_sock sock = CF_SOCK_INVALID;
+  cf_autoconn cf_garden_conn conn = CF_GARDEN_CONN_CLOSED;
   cf_garden_response response;
   cf_garden_response_init(&response);
-  int rc = cf_client_open(client, &sock, err);
+  int rc = cf_client_open(client, &conn, err);
   if (rc == 0) {
-    rc = cf_client_io_send(sock, request, strlen(request), err);
+    rc = cf_client_send(&conn, request, strlen(request), err);
   }
   if (rc == 0) {
-    rc = cf_client_read_response(client, sock, &response, false, NULL, sink, sink_ctx, err);
+    rc = cf_client_read_response(client, &conn, &response, false, NULL, sink, sink_ctx, err);
   }
   if (rc == 0 && (response.status < 200 || response.status > 299)) {
     rc = cf_client_envelope_error(&response, err);

@@ -15,9 +15,9 @@
 void cf_garden_process_init(cf_garden_process *process)
 {
   memset(process, 0, sizeof(*process));
-  process->control = CF_SOCK_INVALID;
-  process->out = CF_SOCK_INVALID;
-  process->err = CF_SOCK_INVALID;
+  process->control = CF_GARDEN_CONN_CLOSED;
+  process->out = CF_GARDEN_CONN_CLOSED;
+  process->err = CF_GARDEN_CONN_CLOSED;
   cf_buf_init(&process->pending, CF_CLIENT_MAX_RESPONSE);
   cf_buf_init(&process->out_early, CF_CLIENT_MAX_RESPONSE);
   cf_buf_init(&process->err_early, CF_CLIENT_MAX_RESPONSE);
@@ -27,10 +27,10 @@ void cf_garden_process_init(cf_garden_process *process)
 void cf_garden_process_clear(cf_garden_process *process)
 {
   pthread_mutex_lock(&process->send_lock);
-  cf_client_io_close(&process->control);
+  cf_client_close(&process->control);
   pthread_mutex_unlock(&process->send_lock);
-  cf_client_io_close(&process->out);
-  cf_client_io_close(&process->err);
+  cf_client_close(&process->out);
+  cf_client_close(&process->err);
   cf_buf_free(&process->pending);
   cf_buf_free(&process->out_early);
   cf_buf_free(&process->err_early);
@@ -64,7 +64,7 @@ static int next_payload(const cf_garden_client *client, cf_garden_process *proce
       return got < 0 ? -1 : 0;
     }
     size_t n = 0;
-    if (cf_client_read(client, process->control, chunk, sizeof(chunk), &n, err) < 0) {
+    if (cf_client_read(client, &process->control, chunk, sizeof(chunk), &n, err) < 0) {
       return -1;
     }
     if (n == 0) {
@@ -80,12 +80,12 @@ static int open_control(const cf_garden_client *client, const char *request,
                         cf_garden_process *process, cf_err **err)
 {
   if (cf_client_open(client, &process->control, err) < 0 ||
-      cf_client_io_send(process->control, request, strlen(request), err) < 0) {
+      cf_client_send(&process->control, request, strlen(request), err) < 0) {
     return -1;
   }
   cf_garden_response response;
   cf_garden_response_init(&response);
-  int rc = cf_client_read_response(client, process->control, &response, true, &process->pending,
+  int rc = cf_client_read_response(client, &process->control, &response, true, &process->pending,
                                    NULL, NULL, err);
   if (rc == 0 && (response.status < 200 || response.status > 299)) {
     /* An error reply is not hijacked: its body is the error envelope. */
@@ -97,7 +97,7 @@ static int open_control(const cf_garden_client *client, const char *request,
 }
 
 static int open_output(const cf_garden_client *client, const char *escaped_handle,
-                       const cf_garden_process *process, const char *name, cf_sock *sock,
+                       const cf_garden_process *process, const char *name, cf_garden_conn *conn,
                        cf_buf *early, cf_err **err)
 {
   cf_autofree char *escaped_pid = cf_garden_escape(process->process_id);
@@ -106,13 +106,13 @@ static int open_output(const cf_garden_client *client, const char *escaped_handl
       cf_xasprintf("GET /containers/%s/processes/%s/attaches/%s/%s HTTP/1.1\r\nHost: api\r\n"
                    "User-Agent: cfwin\r\nContent-Type: application/json\r\n\r\n",
                    escaped_handle, escaped_pid, escaped_sid, name);
-  if (cf_client_open(client, sock, err) < 0 ||
-      cf_client_io_send(*sock, request, strlen(request), err) < 0) {
+  if (cf_client_open(client, conn, err) < 0 ||
+      cf_client_send(conn, request, strlen(request), err) < 0) {
     return -1;
   }
   cf_garden_response response;
   cf_garden_response_init(&response);
-  int rc = cf_client_read_response(client, *sock, &response, true, early, NULL, NULL, err);
+  int rc = cf_client_read_response(client, conn, &response, true, early, NULL, NULL, err);
   if (rc == 0 && response.status != 200) {
     rc = cf_err_set(err, CF_E_SYSTEM, "attach to %s: server returned status %d", name,
                     response.status);
@@ -185,11 +185,11 @@ static int send_payload(cf_garden_process *process, json_t *payload, cf_err **er
   cf_autofree char *text = cf_json_encode(payload);
   pthread_mutex_lock(&process->send_lock);
   int rc = 0;
-  if (process->control == CF_SOCK_INVALID) {
+  if (process->control.sock == CF_SOCK_INVALID) {
     rc = cf_err_set(err, CF_E_SYSTEM, "the control connection of process %s is closed",
                     process->process_id);
   } else {
-    rc = cf_client_io_send(process->control, text, strlen(text), err);
+    rc = cf_client_send(&process->control, text, strlen(text), err);
   }
   pthread_mutex_unlock(&process->send_lock);
   return rc;
@@ -349,26 +349,42 @@ static int deliver(const output_sinks *sinks, int stream, const char *data, size
   return sinks->sinks[stream](sinks->ctx, data, len, err);
 }
 
+/* Reads once from the control connection. A TLS session must not read
+ * while another thread writes, so the read holds the send lock then. */
+static int recv_control(cf_garden_process *process, char *data, size_t size, size_t *n,
+                        cf_err **err)
+{
+  if (process->control.tls == NULL) {
+    return cf_client_recv(&process->control, data, size, n, err);
+  }
+  pthread_mutex_lock(&process->send_lock);
+  int rc = cf_client_recv(&process->control, data, size, n, err);
+  pthread_mutex_unlock(&process->send_lock);
+  return rc;
+}
+
 /* Reads what one ready connection has; closes it at end of file. */
-static int read_ready(cf_garden_process *process, cf_sock *sock, int index, bool have_exit,
+static int read_ready(cf_garden_process *process, cf_garden_conn *conn, int index, bool have_exit,
                       const output_sinks *sinks, cf_err **err)
 {
   char chunk[65536];
   size_t n = 0;
-  if (cf_client_io_recv(*sock, chunk, sizeof(chunk), &n, err) < 0) {
+  int rc = index == 0 ? recv_control(process, chunk, sizeof(chunk), &n, err)
+                      : cf_client_recv(conn, chunk, sizeof(chunk), &n, err);
+  if (rc < 0) {
     return -1;
   }
   if (n == 0 && index == 0 && !have_exit) {
     return cf_err_set(err, CF_E_SYSTEM, "control connection closed before the exit status");
   }
+  if (n == 0 && index == 0) {
+    pthread_mutex_lock(&process->send_lock);
+    cf_client_close(conn);
+    pthread_mutex_unlock(&process->send_lock);
+    return 0;
+  }
   if (n == 0) {
-    if (index == 0) {
-      pthread_mutex_lock(&process->send_lock);
-      cf_client_io_close(sock);
-      pthread_mutex_unlock(&process->send_lock);
-    } else {
-      cf_client_io_close(sock);
-    }
+    cf_client_close(conn);
     return 0;
   }
   if (index == 0) {
@@ -380,7 +396,7 @@ static int read_ready(cf_garden_process *process, cf_sock *sock, int index, bool
 static int wait_loop(const cf_garden_client *client, cf_garden_process *process,
                      const output_sinks *sinks, int *exit_status, cf_err **err)
 {
-  cf_sock *socks[3] = {&process->control, &process->out, &process->err};
+  cf_garden_conn *conns[3] = {&process->control, &process->out, &process->err};
   bool have_exit = false;
   for (;;) {
     if (take_exit(process, &have_exit, exit_status, err) < 0) {
@@ -388,18 +404,20 @@ static int wait_loop(const cf_garden_client *client, cf_garden_process *process,
     }
     /* After the exit status only the output streams matter; the control
      * connection stays open for a late send from another thread. */
-    cf_sock watched[3] = {have_exit ? CF_SOCK_INVALID : process->control, process->out,
-                          process->err};
-    if (watched[0] == CF_SOCK_INVALID && watched[1] == CF_SOCK_INVALID &&
-        watched[2] == CF_SOCK_INVALID) {
+    cf_garden_conn *watched[3] = {have_exit ? NULL : conns[0], conns[1], conns[2]};
+    bool open = false;
+    for (int i = 0; i < 3; i++) {
+      open = open || (watched[i] != NULL && watched[i]->sock != CF_SOCK_INVALID);
+    }
+    if (!open) {
       return have_exit ? 0 : cf_err_set(err, CF_E_SYSTEM, "no exit status received");
     }
     bool ready[3];
-    if (cf_client_io_wait(watched, ready, 3, cf_client_timeout_ms(client), err) < 0) {
+    if (cf_client_wait(client, watched, ready, 3, err) < 0) {
       return cf_err_wrap(err, "wait for process output or exit");
     }
     for (int i = 0; i < 3; i++) {
-      if (ready[i] && read_ready(process, socks[i], i, have_exit, sinks, err) < 0) {
+      if (ready[i] && read_ready(process, conns[i], i, have_exit, sinks, err) < 0) {
         return -1;
       }
     }

@@ -1,0 +1,943 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `cfwin client` end to end: the real binary against a real `cfwin serve`,
+ * with --json output parsed by jansson, exit statuses, stdin passed to
+ * processes, a terminal made by the test, and the errors for unknown
+ * handles and bad options.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "base/fs.h"
+#include "base/mem.h"
+#include "fixture.h"
+
+static it_server server;
+
+/* What one run of `cfwin client` did. */
+typedef struct cli_result {
+  int status; /* exit status, or 128 + signal */
+  cf_buf out;
+  cf_buf err;
+} cli_result;
+
+static void cli_result_clear(cli_result *r)
+{
+  cf_buf_free(&r->out);
+  cf_buf_free(&r->err);
+}
+
+static const char *binary(void)
+{
+  const char *path = getenv("CFWIN_BINARY");
+  return path != NULL ? path : "build/cfwin";
+}
+
+/* Builds argv: cfwin client -t unix:SOCKET ARGS... */
+static char **client_argv(const char *const *args)
+{
+  size_t count = 0;
+  while (args[count] != NULL) {
+    count++;
+  }
+  char **argv = cf_xcalloc(count + 5, sizeof(char *));
+  argv[0] = (char *)binary();
+  argv[1] = "client";
+  argv[2] = "-t";
+  argv[3] = cf_xasprintf("unix:%s", server.socket_path);
+  for (size_t i = 0; i < count; i++) {
+    argv[4 + i] = (char *)args[i];
+  }
+  return argv;
+}
+
+static int wait_status(pid_t pid)
+{
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Moves bytes between the child's pipes and the buffers until both
+ * output pipes are at end of file. */
+static void pump_pipes(int in, int out, int err, const char *input, size_t input_len, cli_result *r)
+{
+  size_t sent = 0;
+  struct pollfd fds[3] = {{.fd = input_len > 0 ? in : -1, .events = POLLOUT},
+                          {.fd = out, .events = POLLIN},
+                          {.fd = err, .events = POLLIN}};
+  if (input_len == 0) {
+    close(in);
+  }
+  cf_buf *sinks[3] = {NULL, &r->out, &r->err};
+  while (fds[1].fd >= 0 || fds[2].fd >= 0) {
+    assert_true(poll(fds, 3, -1) >= 0 || errno == EINTR);
+    if (fds[0].fd >= 0 && fds[0].revents != 0) {
+      ssize_t n = write(in, input + sent, input_len - sent);
+      sent += n > 0 ? (size_t)n : 0;
+      if (n < 0 || sent == input_len) {
+        close(in);
+        fds[0].fd = -1;
+      }
+    }
+    for (int i = 1; i < 3; i++) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) {
+        continue;
+      }
+      char chunk[65536];
+      ssize_t n = read(fds[i].fd, chunk, sizeof(chunk));
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        continue;
+      }
+      cf_buf_append(sinks[i], chunk, (size_t)n, NULL);
+    }
+  }
+  if (fds[0].fd >= 0) {
+    close(in);
+  }
+}
+
+/* Runs `cfwin client` with args (NULL-terminated) and input on stdin. */
+static void cli_input(cli_result *r, const char *input, size_t input_len, const char *const *args)
+{
+  cf_buf_init(&r->out, 64 * 1024 * 1024);
+  cf_buf_init(&r->err, 1024 * 1024);
+  char **argv = client_argv(args);
+  int in[2];
+  int out[2];
+  int err[2];
+  assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+  assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+  assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  signal(SIGPIPE, SIG_IGN);
+  pump_pipes(in[1], out[0], err[0], input, input_len, r);
+  r->status = wait_status(pid);
+  free(argv[3]);
+  free(argv);
+}
+
+#define CLI(r, ...) cli_input((r), NULL, 0, (const char *const[]){__VA_ARGS__, NULL})
+#define CLI_IN(r, input, ...)                                                                      \
+  cli_input((r), (input), strlen(input), (const char *const[]){__VA_ARGS__, NULL})
+
+/* Fails with the command's stderr when its status is not expected. */
+static void assert_status(const cli_result *r, int expected)
+{
+  if (r->status != expected) {
+    fail_msg("cfwin client exited with %d, expected %d; stdout: %s; stderr: %s", r->status,
+             expected, r->out.data != NULL ? r->out.data : "",
+             r->err.data != NULL ? r->err.data : "");
+  }
+}
+
+static void assert_contains(const cf_buf *buf, const char *text)
+{
+  const char *data = buf->data != NULL ? buf->data : "";
+  if (strstr(data, text) == NULL) {
+    fail_msg("\"%s\" not found in \"%s\"", text, data);
+  }
+}
+
+static json_t *parse_json(const cli_result *r)
+{
+  json_error_t error;
+  json_t *value = json_loadb(r->out.data != NULL ? r->out.data : "", r->out.len, 0, &error);
+  if (value == NULL) {
+    fail_msg("stdout is not JSON (%s): %s", error.text, r->out.data != NULL ? r->out.data : "");
+  }
+  return value;
+}
+
+/* A handle unique to this test program, so that containers of other
+ * servers on the host do not collide with it. */
+static char *test_handle(const char *name)
+{
+  return cf_xasprintf("cli-%s-%d", name, (int)getpid());
+}
+
+static void create(const char *handle)
+{
+  cli_result r;
+  CLI(&r, "create", "--handle", handle);
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+}
+
+static void destroy(const char *handle)
+{
+  cli_result r;
+  CLI(&r, "destroy", handle);
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+}
+
+/* Skips the test when the server does not implement a route yet. */
+static void skip_if_not_implemented(const cli_result *r, const char *handle)
+{
+  if (r->status != 0 && r->err.data != NULL && strstr(r->err.data, "not implemented") != NULL) {
+    fprintf(stderr, "the server does not implement this yet: %s", r->err.data);
+    if (handle != NULL) {
+      destroy(handle);
+    }
+    skip();
+  }
+}
+
+static int setup_server(void **state)
+{
+  (void)state;
+  it_server_prepare(&server);
+  it_server_start(&server);
+  return 0;
+}
+
+static int teardown_server(void **state)
+{
+  (void)state;
+  it_server_cleanup(&server);
+  return server.exit_status == 0 ? 0 : -1;
+}
+
+static int take_snapshot(void **state)
+{
+  return it_leak_check_begin(&server, state);
+}
+
+static int check_leaks(void **state)
+{
+  return it_leak_check_end(&server, state);
+}
+
+/* --- usage --- */
+
+static void test_help_per_command(void **state)
+{
+  (void)state;
+  cli_result r;
+  CLI(&r, "help", "run");
+  assert_status(&r, 0);
+  assert_contains(&r.out, "usage: cfwin client");
+  assert_contains(&r.out, "--tty");
+  cli_result_clear(&r);
+
+  CLI(&r, "create", "--help");
+  assert_status(&r, 0);
+  assert_contains(&r.out, "--memory SIZE");
+  cli_result_clear(&r);
+
+  CLI(&r, "help");
+  assert_status(&r, 0);
+  assert_contains(&r.out, "stream-out");
+  cli_result_clear(&r);
+}
+
+static void test_usage_errors_exit_1(void **state)
+{
+  (void)state;
+  cli_result r;
+  CLI(&r, "no-such-command");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "unknown command \"no-such-command\"");
+  cli_result_clear(&r);
+
+  CLI(&r, "create", "--no-such-option");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "unknown option --no-such-option");
+  cli_result_clear(&r);
+
+  CLI(&r, "create", "--memory", "12X");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "invalid --memory \"12X\"");
+  cli_result_clear(&r);
+
+  CLI(&r, "create", "--env", "NOVALUE");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "invalid --env \"NOVALUE\": use KEY=VALUE");
+  cli_result_clear(&r);
+
+  CLI(&r, "create", "--bind-mount", "/only-source");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "invalid --bind-mount \"/only-source\"");
+  cli_result_clear(&r);
+
+  CLI(&r, "info");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "missing arguments");
+  cli_result_clear(&r);
+
+  CLI(&r, "run", "some-handle");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "missing the program");
+  cli_result_clear(&r);
+
+  CLI(&r, "limits", "some-handle", "gpu");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "unknown limit \"gpu\"");
+  cli_result_clear(&r);
+
+  CLI(&r, "grace-time", "some-handle", "soon");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "invalid grace time \"soon\"");
+  cli_result_clear(&r);
+}
+
+static void test_bad_targets_named(void **state)
+{
+  (void)state;
+  cli_result r;
+  const char *argv[] = {binary(), "client", "-t", "no-port-here", "ping", NULL};
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execv(argv[0], (char **)argv);
+    _exit(127);
+  }
+  assert_int_equal(wait_status(pid), 1);
+
+  /* A socket path where nothing listens names the target and the fix. */
+  cf_autofree char *missing = cf_xasprintf("unix:%s/absent.sock", server.dir);
+  CLI(&r, "-t", missing, "ping");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "absent.sock");
+  assert_contains(&r.err, "CFWIN_TARGET");
+  cli_result_clear(&r);
+}
+
+/* --- targets --- */
+
+static void test_ping_over_tcp_and_env(void **state)
+{
+  (void)state;
+  cli_result r;
+  cf_autofree char *tcp = cf_xasprintf("127.0.0.1:%d", server.port);
+  CLI(&r, "-t", tcp, "ping");
+  assert_status(&r, 0);
+  assert_contains(&r.out, "ok");
+  cli_result_clear(&r);
+
+  /* CFWIN_TARGET is used when -t is absent; the later -t wins over the first. */
+  cf_autofree char *bad = cf_xasprintf("unix:%s/absent.sock", server.dir);
+  CLI(&r, "ping", "--json", "-t", tcp);
+  assert_status(&r, 0);
+  json_t *pong = parse_json(&r);
+  assert_true(json_is_object(pong));
+  json_decref(pong);
+  cli_result_clear(&r);
+
+  cf_autofree char *env = cf_xasprintf("CFWIN_TARGET=%s", bad);
+  pid_t pid = fork();
+  if (pid == 0) {
+    putenv(env);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(binary(), binary(), "client", "ping", (char *)NULL);
+    _exit(127);
+  }
+  assert_int_equal(wait_status(pid), 1);
+
+  cf_autofree char *good = cf_xasprintf("CFWIN_TARGET=unix:%s", server.socket_path);
+  pid = fork();
+  if (pid == 0) {
+    putenv(good);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    execl(binary(), binary(), "client", "ping", (char *)NULL);
+    _exit(127);
+  }
+  assert_int_equal(wait_status(pid), 0);
+}
+
+static void test_capacity_json(void **state)
+{
+  (void)state;
+  cli_result r;
+  CLI(&r, "--json", "capacity");
+  assert_status(&r, 0);
+  json_t *capacity = parse_json(&r);
+  assert_true(json_integer_value(json_object_get(capacity, "memory_in_bytes")) > 0);
+  assert_true(json_integer_value(json_object_get(capacity, "disk_in_bytes")) > 0);
+  assert_true(json_integer_value(json_object_get(capacity, "max_containers")) > 0);
+  json_decref(capacity);
+  cli_result_clear(&r);
+
+  CLI(&r, "capacity");
+  assert_status(&r, 0);
+  assert_contains(&r.out, "max containers");
+  cli_result_clear(&r);
+}
+
+/* --- containers --- */
+
+static void test_create_list_info_destroy(void **state)
+{
+  (void)state;
+  cf_autofree char *handle = test_handle("life");
+  cf_autofree char *owner = cf_xasprintf("owner=%s", handle);
+  cli_result r;
+  CLI(&r, "create", "--handle", handle, "--property", owner, "--env", "GREETING=hi", "--memory",
+      "64M", "--grace-time", "1h");
+  assert_status(&r, 0);
+  cf_autofree char *line = cf_xasprintf("%s\n", handle);
+  assert_string_equal(r.out.data, line);
+  cli_result_clear(&r);
+
+  CLI(&r, "list", "--json", "--property", owner);
+  assert_status(&r, 0);
+  json_t *list = parse_json(&r);
+  json_t *handles = json_object_get(list, "Handles");
+  assert_int_equal(json_array_size(handles), 1);
+  assert_string_equal(json_string_value(json_array_get(handles, 0)), handle);
+  json_decref(list);
+  cli_result_clear(&r);
+
+  CLI(&r, "list", "--json", "--property", "owner=nobody-has-this");
+  assert_status(&r, 0);
+  list = parse_json(&r);
+  assert_int_equal(json_array_size(json_object_get(list, "Handles")), 0);
+  json_decref(list);
+  cli_result_clear(&r);
+
+  CLI(&r, "list");
+  assert_status(&r, 0);
+  assert_contains(&r.out, "HANDLE");
+  cf_autofree char *row = cf_xasprintf("%s  active", handle);
+  assert_contains(&r.out, row);
+  cli_result_clear(&r);
+
+  CLI(&r, "info", handle, "--json");
+  assert_status(&r, 0);
+  json_t *infos = parse_json(&r);
+  json_t *info = json_object_get(infos, handle);
+  assert_string_equal(json_string_value(json_object_get(info, "State")), "active");
+  json_t *properties = json_object_get(info, "Properties");
+  assert_string_equal(json_string_value(json_object_get(properties, "owner")), handle);
+  json_decref(infos);
+  cli_result_clear(&r);
+
+  CLI(&r, "info", handle);
+  assert_status(&r, 0);
+  assert_contains(&r.out, "state                    active");
+  cli_result_clear(&r);
+
+  CLI(&r, "limits", handle, "memory", "--json");
+  assert_status(&r, 0);
+  json_t *limits = parse_json(&r);
+  json_t *memory = json_object_get(json_object_get(limits, "memory"), "limit_in_bytes");
+  assert_int_equal(json_integer_value(memory), 64 * 1024 * 1024);
+  json_decref(limits);
+  cli_result_clear(&r);
+
+  CLI(&r, "run", handle, "--", "sh", "-c", "echo $GREETING");
+  assert_status(&r, 0);
+  assert_string_equal(r.out.data, "hi\n");
+  cli_result_clear(&r);
+
+  CLI(&r, "destroy", handle);
+  assert_status(&r, 0);
+  assert_string_equal(r.out.data, line);
+  cli_result_clear(&r);
+
+  CLI(&r, "list", "--quiet", "--property", owner);
+  assert_status(&r, 0);
+  assert_int_equal(r.out.len, 0);
+  cli_result_clear(&r);
+}
+
+static void test_properties_commands(void **state)
+{
+  (void)state;
+  cf_autofree char *handle = test_handle("props");
+  create(handle);
+  cli_result r;
+  CLI(&r, "properties", handle, "set", "color", "blue green");
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+
+  CLI(&r, "properties", handle, "get", "color");
+  assert_status(&r, 0);
+  assert_string_equal(r.out.data, "blue green\n");
+  cli_result_clear(&r);
+
+  CLI(&r, "--json", "properties", handle);
+  assert_status(&r, 0);
+  json_t *properties = parse_json(&r);
+  assert_string_equal(json_string_value(json_object_get(properties, "color")), "blue green");
+  json_decref(properties);
+  cli_result_clear(&r);
+
+  CLI(&r, "properties", handle, "remove", "color");
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+
+  CLI(&r, "properties", handle, "get", "color");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "color");
+  cli_result_clear(&r);
+
+  CLI(&r, "properties", handle, "rename", "a", "b");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "get KEY, set KEY VALUE or remove KEY");
+  cli_result_clear(&r);
+  destroy(handle);
+}
+
+static void test_metrics_and_bulk(void **state)
+{
+  (void)state;
+  cf_autofree char *handle = test_handle("metrics");
+  create(handle);
+  cli_result r;
+  CLI(&r, "--json", "metrics", handle);
+  assert_status(&r, 0);
+  json_t *all = parse_json(&r);
+  json_t *metrics = json_object_get(all, handle);
+  assert_true(json_integer_value(json_object_get(metrics, "Age")) > 0);
+  assert_non_null(json_object_get(metrics, "MemoryStat"));
+  json_decref(all);
+  cli_result_clear(&r);
+
+  CLI(&r, "--json", "bulk-info", handle, "cli-no-such-handle");
+  assert_status(&r, 0);
+  json_t *bulk = parse_json(&r);
+  json_t *entry = json_object_get(bulk, handle);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(entry, "Info"), "State")),
+                      "active");
+  json_t *missing = json_object_get(json_object_get(bulk, "cli-no-such-handle"), "Err");
+  assert_true(json_is_object(missing));
+  json_decref(bulk);
+  cli_result_clear(&r);
+
+  CLI(&r, "bulk-metrics", handle);
+  assert_status(&r, 0);
+  assert_contains(&r.out, "memory usage");
+  cli_result_clear(&r);
+
+  CLI(&r, "bulk-info", handle, "cli-no-such-handle");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "cli-no-such-handle");
+  cli_result_clear(&r);
+  destroy(handle);
+}
+
+static void test_unknown_handle_errors(void **state)
+{
+  (void)state;
+  const char *commands[][4] = {
+      {"info", "cli-missing", NULL, NULL},       {"destroy", "cli-missing", NULL, NULL},
+      {"metrics", "cli-missing", NULL, NULL},    {"limits", "cli-missing", NULL, NULL},
+      {"properties", "cli-missing", NULL, NULL}, {"attach", "cli-missing", "some-process", NULL},
+      {"run", "cli-missing", "--", "true"},
+  };
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+    cli_result r;
+    cli_input(&r, NULL, 0, commands[i]);
+    assert_status(&r, 1);
+    assert_contains(&r.err, "unknown handle: cli-missing");
+    assert_contains(&r.err, "cfwin client list");
+    cli_result_clear(&r);
+  }
+}
+
+/* --- processes --- */
+
+static void test_run_passes_streams_and_status(void **state)
+{
+  (void)state;
+  cf_autofree char *handle = test_handle("run");
+  create(handle);
+  cli_result r;
+  CLI_IN(&r, "hello\n", "run", handle, "--", "sh", "-c", "cat; echo oops >&2; exit 7");
+  assert_status(&r, 7);
+  assert_string_equal(r.out.data, "hello\n");
+  assert_string_equal(r.err.data, "oops\n");
+  cli_result_clear(&r);
+
+  CLI(&r, "run", handle, "--env", "A=1", "--env", "B=two", "--dir", "/tmp", "--", "sh", "-c",
+      "echo $A $B; pwd");
+  assert_status(&r, 0);
+  assert_string_equal(r.out.data, "1 two\n/tmp\n");
+  cli_result_clear(&r);
+
+  CLI(&r, "run", handle, "--user", "nobody", "--", "id", "-un");
+  assert_status(&r, 0);
+  assert_string_equal(r.out.data, "nobody\n");
+  cli_result_clear(&r);
+
+  CLI(&r, "run", handle, "--", "no-such-program");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "no-such-program");
+  cli_result_clear(&r);
+
+  CLI(&r, "run", handle, "--", "sh", "-c", "kill -9 $$");
+  assert_status(&r, 137);
+  cli_result_clear(&r);
+  destroy(handle);
+}
+
+/* A megabyte of stdin in many reads, with multibyte characters that reads
+ * may cut, arrives whole. */
+static void test_run_large_stdin(void **state)
+{
+  (void)state;
+  cf_autofree char *handle = test_handle("stdin");
+  create(handle);
+  size_t len = 1024 * 1024;
+  char *input = cf_xmalloc(len + 1);
+  for (size_t i = 0; i < len; i += 4) {
+    memcpy(input + i,
+           (i / 4) % 7 == 0 ? "\xc3\xa9\n"
+                              "a"
+                            : "abc\n",
+           4);
+  }
+  input[len] = '\0';
+  size_t accents = 0;
+  for (const char *p = input; (p = strstr(p, "\xc3\xa9")) != NULL; p += 2) {
+    accents++;
+  }
+  cf_autofree char *expected_lines = cf_xasprintf("%zu\n", accents);
+  cli_result r;
+  cli_input(&r, input, len,
+            (const char *const[]){"run", handle, "--", "grep", "-c", "\xc3\xa9", NULL});
+  assert_status(&r, 0);
+  assert_string_equal(r.out.data, expected_lines);
+  cli_result_clear(&r);
+
+  cli_input(&r, input, len, (const char *const[]){"run", handle, "--", "wc", "-c", NULL});
+  assert_status(&r, 0);
+  assert_string_equal(r.out.data, "1048576\n");
+  cli_result_clear(&r);
+  free(input);
+  destroy(handle);
+}
+
+/* Reads from fd until text appears in buf or the fd ends. */
+static bool read_until(int fd, cf_buf *buf, const char *text)
+{
+  char chunk[4096];
+  while (buf->data == NULL || strstr(buf->data, text) == NULL) {
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n <= 0) {
+      return false;
+    }
+    cf_buf_append(buf, chunk, (size_t)n, NULL);
+  }
+  return true;
+}
+
+static void test_detach_then_attach(void **state)
+{
+  (void)state;
+  cf_autofree char *handle = test_handle("attach");
+  create(handle);
+  cli_result r;
+  CLI(&r, "run", handle, "--detach", "--id", "ticker", "--", "sh", "-c",
+      "while [ ! -e /tmp/go ]; do echo tick; sleep 0.1; done; echo done; exit 3");
+  assert_status(&r, 0);
+  assert_string_equal(r.out.data, "ticker\n");
+  cli_result_clear(&r);
+
+  /* The attach runs in the background; once its output shows a tick it is
+   * attached, and the process is told to finish. */
+  int out[2];
+  assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+  char **argv = client_argv((const char *const[]){"attach", handle, "ticker", NULL});
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(out[1]);
+  cf_buf seen;
+  cf_buf_init(&seen, 1024 * 1024);
+  assert_true(read_until(out[0], &seen, "tick\n"));
+  CLI(&r, "run", handle, "--", "touch", "/tmp/go");
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+  assert_true(read_until(out[0], &seen, "done\n"));
+  assert_int_equal(wait_status(pid), 3);
+  close(out[0]);
+  cf_buf_free(&seen);
+  free(argv[3]);
+  free(argv);
+
+  CLI(&r, "attach", handle, "no-such-process");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "unknown process: no-such-process");
+  cli_result_clear(&r);
+  destroy(handle);
+}
+
+/* Runs `cfwin client run --tty` with a pseudo-terminal of 33 rows and 99
+ * columns as its stdin, stdout and stderr, and returns what the terminal
+ * showed and the exit status. */
+static int run_in_pty(const char *handle, cf_buf *shown)
+{
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  assert_true(master >= 0);
+  assert_int_equal(grantpt(master), 0);
+  assert_int_equal(unlockpt(master), 0);
+  struct winsize size = {.ws_row = 33, .ws_col = 99};
+  assert_int_equal(ioctl(master, TIOCSWINSZ, &size), 0);
+  char **argv = client_argv(
+      (const char *const[]){"run", "--tty", handle, "--", "sh", "-c", "stty size; exit 4", NULL});
+  const char *slave_name = ptsname(master);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    int slave = open(slave_name, O_RDWR);
+    ioctl(slave, TIOCSCTTY, 0);
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  char chunk[4096];
+  for (;;) {
+    ssize_t n = read(master, chunk, sizeof(chunk));
+    if (n <= 0) {
+      break; /* EIO once the client, the only user of the slave, has exited */
+    }
+    cf_buf_append(shown, chunk, (size_t)n, NULL);
+  }
+  close(master);
+  free(argv[3]);
+  free(argv);
+  return wait_status(pid);
+}
+
+static void test_tty_run_through_pty(void **state)
+{
+  (void)state;
+  cf_autofree char *handle = test_handle("tty");
+  create(handle);
+  cli_result probe;
+  CLI(&probe, "run", "--tty", handle, "--", "true");
+  skip_if_not_implemented(&probe, handle);
+  assert_status(&probe, 0);
+  cli_result_clear(&probe);
+
+  cf_buf shown;
+  cf_buf_init(&shown, 1024 * 1024);
+  int status = run_in_pty(handle, &shown);
+  assert_int_equal(status, 4);
+  assert_contains(&shown, "33 99");
+  cf_buf_free(&shown);
+  destroy(handle);
+}
+
+/* --- files --- */
+
+/* Writes a tar archive holding one regular file into out. */
+static void make_tar(cf_buf *out, const char *name, const char *content)
+{
+  size_t size = 64 * 1024;
+  char *memory = cf_xmalloc(size);
+  size_t used = 0;
+  struct archive *tar = archive_write_new();
+  assert_int_equal(archive_write_set_format_pax_restricted(tar), ARCHIVE_OK);
+  assert_int_equal(archive_write_open_memory(tar, memory, size, &used), ARCHIVE_OK);
+  struct archive_entry *entry = archive_entry_new();
+  archive_entry_set_pathname(entry, name);
+  archive_entry_set_filetype(entry, AE_IFREG);
+  archive_entry_set_perm(entry, 0644);
+  archive_entry_set_size(entry, (la_int64_t)strlen(content));
+  assert_int_equal(archive_write_header(tar, entry), ARCHIVE_OK);
+  assert_int_equal(archive_write_data(tar, content, strlen(content)), (la_ssize_t)strlen(content));
+  archive_entry_free(entry);
+  assert_int_equal(archive_write_close(tar), ARCHIVE_OK);
+  archive_write_free(tar);
+  cf_buf_append(out, memory, used, NULL);
+  free(memory);
+}
+
+/* Finds the entry called name in a tar archive and copies its content. */
+static bool read_tar_entry(const cf_buf *archive_data, const char *name, cf_buf *content)
+{
+  struct archive *tar = archive_read_new();
+  archive_read_support_format_tar(tar);
+  assert_int_equal(archive_read_open_memory(tar, archive_data->data, archive_data->len),
+                   ARCHIVE_OK);
+  struct archive_entry *entry = NULL;
+  bool found = false;
+  while (!found && archive_read_next_header(tar, &entry) == ARCHIVE_OK) {
+    if (strcmp(archive_entry_pathname(entry), name) != 0) {
+      continue;
+    }
+    char chunk[4096];
+    la_ssize_t n;
+    while ((n = archive_read_data(tar, chunk, sizeof(chunk))) > 0) {
+      cf_buf_append(content, chunk, (size_t)n, NULL);
+    }
+    found = true;
+  }
+  archive_read_free(tar);
+  return found;
+}
+
+static void test_stream_in_and_out(void **state)
+{
+  (void)state;
+  cf_autofree char *handle = test_handle("files");
+  create(handle);
+  cf_buf tar;
+  cf_buf_init(&tar, 1024 * 1024);
+  make_tar(&tar, "hello.txt", "streamed\n");
+  cli_result r;
+  cli_input(&r, tar.data, tar.len,
+            (const char *const[]){"stream-in", handle, "--to", "/data/in", NULL});
+  skip_if_not_implemented(&r, handle);
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+  cf_buf_free(&tar);
+
+  CLI(&r, "run", handle, "--", "cat", "/data/in/hello.txt");
+  assert_status(&r, 0);
+  assert_string_equal(r.out.data, "streamed\n");
+  cli_result_clear(&r);
+
+  /* Without a trailing slash the archive holds the directory itself. */
+  CLI(&r, "stream-out", handle, "--from", "/data/in");
+  assert_status(&r, 0);
+  cf_buf content;
+  cf_buf_init(&content, 1024);
+  assert_true(read_tar_entry(&r.out, "in/hello.txt", &content));
+  assert_string_equal(content.data, "streamed\n");
+  cf_buf_free(&content);
+  cli_result_clear(&r);
+
+  CLI(&r, "stream-out", handle, "--from", "/no/such/path");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "/no/such/path");
+  cli_result_clear(&r);
+
+  CLI(&r, "stream-in", handle);
+  assert_status(&r, 1);
+  assert_contains(&r.err, "missing --to PATH");
+  cli_result_clear(&r);
+
+  /* Ten bytes are no tar archive. */
+  CLI_IN(&r, "not a tar!", "stream-in", handle, "--to", "/data/bad");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "stream into");
+  cli_result_clear(&r);
+  destroy(handle);
+}
+
+/* --- stop, grace time, network --- */
+
+static void test_stop_and_grace_time(void **state)
+{
+  (void)state;
+  cf_autofree char *handle = test_handle("stop");
+  create(handle);
+  cli_result r;
+  CLI(&r, "grace-time", handle, "1h");
+  skip_if_not_implemented(&r, handle);
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+
+  CLI(&r, "stop", handle, "--kill");
+  skip_if_not_implemented(&r, handle);
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+
+  CLI(&r, "--json", "info", handle);
+  assert_status(&r, 0);
+  json_t *infos = parse_json(&r);
+  json_t *state_value = json_object_get(json_object_get(infos, handle), "State");
+  assert_string_equal(json_string_value(state_value), "stopped");
+  json_decref(infos);
+  cli_result_clear(&r);
+  destroy(handle);
+}
+
+static void test_net_commands_report_errors(void **state)
+{
+  (void)state;
+  cli_result r;
+  CLI(&r, "net-in", "cli-missing", "--container-port", "8080");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "cli-missing");
+  cli_result_clear(&r);
+
+  CLI(&r, "net-in", "cli-missing", "--host-port", "70000");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "invalid --host-port \"70000\"");
+  cli_result_clear(&r);
+
+  CLI(&r, "net-out", "cli-missing", "--protocol", "sctp");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "invalid --protocol \"sctp\"");
+  cli_result_clear(&r);
+
+  CLI(&r, "net-out", "cli-missing", "--protocol", "tcp", "--network", "10.0.0.1-10.0.0.9", "--port",
+      "80-90");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "cli-missing");
+  cli_result_clear(&r);
+}
+
+int main(void)
+{
+  it_require_root();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_help_per_command),
+      cmocka_unit_test(test_usage_errors_exit_1),
+      cmocka_unit_test(test_bad_targets_named),
+      cmocka_unit_test(test_ping_over_tcp_and_env),
+      cmocka_unit_test(test_capacity_json),
+      cmocka_unit_test_setup_teardown(test_create_list_info_destroy, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_properties_commands, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_metrics_and_bulk, take_snapshot, check_leaks),
+      cmocka_unit_test(test_unknown_handle_errors),
+      cmocka_unit_test_setup_teardown(test_run_passes_streams_and_status, take_snapshot,
+                                      check_leaks),
+      cmocka_unit_test_setup_teardown(test_run_large_stdin, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_detach_then_attach, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_tty_run_through_pty, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_stream_in_and_out, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_stop_and_grace_time, take_snapshot, check_leaks),
+      cmocka_unit_test(test_net_commands_report_errors),
+  };
+  return cmocka_run_group_tests(tests, setup_server, teardown_server);
+}
