@@ -3,7 +3,7 @@
 // node. Exits 1 when a file has one, 2 on a usage or load error.
 //
 // Usage: node --liftoff-only ps_parse.mjs --modules DIR FILE...
-//   DIR holds node_modules/web-tree-sitter and node_modules/tree-sitter-powershell
+//   DIR contains node_modules/web-tree-sitter and node_modules/tree-sitter-powershell
 //   (tests/deploy/run.sh installs them there). --liftoff-only keeps V8 from spending
 //   about 10 s of CPU at exit optimizing the 1 MB grammar (node 20).
 

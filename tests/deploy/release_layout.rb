@@ -3,7 +3,7 @@
 # Checks a BOSH release directory against the rules `bosh create-release` (bosh-cli v7)
 # enforces, plus the director's need for a monit file in every job.
 # NOTE: the bosh CLI is not packaged for Debian and cannot be installed here, so these
-# rules are our own reading of it; `bosh create-release` itself has not run on this tree.
+# rules are our reading of it. `bosh create-release` itself has not run on this tree.
 #
 # Usage: ruby release_layout.rb RELEASE_DIR   (prints each problem; exit status 1 if any)
 

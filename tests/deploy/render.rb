@@ -5,7 +5,7 @@
 # context (Bosh::Common::Template::EvaluationContext in cloudfoundry/bosh):
 #
 # - ERB with trim mode "-"; the monit file is rendered as a template too.
-# - A job sees only the properties its spec declares. Each takes the manifest's value or,
+# - A job gets only the properties its spec declares. Each takes the manifest's value or,
 #   when that is nil, the spec's default. Manifest properties the spec does not declare
 #   are dropped by the director; here they can be listed with undeclared_properties.
 # - p(name), p(name, default), p([names...]) and p([names...], default); an unset

@@ -4,7 +4,7 @@
 # layout, and a PowerShell grammar over every .ps1 file and rendered script.
 # The grammar (tree-sitter-powershell's prebuilt wasm, run by web-tree-sitter, so no
 # native build) is installed from the npm registry into BUILD_DIR/deploy-node once.
-# Usage: tests/deploy/run.sh BUILD_DIR   (BUILD_DIR holds a built cfwin)
+# Usage: tests/deploy/run.sh BUILD_DIR   (BUILD_DIR contains a built cfwin)
 set -eu
 
 if [ $# -ne 1 ]; then

@@ -1,9 +1,9 @@
 # frozen_string_literal: true
 
-# Applies BOSH ops files (the go-patch format) to a manifest. Only what cfwin's ops files
-# use is supported: `replace` and `remove`, with path segments `key`, `name=value`
-# (an array element by its name), `-` (after the last array element) and a trailing `?`
-# that makes a missing `key` or `name=value` segment be created on replace.
+# Applies BOSH ops files (the go-patch format) to a manifest. It supports only what
+# cfwin's ops files use: `replace` and `remove`, with the path segments `key`,
+# `name=value` (an array element by its name) and `-` (after the last array element).
+# A trailing `?` makes replace create a missing `key` or `name=value` segment.
 
 module Ops
   class Error < StandardError; end
