@@ -12,6 +12,7 @@
 #include "base/mem.h"
 #include "cli/cli.h"
 #include "cli/cli_internal.h"
+#include "keeper/keeper.h"
 #include "cli/client_cli.h"
 
 enum role {
@@ -24,6 +25,7 @@ enum role {
   ROLE_CLIENT,
   ROLE_VERSION,
   ROLE_HELP,
+  ROLE_KEEPER, /* internal: started by the server for each process, not listed in help */
 };
 
 struct role_name {
@@ -40,6 +42,7 @@ static const struct role_name role_names[] = {
     {"client", ROLE_CLIENT, false},     {"version", ROLE_VERSION, false},
     {"--version", ROLE_VERSION, false}, {"help", ROLE_HELP, false},
     {"--help", ROLE_HELP, false},       {"-h", ROLE_HELP, false},
+    {"keeper", ROLE_KEEPER, false},
 };
 
 static enum role find_role(const char *name, size_t len, bool program_name)
@@ -156,6 +159,8 @@ static int run_role(enum role role, int argc, char **argv, int start)
   case ROLE_HELP:
     print_help(stdout);
     return 0;
+  case ROLE_KEEPER:
+    return cf_keeper_main(argc - start, argv + start);
   case ROLE_NONE:
     break;
   }
