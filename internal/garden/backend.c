@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "garden/backend.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "base/log.h"
@@ -15,6 +18,7 @@
 #include "garden/bind_mounts.h"
 #include "garden/limits.h"
 #include "image/volume.h"
+#include "keeper/keeper.h"
 
 int cf_backend_open(const char *depot, const cf_backend_options *options, cf_backend **out,
                     cf_err **err)
@@ -24,9 +28,11 @@ int cf_backend_open(const char *depot, const cf_backend_options *options, cf_bac
   backend->depot = cf_xstrdup(depot);
   backend->containers_dir = cf_path_join(depot, "containers");
   backend->volumes_dir = cf_path_join(depot, "volumes");
+  backend->keepers_dir = cf_path_join(depot, "keepers");
   pthread_mutex_init(&backend->ports_lock, NULL);
   pthread_mutex_init(&backend->peas_lock, NULL);
   if (cf_mkdir_p(backend->containers_dir, 0700, err) < 0 ||
+      cf_mkdir_p(backend->keepers_dir, 0700, err) < 0 ||
       cf_store_open(depot, &backend->store, err) < 0 ||
       cf_image_store_open(depot, backend->store, &backend->images, err) < 0) {
     cf_backend_close(backend);
@@ -53,6 +59,7 @@ void cf_backend_close(cf_backend *backend)
   cf_store_close(backend->store);
   free(backend->containers_dir);
   free(backend->volumes_dir);
+  free(backend->keepers_dir);
   free(backend->depot);
   free(backend);
 }
@@ -322,6 +329,8 @@ fail:
   return -1;
 }
 
+static void end_keepers(cf_backend *backend, const char *handle);
+
 int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err)
 {
   cf_container_record record = {0};
@@ -338,6 +347,7 @@ int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err)
     cf_err_wrap(err, "stop container processes");
     goto out;
   }
+  end_keepers(backend, handle);
   if (cf_backend_net_down(backend, handle, err) < 0) {
     cf_err_wrap(err, "delete the network endpoint of container %s", handle);
     goto out;
@@ -446,11 +456,97 @@ static int load_env(const char *text, json_t **env, cf_err **err)
   return 0;
 }
 
-int cf_backend_exec(cf_backend *backend, const char *handle, const cf_process_spec *spec,
-                    cf_process *out, cf_err **err)
+/* The process's environment: the container's (image, then container
+ * spec), then the process spec's own. The strings are borrowed from
+ * stored_env and spec; free the array with free(). */
+static const char **merge_env(const json_t *stored_env, const cf_process_spec *spec, size_t *count)
 {
-  cf_container_record record = {0};
-  if (cf_store_container_get(backend->store, handle, &record, err) < 0) {
+  size_t stored_count = json_array_size(stored_env);
+  *count = stored_count + spec->env_count;
+  const char **env = cf_xcalloc(*count + 1, sizeof(*env));
+  for (size_t i = 0; i < stored_count; i++) {
+    env[i] = json_string_value(json_array_get(stored_env, i));
+  }
+  for (size_t i = 0; i < spec->env_count; i++) {
+    env[stored_count + i] = spec->env[i];
+  }
+  return env;
+}
+
+void cf_backend_process_clear(cf_backend_process *process)
+{
+  free(process->socket_path);
+  cf_closep(&process->keeper_fd);
+  *process = (cf_backend_process){.keeper_fd = -1};
+}
+
+/* A new socket path under <depot>/keepers, short enough for sun_path in
+ * most depots; a random name, because pids are reused. */
+static int new_socket_path(cf_backend *backend, char **path, cf_err **err)
+{
+  char name[17];
+  if (cf_random_hex(name, 8, err) < 0) {
+    return -1;
+  }
+  *path = cf_xasprintf("%s/%s.sock", backend->keepers_dir, name);
+  return 0;
+}
+
+/* Ends a keeper whose process could not be handed to the server: kills
+ * the process, waits for the keeper, removes its socket and record. */
+static void abandon_keeper(cf_backend *backend, const cf_process_record *record)
+{
+  cf_runtime_pid_signal((pid_t)record->pid, record->start_time, SIGKILL, NULL);
+  cf_err *err = NULL;
+  if (cf_keeper_end((pid_t)record->keeper_pid, record->keeper_start_time, 2000, &err) < 0) {
+    cf_log_error("run.end-keeper-failed", err, "{s:s, s:s}", "handle", record->handle, "process",
+                 record->id);
+    cf_err_free(err);
+  }
+  unlink(record->socket_path);
+  cf_store_process_delete(backend->store, record->handle, record->id, NULL);
+}
+
+/* Spawns the keeper for the recorded process and records its pids. */
+static int spawn_keeper(cf_backend *backend, const cf_keeper_request *request,
+                        cf_process_record *record, cf_backend_process *out, cf_err **err)
+{
+  cf_keeper_started started;
+  if (cf_keeper_spawn(request, &started, err) < 0) {
+    cf_store_process_delete(backend->store, record->handle, record->id, NULL);
+    return -1;
+  }
+  record->pid = started.pid;
+  record->start_time = started.start_time;
+  record->keeper_pid = started.keeper_pid;
+  record->keeper_start_time = started.keeper_start_time;
+  if (cf_store_process_set_keeper(backend->store, record, err) < 0 ||
+      cf_keeper_connect(record->socket_path, &out->keeper_fd, err) < 0) {
+    abandon_keeper(backend, record);
+    return -1;
+  }
+  out->pid = started.pid;
+  out->start_time = started.start_time;
+  out->keeper_pid = started.keeper_pid;
+  out->keeper_start_time = started.keeper_start_time;
+  out->socket_path = cf_xstrdup(record->socket_path);
+  return 0;
+}
+
+/* The rlimits array of an OCI config, borrowed; NULL when it has none. */
+static json_t *config_rlimits(const void *oci_config)
+{
+  json_t *process = json_object_get(oci_config, "process");
+  return json_object_get(process, "rlimits");
+}
+
+int cf_backend_exec(cf_backend *backend, const char *handle, const char *id,
+                    const cf_process_spec *spec, const cf_container_init *target,
+                    cf_backend_process *out, cf_err **err)
+{
+  *out = (cf_backend_process){.keeper_fd = -1};
+  cf_container_record container = {0};
+  if (cf_store_container_get(backend->store, handle, &container, err) < 0) {
     return -1;
   }
   /* Processes get the container's privilege, as its init did. */
@@ -458,28 +554,122 @@ int cf_backend_exec(cf_backend *backend, const char *handle, const cf_process_sp
   bool privileged =
       cf_store_limits_get(backend->store, handle, &limits, NULL) == 0 && limits.privileged;
   json_t *stored_env = NULL;
-  int rc = load_env(record.env_json, &stored_env, err);
+  cf_autofree char *socket_path = NULL;
+  if (load_env(container.env_json, &stored_env, err) < 0 ||
+      new_socket_path(backend, &socket_path, err) < 0) {
+    json_decref(stored_env);
+    cf_container_record_clear(&container);
+    return -1;
+  }
+  size_t env_count = 0;
+  cf_autofree const char **env = merge_env(stored_env, spec, &env_count);
+  cf_keeper_request request = {
+      .socket_path = socket_path,
+      .handle = (char *)handle,
+      .id = (char *)id,
+      .init = target != NULL ? *target
+                             : (cf_container_init){.pid = (pid_t)container.init_pid,
+                                                   .start_time = container.init_start_time},
+      .path = (char *)spec->path,
+      .args = (char **)spec->args,
+      .arg_count = spec->arg_count,
+      .env = (char **)env,
+      .env_count = env_count,
+      .dir = (char *)spec->dir,
+      .user = (char *)spec->user,
+      .privileged = privileged,
+      .tty = spec->terminal,
+      .rows = spec->terminal_rows,
+      .columns = spec->terminal_columns,
+      .rlimits = config_rlimits(spec->oci_config),
+  };
+  cf_process_record record = {
+      .id = (char *)id,
+      .handle = (char *)handle,
+      .state = CF_PROCESS_RUNNING,
+      .created_at_ns = now_ns(),
+      .socket_path = socket_path,
+      .tty = spec->terminal,
+  };
+  /* The record comes first, so a duplicate id fails before anything runs
+   * and a crash after the spawn leaves a record that names the keeper's
+   * socket. */
+  int rc = cf_store_process_insert(backend->store, &record, err);
   if (rc == 0) {
-    size_t stored_count = json_array_size(stored_env);
-    size_t total = stored_count + spec->env_count;
-    const char **env = cf_xcalloc(total + 1, sizeof(*env));
-    for (size_t i = 0; i < stored_count; i++) {
-      env[i] = json_string_value(json_array_get(stored_env, i));
-    }
-    for (size_t i = 0; i < spec->env_count; i++) {
-      env[stored_count + i] = spec->env[i];
-    }
-    cf_process_spec merged = *spec;
-    merged.env = env;
-    merged.env_count = total;
-    merged.privileged = privileged;
-    cf_container_init init = {.pid = (pid_t)record.init_pid, .start_time = record.init_start_time};
-    rc = cf_runtime_exec(&init, &merged, out, err);
-    free(env);
+    rc = spawn_keeper(backend, &request, &record, out, err);
   }
   json_decref(stored_env);
-  cf_container_record_clear(&record);
+  cf_container_record_clear(&container);
   return rc;
+}
+
+int cf_backend_process_records(cf_backend *backend, const char *handle, cf_process_record **records,
+                               size_t *count, cf_err **err)
+{
+  *records = NULL;
+  *count = 0;
+  char **ids = NULL;
+  size_t id_count = 0;
+  if (cf_store_process_list(backend->store, handle, &ids, &id_count, err) < 0) {
+    return -1;
+  }
+  cf_process_record *list = cf_xcalloc(id_count + 1, sizeof(*list));
+  size_t n = 0;
+  for (size_t i = 0; i < id_count; i++) {
+    if (cf_store_process_get(backend->store, handle, ids[i], &list[n], NULL) == 0) {
+      n++;
+    }
+  }
+  cf_strv_free(ids, id_count);
+  *records = list;
+  *count = n;
+  return 0;
+}
+
+void cf_backend_process_records_free(cf_process_record *records, size_t count)
+{
+  for (size_t i = 0; records != NULL && i < count; i++) {
+    cf_process_record_clear(&records[i]);
+  }
+  free(records);
+}
+
+int cf_backend_process_remove(cf_backend *backend, const char *handle, const char *id, cf_err **err)
+{
+  cf_process_record record = {0};
+  if (cf_store_process_get(backend->store, handle, id, &record, err) < 0) {
+    return -1;
+  }
+  if (record.socket_path != NULL && unlink(record.socket_path) < 0 && errno != ENOENT) {
+    cf_log(CF_LOG_INFO, "run.remove-keeper-socket-failed", "{s:s, s:s}", "socket",
+           record.socket_path, "error", strerror(errno));
+  }
+  cf_process_record_clear(&record);
+  return cf_store_process_delete(backend->store, handle, id, err);
+}
+
+/* Ends the keepers of a container whose init is gone: each one exits on
+ * its own once it sees that, so this waits briefly before it kills. */
+static void end_keepers(cf_backend *backend, const char *handle)
+{
+  cf_process_record *records = NULL;
+  size_t count = 0;
+  if (cf_backend_process_records(backend, handle, &records, &count, NULL) < 0) {
+    return;
+  }
+  for (size_t i = 0; i < count; i++) {
+    cf_err *err = NULL;
+    if (records[i].keeper_pid > 0 &&
+        cf_keeper_end((pid_t)records[i].keeper_pid, records[i].keeper_start_time, 2000, &err) < 0) {
+      cf_log_error("destroy.end-keeper-failed", err, "{s:s, s:s}", "handle", handle, "process",
+                   records[i].id);
+      cf_err_free(err);
+    }
+    if (records[i].socket_path != NULL) {
+      unlink(records[i].socket_path);
+    }
+  }
+  cf_backend_process_records_free(records, count);
 }
 
 static bool should_keep(const cf_container_record *record, bool destroy_all)
@@ -491,23 +681,34 @@ static bool should_keep(const cf_container_record *record, bool destroy_all)
   return init.pid > 0 && cf_runtime_container_alive(&init);
 }
 
-static void drop_process_records(cf_backend *backend, const char *handle)
+/* Keeps the records of processes whose keeper is alive, so the server
+ * can reconnect to them, and removes the others with their sockets. */
+static void drop_dead_process_records(cf_backend *backend, const char *handle)
 {
-  char **ids = NULL;
+  cf_process_record *records = NULL;
   size_t count = 0;
   cf_err *err = NULL;
-  if (cf_store_process_list(backend->store, handle, &ids, &count, &err) < 0) {
+  if (cf_backend_process_records(backend, handle, &records, &count, &err) < 0) {
     cf_log_error("reconcile.list-processes-failed", err, "{s:s}", "handle", handle);
     cf_err_free(err);
     return;
   }
   for (size_t i = 0; i < count; i++) {
-    if (cf_store_process_delete(backend->store, handle, ids[i], &err) < 0) {
+    const cf_process_record *record = &records[i];
+    if (cf_keeper_alive((pid_t)record->keeper_pid, record->keeper_start_time)) {
+      continue;
+    }
+    cf_log(CF_LOG_INFO, "reconcile.process-keeper-gone", "{s:s, s:s}", "handle", handle, "process",
+           record->id);
+    if (record->socket_path != NULL) {
+      unlink(record->socket_path);
+    }
+    if (cf_store_process_delete(backend->store, handle, record->id, &err) < 0) {
       cf_log_error("reconcile.delete-process-failed", err, "{s:s}", "handle", handle);
       cf_err_clear(&err);
     }
   }
-  cf_strv_free(ids, count);
+  cf_backend_process_records_free(records, count);
 }
 
 static int reconcile_one(cf_backend *backend, const char *handle, bool destroy_all, bool *kept,
@@ -521,7 +722,7 @@ static int reconcile_one(cf_backend *backend, const char *handle, bool destroy_a
   *init_pid = (pid_t)record.init_pid;
   cf_container_record_clear(&record);
   if (*kept) {
-    drop_process_records(backend, handle);
+    drop_dead_process_records(backend, handle);
     return 0;
   }
   cf_log(CF_LOG_INFO, "reconcile.destroying", "{s:s}", "handle", handle);
@@ -553,6 +754,62 @@ static void delete_orphan_volumes(cf_backend *backend)
     }
   }
   cf_strv_free(handles, count);
+}
+
+/* True when a kept process record names path. */
+static bool socket_in_use(cf_backend *backend, char *const *handles, size_t count, const char *path)
+{
+  bool found = false;
+  for (size_t i = 0; i < count && !found; i++) {
+    cf_process_record *records = NULL;
+    size_t record_count = 0;
+    if (cf_backend_process_records(backend, handles[i], &records, &record_count, NULL) < 0) {
+      continue;
+    }
+    for (size_t j = 0; j < record_count && !found; j++) {
+      found = records[j].socket_path != NULL && strcmp(records[j].socket_path, path) == 0;
+    }
+    cf_backend_process_records_free(records, record_count);
+  }
+  return found;
+}
+
+/* Tells a keeper no record names to kill its process and end, for example
+ * one a crash left between its spawn and its record. */
+static void end_orphan_keeper(const char *path)
+{
+  int fd = -1;
+  if (cf_keeper_connect(path, &fd, NULL) == 0) {
+    cf_buf frames;
+    cf_buf_init(&frames, 64);
+    cf_keeper_frame_append_u32(&frames, CF_KEEPER_SIGNAL, SIGKILL, NULL);
+    cf_keeper_frame_append(&frames, CF_KEEPER_RELEASE, NULL, 0, NULL);
+    cf_write_all(fd, frames.data, frames.len, NULL);
+    cf_buf_free(&frames);
+    close(fd);
+  }
+  unlink(path);
+}
+
+/* Removes keeper sockets that no kept process record names. */
+static void sweep_keepers(cf_backend *backend, char *const *kept, size_t kept_count)
+{
+  DIR *dir = opendir(backend->keepers_dir);
+  if (dir == NULL) {
+    return;
+  }
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    if (entry->d_name[0] == '.') {
+      continue;
+    }
+    cf_autofree char *path = cf_path_join(backend->keepers_dir, entry->d_name);
+    if (!socket_in_use(backend, kept, kept_count, path)) {
+      cf_log(CF_LOG_INFO, "reconcile.ending-orphan-keeper", "{s:s}", "socket", path);
+      end_orphan_keeper(path);
+    }
+  }
+  closedir(dir);
 }
 
 int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, size_t *kept_count,
@@ -594,6 +851,7 @@ int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, si
   }
   free(kept_inits);
   delete_orphan_volumes(backend);
+  sweep_keepers(backend, result, n);
   cf_backend_net_sweep(backend, (const char *const *)result, n);
   *kept = result;
   *kept_count = n;

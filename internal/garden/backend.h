@@ -91,8 +91,8 @@ typedef struct cf_create_request {
  * everything made so far is removed again. */
 int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_err **err);
 
-/* Kills the container's processes, deletes its network endpoint and its
- * volume, removes its directory and its record.
+/* Kills the container's processes, ends their keepers, deletes its network
+ * endpoint and its volume, removes its directory and its record.
  * Fails with CF_E_NOT_FOUND for an unknown handle. */
 int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err);
 
@@ -133,10 +133,41 @@ typedef struct cf_backend_metrics {
 int cf_backend_metrics_get(cf_backend *backend, const char *handle, cf_backend_metrics *out,
                            cf_err **err);
 
-/* Starts a process in the container. spec->env holds the process's own env;
- * the container's env (image then container spec) goes before it. */
-int cf_backend_exec(cf_backend *backend, const char *handle, const cf_process_spec *spec,
-                    cf_process *out, cf_err **err);
+/* A process started through its keeper. */
+typedef struct cf_backend_process {
+  pid_t pid;
+  uint64_t start_time;
+  pid_t keeper_pid;
+  uint64_t keeper_start_time;
+  char *socket_path;
+  int keeper_fd; /* connected to the keeper's socket, blocking; -1 when closed */
+} cf_backend_process;
+
+void cf_backend_process_clear(cf_backend_process *process);
+
+/* Records process id of the container, then starts it through a new
+ * keeper (keeper/keeper.h), so it outlives the server, and connects to the
+ * keeper. spec->env holds the process's own env; the container's env
+ * (image then container spec) goes before it. spec->oci_config may carry
+ * process.rlimits; spec->stdio and spec->detach do not apply. target is
+ * the init whose namespaces the process joins, NULL for the container's
+ * own. Spawn errors keep their code (CF_E_EXEC_NOT_FOUND,
+ * CF_E_USER_NOT_FOUND); a duplicate id fails with CF_E_EXISTS before
+ * anything runs. */
+int cf_backend_exec(cf_backend *backend, const char *handle, const char *id,
+                    const cf_process_spec *spec, const cf_container_init *target,
+                    cf_backend_process *out, cf_err **err);
+
+/* Removes the record of process id and its keeper's socket file, once the
+ * keeper has been released or is gone. */
+int cf_backend_process_remove(cf_backend *backend, const char *handle, const char *id,
+                              cf_err **err);
+
+/* The container's process records in creation order; free them with
+ * cf_backend_process_records_free(). */
+int cf_backend_process_records(cf_backend *backend, const char *handle, cf_process_record **records,
+                               size_t *count, cf_err **err);
+void cf_backend_process_records_free(cf_process_record *records, size_t count);
 
 /* A process with its own image ("pea"): it runs in a container of its own
  * made from image_uri, which joins the network namespace of its sandbox
@@ -180,8 +211,9 @@ int cf_backend_pea_destroy(cf_backend *backend, const char *handle, const char *
 /* Brings the store in line with the host after a start: destroys containers
  * left half-made or half-destroyed, and those whose init is gone (all of
  * them with destroy_all), volumes that no container uses and network
- * endpoints of containers not kept. The process records of kept
- * containers are dropped, because a restarted server cannot re-attach to those processes yet. Sets
+ * endpoints of containers not kept. Kept containers keep the records of
+ * processes whose keeper is alive; the others are removed, and keepers
+ * that no record names are told to kill their process and end. Sets
  * *kept to the handles kept (free with cf_strv_free()). */
 int cf_backend_reconcile(cf_backend *backend, bool destroy_all, char ***kept, size_t *kept_count,
                          cf_err **err);

@@ -14,6 +14,7 @@ struct cf_backend {
   char *depot;
   char *containers_dir;
   char *volumes_dir;
+  char *keepers_dir; /* the keepers' unix sockets */
   cf_store *store;
   cf_image_store *images;
   cf_backend_options options;

@@ -30,9 +30,6 @@
 /* How long a finished process's streams stay attachable, as the Go server
  * keeps them. */
 #define CF_STREAM_TTL_MS (60 * 1000)
-/* After a process exits, how long to wait for its pipes to reach EOF when a
- * background child still holds them open. */
-#define CF_PIPE_DRAIN_MS 2000
 
 typedef struct cf_server cf_server;
 typedef struct cf_conn cf_conn;
@@ -91,18 +88,20 @@ struct cf_proc {
   cf_server *server;
   char *id;
   char *handle;
-  cf_process process;
-  uv_poll_t exit_poll;
-  uv_pipe_t stdin_pipe;
-  uv_pipe_t output_pipe[3]; /* index 1 stdout, 2 stderr */
-  uv_timer_t drain_timer;
+  pid_t pid;        /* -1 until the keeper has started the process */
+  uv_pipe_t keeper; /* the connection to the process's keeper */
+  bool keeper_open; /* keeper is initialised and not closing */
+  cf_buf keeper_in; /* bytes from the keeper not yet decoded */
   int open_handles; /* libuv handles not yet closed */
   bool stdin_open;
-  bool output_open[3];
-  bool exited;
-  bool finished; /* exited and output drained: exit status sent */
+  bool finished; /* the exit status or error is known and sent to the streams */
+  bool released; /* the keeper was told to end, or needs no telling */
   int exit_status;
+  char *error; /* why the exit status is unknown: the keeper went away */
   cf_stream *streams;
+  /* Recovered after a restart: the stream that keeps output until the
+   * first Attach takes it over, or NULL. */
+  cf_stream *backlog;
   cf_proc *next; /* server's list */
 };
 
@@ -216,6 +215,9 @@ void cf_output_closed(cf_conn *conn);
 /* Stops watching every process (they keep running) and frees what is kept
  * of them, for the server's shutdown. */
 void cf_procs_shutdown(cf_server *server);
+/* Reconnects to the keepers of the kept containers' recorded processes,
+ * so Attach by process id works after a restart. */
+void cf_procs_recover(cf_server *server, char *const *handles, size_t count);
 /* Process ids of a container's known processes that have not finished,
  * as a new JSON array. */
 json_t *cf_proc_ids(cf_server *server, const char *handle);

@@ -7,9 +7,15 @@
  * id. Output is fanned out to every unfinished stream: written to its
  * attached stdout or stderr connection, or kept (bounded) until one
  * attaches. When the process has exited and its pipes are drained, each
- * stream's control connection gets exactly one exit_status payload and
+ * stream's control connection gets exactly one exit_status payload (or one
+ * error payload when the keeper went away without an exit status) and
  * every connection of the stream is closed once its data is written. A
  * finished stream stays attachable for CF_STREAM_TTL_MS.
+ *
+ * The process itself belongs to its keeper (keeper/keeper.h): the server
+ * holds one connection to the keeper per process, sends stdin, signals and
+ * window sizes as frames and receives output and the exit status. After a
+ * restart the server reconnects to every keeper the store names.
  */
 #include <errno.h>
 #include <signal.h>
@@ -23,6 +29,7 @@
 #include "base/mem.h"
 #include "garden/internal.h"
 #include "garden/json.h"
+#include "keeper/keeper.h"
 
 static void proc_maybe_free(cf_proc *proc);
 
@@ -74,10 +81,17 @@ static void send_first_payload(cf_conn *conn, const cf_proc *proc, const cf_stre
                                stream->id));
 }
 
-static void send_exit_payload(cf_conn *conn, const char *process_id, int exit_status)
+/* Sends the one terminal payload: the exit status, or the error that
+ * took its place. */
+static void send_terminal_payload(cf_conn *conn, const cf_proc *proc)
 {
-  send_payload(conn, json_pack("{s:o, s:i}", "process_id", cf_json_string(process_id),
-                               "exit_status", exit_status));
+  if (proc->error != NULL) {
+    send_payload(conn, json_pack("{s:o, s:s}", "process_id", cf_json_string(proc->id), "error",
+                                 proc->error));
+    return;
+  }
+  send_payload(conn, json_pack("{s:o, s:i}", "process_id", cf_json_string(proc->id), "exit_status",
+                               proc->exit_status));
 }
 
 /* --- Streams --- */
@@ -130,7 +144,7 @@ static void stream_finish(cf_stream *stream)
   stream->finished = true;
   cf_proc *proc = stream->proc;
   if (stream->control != NULL) {
-    send_exit_payload(stream->control, proc->id, proc->exit_status);
+    send_terminal_payload(stream->control, proc);
     cf_conn_close_when_written(stream->control);
   }
   for (int fd = 1; fd <= 2; fd++) {
@@ -165,7 +179,7 @@ static void stream_output(cf_stream *stream, int fd, const char *data, size_t le
   }
 }
 
-/* --- Process handles --- */
+/* --- The keeper connection --- */
 
 static void on_handle_closed(uv_handle_t *handle)
 {
@@ -174,17 +188,98 @@ static void on_handle_closed(uv_handle_t *handle)
   proc_maybe_free(proc);
 }
 
-static void close_handle(cf_proc *proc, uv_handle_t *handle)
+static void close_keeper(cf_proc *proc)
 {
-  if (!uv_is_closing(handle)) {
-    uv_close(handle, on_handle_closed);
+  if (!proc->keeper_open) {
+    return;
   }
-  (void)proc;
+  proc->keeper_open = false;
+  proc->stdin_open = false;
+  uv_close((uv_handle_t *)&proc->keeper, on_handle_closed);
+}
+
+typedef struct frame_write {
+  uv_write_t req;
+  cf_proc *proc;
+  bool close_after; /* the last frame: close the connection once written */
+  cf_buf frame;
+} frame_write;
+
+static void on_frame_written(uv_write_t *req, int status)
+{
+  (void)status; /* a keeper that went away is noticed on the read side */
+  frame_write *w = (frame_write *)req;
+  if (w->close_after) {
+    close_keeper(w->proc);
+  }
+  cf_buf_free(&w->frame);
+  free(w);
+}
+
+/* Queues one frame to the keeper; with close_after, closes the connection
+ * once the frame is written. */
+static void send_frame(cf_proc *proc, uint8_t type, const void *payload, size_t len,
+                       bool close_after)
+{
+  if (!proc->keeper_open) {
+    return;
+  }
+  frame_write *w = cf_xcalloc(1, sizeof(*w));
+  w->proc = proc;
+  w->close_after = close_after;
+  cf_buf_init(&w->frame, CF_KEEPER_HEADER_SIZE + CF_KEEPER_MAX_PAYLOAD);
+  cf_err *err = NULL;
+  if (cf_keeper_frame_append(&w->frame, type, payload, len, &err) < 0) {
+    cf_log_error("run.keeper-frame-failed", err, "{s:s, s:s}", "handle", proc->handle, "process",
+                 proc->id);
+    cf_err_free(err);
+    cf_buf_free(&w->frame);
+    free(w);
+    return;
+  }
+  uv_buf_t buf = uv_buf_init(w->frame.data, (unsigned int)w->frame.len);
+  if (uv_write(&w->req, (uv_stream_t *)&proc->keeper, &buf, 1, on_frame_written) < 0) {
+    cf_buf_free(&w->frame);
+    free(w);
+    if (close_after) {
+      close_keeper(proc);
+    }
+  }
+}
+
+static void send_u32_frame(cf_proc *proc, uint8_t type, uint32_t value)
+{
+  unsigned char payload[4] = {(unsigned char)(value >> 24), (unsigned char)(value >> 16),
+                              (unsigned char)(value >> 8), (unsigned char)value};
+  send_frame(proc, type, payload, sizeof(payload), false);
+}
+
+/* Tells the keeper the exit status is no longer needed, so it ends, and
+ * drops the store's record. A server that is stopping keeps both for the
+ * next server. */
+static void release(cf_proc *proc)
+{
+  if (proc->released) {
+    return;
+  }
+  proc->released = true;
+  if (proc->server->stopping) {
+    close_keeper(proc);
+    return;
+  }
+  cf_backend_process_remove(proc->server->backend, proc->handle, proc->id, NULL);
+  if (proc->keeper_open) {
+    send_frame(proc, CF_KEEPER_RELEASE, NULL, 0, true);
+  }
 }
 
 static void proc_maybe_free(cf_proc *proc)
 {
-  if (!proc->finished || proc->streams != NULL || proc->open_handles > 0) {
+  if (!proc->finished || proc->streams != NULL) {
+    return;
+  }
+  release(proc);
+  if (proc->open_handles > 0) {
     return;
   }
   cf_server *server = proc->server;
@@ -194,49 +289,45 @@ static void proc_maybe_free(cf_proc *proc)
       break;
     }
   }
-  /* The libuv handles owned the pipe descriptors and closed them. */
-  proc->process.stdin_fd = -1;
-  proc->process.stdout_fd = -1;
-  proc->process.stderr_fd = -1;
-  cf_process_close(&proc->process);
+  cf_buf_free(&proc->keeper_in);
+  free(proc->error);
   free(proc->id);
   free(proc->handle);
   free(proc);
 }
 
-static void close_stdin(cf_proc *proc);
-
-static void proc_finish(cf_proc *proc)
+/* Records the end of the process and finishes its streams. error is NULL
+ * when the keeper sent the exit status. */
+static void proc_finish(cf_proc *proc, const char *error)
 {
   if (proc->finished) {
     return;
   }
   proc->finished = true;
-  close_stdin(proc);
-  close_handle(proc, (uv_handle_t *)&proc->drain_timer);
+  proc->stdin_open = false;
+  cf_store *store = cf_backend_store(proc->server->backend);
   cf_err *err = NULL;
-  if (cf_store_process_set_exited(cf_backend_store(proc->server->backend), proc->handle, proc->id,
-                                  proc->exit_status, &err) < 0) {
+  if (error != NULL) {
+    proc->error = cf_xstrdup(error);
+    cf_log(CF_LOG_ERROR, "run.keeper-lost", "{s:s, s:s, s:s}", "handle", proc->handle, "process",
+           proc->id, "error", error);
+  } else if (cf_store_process_set_exited(store, proc->handle, proc->id, proc->exit_status, &err) <
+             0) {
     cf_log_error("run.record-exit-failed", err, "{s:s, s:s}", "handle", proc->handle, "process",
                  proc->id);
     cf_err_free(err);
   }
-  cf_log(CF_LOG_INFO, "run.exited", "{s:s, s:s, s:i}", "handle", proc->handle, "process", proc->id,
-         "exit-status", proc->exit_status);
+  if (error == NULL) {
+    cf_log(CF_LOG_INFO, "run.exited", "{s:s, s:s, s:i}", "handle", proc->handle, "process",
+           proc->id, "exit-status", proc->exit_status);
+  }
   for (cf_stream *s = proc->streams; s != NULL; s = s->next) {
     stream_finish(s);
   }
   proc_maybe_free(proc);
 }
 
-static void maybe_finish(cf_proc *proc)
-{
-  if (proc->exited && !proc->output_open[1] && !proc->output_open[2]) {
-    proc_finish(proc);
-  }
-}
-
-static void alloc_output(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+static void alloc_input(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
   (void)handle;
   (void)suggested;
@@ -244,128 +335,159 @@ static void alloc_output(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
   buf->len = 65536;
 }
 
-static void close_output(cf_proc *proc, int fd)
+static void fan_out(cf_proc *proc, int fd, const char *data, size_t len)
 {
-  if (!proc->output_open[fd]) {
-    return;
+  for (cf_stream *s = proc->streams; s != NULL; s = s->next) {
+    stream_output(s, fd, data, len);
   }
-  proc->output_open[fd] = false;
-  close_handle(proc, (uv_handle_t *)&proc->output_pipe[fd]);
 }
 
-static void on_output(uv_stream_t *pipe, ssize_t nread, const uv_buf_t *buf)
+/* Applies one frame from the keeper; false for a frame a keeper never
+ * sends on this connection. */
+static bool apply_keeper_frame(cf_proc *proc, const cf_keeper_frame *frame)
+{
+  switch (frame->type) {
+  case CF_KEEPER_STDOUT:
+    fan_out(proc, 1, frame->payload, frame->len);
+    return true;
+  case CF_KEEPER_STDERR:
+    fan_out(proc, 2, frame->payload, frame->len);
+    return true;
+  case CF_KEEPER_EXIT:
+    proc->exit_status = (int)cf_keeper_frame_u32(frame);
+    proc_finish(proc, NULL);
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* The keeper connection ended or broke: without an exit status first, the
+ * keeper is gone and so is the way to the process. */
+static void keeper_lost(cf_proc *proc, const char *reason)
+{
+  close_keeper(proc);
+  if (proc->finished) {
+    return;
+  }
+  cf_autofree char *error = cf_xasprintf(
+      "the keeper of process %s went away without its exit status: %s", proc->id, reason);
+  cf_backend_process_remove(proc->server->backend, proc->handle, proc->id, NULL);
+  proc->released = true;
+  proc_finish(proc, error);
+}
+
+static void decode_keeper_input(cf_proc *proc)
+{
+  for (;;) {
+    cf_keeper_frame frame;
+    size_t consumed = 0;
+    cf_err *err = NULL;
+    int got =
+        cf_keeper_frame_decode(proc->keeper_in.data, proc->keeper_in.len, &frame, &consumed, &err);
+    if (got == 0) {
+      return;
+    }
+    if (got < 0 || !apply_keeper_frame(proc, &frame)) {
+      cf_autofree char *reason =
+          cf_xasprintf("protocol error: %s", err != NULL ? err->message : "unexpected frame");
+      cf_err_free(err);
+      keeper_lost(proc, reason);
+      return;
+    }
+    cf_buf_consume(&proc->keeper_in, consumed);
+  }
+}
+
+static void on_keeper_read(uv_stream_t *pipe, ssize_t nread, const uv_buf_t *buf)
 {
   cf_proc *proc = pipe->data;
-  int fd = pipe == (uv_stream_t *)&proc->output_pipe[1] ? 1 : 2;
-  if (nread > 0) {
-    for (cf_stream *s = proc->streams; s != NULL; s = s->next) {
-      stream_output(s, fd, buf->base, (size_t)nread);
-    }
+  if (nread > 0 && cf_buf_append(&proc->keeper_in, buf->base, (size_t)nread, NULL) < 0) {
+    nread = UV_ENOBUFS;
   }
   free(buf->base);
-  if (nread < 0) {
-    close_output(proc, fd);
-    maybe_finish(proc);
-  }
-}
-
-static void on_drain_timeout(uv_timer_t *timer)
-{
-  cf_proc *proc = timer->data;
-  close_output(proc, 1);
-  close_output(proc, 2);
-  maybe_finish(proc);
-}
-
-static void on_exit_ready(uv_poll_t *poll, int status, int events)
-{
-  cf_proc *proc = poll->data;
-  bool exited = false;
-  int exit_status = 0;
-  cf_err *err = NULL;
-  if (cf_runtime_process_wait(&proc->process, &exited, &exit_status, &err) < 0) {
-    cf_log_error("run.wait-failed", err, "{s:s, s:s}", "handle", proc->handle, "process", proc->id);
-    cf_err_free(err);
-    exited = true;
-    exit_status = 255;
-  }
-  if (!exited) {
+  if (nread > 0) {
+    decode_keeper_input(proc);
     return;
   }
-  proc->exited = true;
-  proc->exit_status = exit_status;
-  close_handle(proc, (uv_handle_t *)poll);
-  uv_timer_start(&proc->drain_timer, on_drain_timeout, CF_PIPE_DRAIN_MS, 0);
-  maybe_finish(proc);
+  if (nread < 0) {
+    keeper_lost(proc, nread == UV_EOF ? "connection closed" : uv_strerror((int)nread));
+  }
 }
 
-/* --- stdin --- */
-
-typedef struct stdin_write {
-  uv_write_t req;
-  char data[];
-} stdin_write;
-
-static void on_stdin_written(uv_write_t *req, int status)
+/* Takes over the connected keeper socket fd (closed on failure). */
+static int watch_keeper(cf_proc *proc, int fd, cf_err **err)
 {
-  (void)status; /* EPIPE: the process closed its stdin; the data is dropped */
-  free(req);
+  uv_pipe_init(proc->server->loop, &proc->keeper, 0);
+  proc->keeper.data = proc;
+  proc->open_handles++;
+  int rc = uv_pipe_open(&proc->keeper, fd);
+  if (rc < 0) {
+    close(fd);
+    uv_close((uv_handle_t *)&proc->keeper, on_handle_closed);
+    return cf_err_set(err, CF_E_SYSTEM, "watch keeper of process %s: %s", proc->id,
+                      uv_strerror(rc));
+  }
+  proc->keeper_open = true;
+  proc->stdin_open = true;
+  uv_read_start((uv_stream_t *)&proc->keeper, alloc_input, on_keeper_read);
+  return 0;
 }
+
+/* --- stdin, signals, window size --- */
 
 static void write_stdin(cf_proc *proc, const char *data, size_t len)
 {
   if (!proc->stdin_open || len == 0) {
     return;
   }
-  stdin_write *w = cf_xmalloc(sizeof(*w) + len);
-  memcpy(w->data, data, len);
-  uv_buf_t buf = uv_buf_init(w->data, (unsigned int)len);
-  if (uv_write(&w->req, (uv_stream_t *)&proc->stdin_pipe, &buf, 1, on_stdin_written) < 0) {
-    free(w);
-  }
+  send_frame(proc, CF_KEEPER_STDIN, data, len, false);
 }
 
-static void on_stdin_shutdown(uv_shutdown_t *req, int status)
-{
-  (void)status; /* pipes are not sockets: only the flush of queued writes matters */
-  cf_proc *proc = req->data;
-  free(req);
-  close_handle(proc, (uv_handle_t *)&proc->stdin_pipe);
-}
-
-/* Closes stdin after the queued writes have been flushed. */
 static void close_stdin(cf_proc *proc)
 {
   if (!proc->stdin_open) {
     return;
   }
   proc->stdin_open = false;
-  uv_shutdown_t *req = cf_xmalloc(sizeof(*req));
-  req->data = proc;
-  if (uv_shutdown(req, (uv_stream_t *)&proc->stdin_pipe, on_stdin_shutdown) < 0) {
-    free(req);
-    close_handle(proc, (uv_handle_t *)&proc->stdin_pipe);
-  }
+  send_frame(proc, CF_KEEPER_STDIN_CLOSE, NULL, 0, false);
 }
-
-/* --- Control connection input --- */
 
 static void signal_proc(cf_proc *proc, int sig)
 {
-  cf_err *err = NULL;
-  if (cf_runtime_process_signal(&proc->process, sig, &err) < 0) {
-    cf_log_error("run.signal-failed", err, "{s:s, s:s, s:i}", "handle", proc->handle, "process",
-                 proc->id, "signal", sig);
-    cf_err_free(err);
-  }
+  send_u32_frame(proc, CF_KEEPER_SIGNAL, (uint32_t)sig);
 }
+
+/* Reads tty.window_size of a payload or process spec; a missing or zero
+ * size is Garden's default of 80 columns by 24 rows. */
+static void window_size(const json_t *tty, uint16_t *rows, uint16_t *columns)
+{
+  json_t *size = cf_json_get(tty, "window_size");
+  json_int_t r = json_integer_value(cf_json_get(size, "rows"));
+  json_int_t c = json_integer_value(cf_json_get(size, "columns"));
+  *rows = r > 0 && r <= UINT16_MAX ? (uint16_t)r : 24;
+  *columns = c > 0 && c <= UINT16_MAX ? (uint16_t)c : 80;
+}
+
+static void resize_tty(cf_proc *proc, const json_t *tty)
+{
+  uint16_t rows = 0;
+  uint16_t columns = 0;
+  window_size(tty, &rows, &columns);
+  unsigned char payload[4] = {(unsigned char)(rows >> 8), (unsigned char)rows,
+                              (unsigned char)(columns >> 8), (unsigned char)columns};
+  send_frame(proc, CF_KEEPER_WINSIZE, payload, sizeof(payload), false);
+}
+
+/* --- Control connection input --- */
 
 /* Applies one payload from the client, in the order the Go server checks
  * its fields. Returns false once the client's input is to be ignored. */
 static bool apply_payload(cf_proc *proc, const json_t *payload)
 {
-  if (cf_json_get(payload, "tty") != NULL) {
-    cf_log(CF_LOG_DEBUG, "run.tty-resize-ignored", "{s:s}", "process", proc->id);
+  json_t *tty = cf_json_get(payload, "tty");
+  if (tty != NULL && !json_is_null(tty)) {
+    resize_tty(proc, tty);
     return true;
   }
   json_t *source = cf_json_get(payload, "source");
@@ -451,7 +573,14 @@ typedef struct exec_work {
   size_t env_count;
   char *dir;
   char *user;
-  cf_process process;
+  bool tty;
+  uint16_t rows;
+  uint16_t columns;
+  json_t *oci_config; /* process.rlimits, or NULL */
+  /* The init the process joins; pid 0 for the container's own. A process
+   * with its own image (a pea) gets its pea's init here. */
+  cf_container_init target;
+  cf_backend_process started;
   cf_err *err;
 } exec_work;
 
@@ -462,6 +591,8 @@ static void exec_work_free(exec_work *ew)
   cf_strv_free(ew->env, ew->env_count);
   free(ew->dir);
   free(ew->user);
+  json_decref(ew->oci_config);
+  cf_backend_process_clear(&ew->started);
   cf_err_free(ew->err);
   free(ew);
 }
@@ -495,15 +626,79 @@ static int check_unsupported(const json_t *spec, cf_err **err)
     return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
                       "processes with their own image (peas) are not implemented yet in cfwin");
   }
-  json_t *tty = cf_json_get(spec, "tty");
-  if (tty != NULL && !json_is_null(tty)) {
-    return cf_err_set(err, CF_E_NOT_IMPLEMENTED, "tty processes are not implemented yet in cfwin");
-  }
-  json_t *rlimits = cf_json_get(spec, "rlimits");
-  if (json_is_object(rlimits) && json_object_size(rlimits) > 0) {
-    return cf_err_set(err, CF_E_NOT_IMPLEMENTED, "rlimits are not implemented yet in cfwin");
-  }
   return 0;
+}
+
+/* Garden's ResourceLimits keys and the OCI rlimit types they set. */
+static const struct {
+  const char *key;
+  const char *type;
+} rlimit_keys[] = {
+    {"as", "RLIMIT_AS"},           {"core", "RLIMIT_CORE"},
+    {"cpu", "RLIMIT_CPU"},         {"data", "RLIMIT_DATA"},
+    {"fsize", "RLIMIT_FSIZE"},     {"locks", "RLIMIT_LOCKS"},
+    {"memlock", "RLIMIT_MEMLOCK"}, {"msgqueue", "RLIMIT_MSGQUEUE"},
+    {"nice", "RLIMIT_NICE"},       {"nofile", "RLIMIT_NOFILE"},
+    {"nproc", "RLIMIT_NPROC"},     {"rss", "RLIMIT_RSS"},
+    {"rtprio", "RLIMIT_RTPRIO"},   {"sigpending", "RLIMIT_SIGPENDING"},
+    {"stack", "RLIMIT_STACK"},
+};
+
+static const char *rlimit_type(const char *key)
+{
+  for (size_t i = 0; i < sizeof(rlimit_keys) / sizeof(rlimit_keys[0]); i++) {
+    if (strcmp(rlimit_keys[i].key, key) == 0) {
+      return rlimit_keys[i].type;
+    }
+  }
+  return NULL;
+}
+
+/* Turns the spec's rlimits into an OCI config with process.rlimits, or
+ * NULL when none is set. Each Garden value sets both the soft and the hard
+ * limit, as Guardian's process builder (rundmc/processes) does. */
+static int parse_rlimits(const json_t *spec, json_t **config, cf_err **err)
+{
+  *config = NULL;
+  json_t *rlimits = cf_json_get(spec, "rlimits");
+  if (!json_is_object(rlimits) || json_object_size(rlimits) == 0) {
+    return 0;
+  }
+  json_t *list = json_array();
+  const char *key;
+  json_t *value;
+  json_object_foreach(rlimits, key, value)
+  {
+    if (json_is_null(value)) {
+      continue;
+    }
+    const char *type = rlimit_type(key);
+    if (type == NULL || !json_is_integer(value) || json_integer_value(value) < 0) {
+      json_decref(list);
+      return cf_err_set(err, CF_E_INVALID,
+                        "invalid process spec: rlimits.%s must be one of Garden's limit names "
+                        "(as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, "
+                        "nproc, rss, rtprio, sigpending, stack) with a non-negative integer",
+                        key);
+    }
+    json_array_append_new(list,
+                          json_pack("{s:s, s:O, s:O}", "type", type, "hard", value, "soft", value));
+  }
+  if (json_array_size(list) == 0) {
+    json_decref(list);
+    return 0;
+  }
+  *config = json_pack("{s:{s:o}}", "process", "rlimits", list);
+  return 0;
+}
+
+static void parse_tty(const json_t *spec, exec_work *ew)
+{
+  json_t *tty = cf_json_get(spec, "tty");
+  ew->tty = tty != NULL && !json_is_null(tty);
+  if (ew->tty) {
+    window_size(tty, &ew->rows, &ew->columns);
+  }
 }
 
 static int parse_process(const json_t *spec, exec_work *ew, char **id, cf_err **err)
@@ -520,12 +715,14 @@ static int parse_process(const json_t *spec, exec_work *ew, char **id, cf_err **
       cf_json_get_string(spec, "dir", &dir, err) < 0 ||
       cf_json_get_string(spec, "user", &user, err) < 0 ||
       cf_json_get_strings(spec, "args", &ew->args, &ew->arg_count, err) < 0 ||
-      cf_json_get_strings(spec, "env", &ew->env, &ew->env_count, err) < 0) {
+      cf_json_get_strings(spec, "env", &ew->env, &ew->env_count, err) < 0 ||
+      parse_rlimits(spec, &ew->oci_config, err) < 0) {
     return -1;
   }
   if (path == NULL || path[0] == '\0') {
     return cf_err_set(err, CF_E_INVALID, "invalid process spec: \"path\" is missing");
   }
+  parse_tty(spec, ew);
   ew->path = cf_xstrdup(path);
   ew->dir = dir != NULL ? cf_xstrdup(dir) : NULL;
   ew->user = user != NULL ? cf_xstrdup(user) : NULL;
@@ -552,93 +749,39 @@ static void run_exec(uv_work_t *work)
       .env_count = ew->env_count,
       .dir = ew->dir,
       .user = ew->user,
+      .oci_config = ew->oci_config,
+      .terminal = ew->tty,
+      .terminal_rows = ew->rows,
+      .terminal_columns = ew->columns,
   };
-  cf_backend_exec(ew->conn->server->backend, ew->proc->handle, &spec, &ew->process, &ew->err);
+  cf_backend_exec(ew->conn->server->backend, ew->proc->handle, ew->proc->id, &spec,
+                  ew->target.pid > 0 ? &ew->target : NULL, &ew->started, &ew->err);
 }
 
 static void remove_proc(cf_proc *proc)
 {
   proc->finished = true;
+  proc->released = true; /* the backend removed the record and no keeper runs */
   proc_maybe_free(proc);
 }
 
-static int start_watching(cf_proc *proc, cf_err **err)
-{
-  uv_loop_t *loop = proc->server->loop;
-  int rc = uv_poll_init(loop, &proc->exit_poll, proc->process.pidfd);
-  if (rc < 0) {
-    return cf_err_set(err, CF_E_SYSTEM, "watch process exit: %s", uv_strerror(rc));
-  }
-  proc->exit_poll.data = proc;
-  proc->open_handles++;
-  uv_timer_init(loop, &proc->drain_timer);
-  proc->drain_timer.data = proc;
-  proc->open_handles++;
-  int fds[3] = {proc->process.stdin_fd, proc->process.stdout_fd, proc->process.stderr_fd};
-  uv_pipe_t *pipes[3] = {&proc->stdin_pipe, &proc->output_pipe[1], &proc->output_pipe[2]};
-  for (int i = 0; i < 3; i++) {
-    uv_pipe_init(loop, pipes[i], 0);
-    pipes[i]->data = proc;
-    proc->open_handles++;
-    rc = uv_pipe_open(pipes[i], fds[i]);
-    if (rc < 0) {
-      for (int j = 0; j <= i; j++) {
-        close_handle(proc, (uv_handle_t *)pipes[j]);
-      }
-      close_handle(proc, (uv_handle_t *)&proc->drain_timer);
-      close_handle(proc, (uv_handle_t *)&proc->exit_poll);
-      signal_proc(proc, SIGKILL);
-      return cf_err_set(err, CF_E_SYSTEM, "watch process pipe: %s", uv_strerror(rc));
-    }
-  }
-  proc->stdin_open = true;
-  proc->output_open[1] = true;
-  proc->output_open[2] = true;
-  uv_read_start((uv_stream_t *)&proc->output_pipe[1], alloc_output, on_output);
-  uv_read_start((uv_stream_t *)&proc->output_pipe[2], alloc_output, on_output);
-  uv_poll_start(&proc->exit_poll, UV_READABLE, on_exit_ready);
-  return 0;
-}
-
-static int64_t now_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void record_proc(cf_proc *proc)
-{
-  cf_store *store = cf_backend_store(proc->server->backend);
-  cf_err *err = NULL;
-  uint64_t start_time = 0;
-  cf_runtime_pid_start_time(proc->process.pid, &start_time, NULL);
-  cf_process_record record = {
-      .id = proc->id,
-      .handle = proc->handle,
-      .pid = proc->process.pid,
-      .start_time = start_time,
-      .state = CF_PROCESS_RUNNING,
-      .created_at_ns = now_ns(),
-  };
-  cf_store_process_delete(store, proc->handle, proc->id, NULL);
-  if (cf_store_process_insert(store, &record, &err) < 0) {
-    cf_log_error("run.record-failed", err, "{s:s, s:s}", "handle", proc->handle, "process",
-                 proc->id);
-    cf_err_free(err);
-  }
-}
-
-/* Makes conn the control connection of a new stream of proc: sends the
- * response headers and the first payload. */
+/* Makes conn the control connection of a stream of proc: the stream that
+ * kept a recovered process's output until this first Attach, or a new one.
+ * Sends the response headers and the first payload. */
 static void become_control(cf_conn *conn, cf_proc *proc, int status)
 {
-  cf_stream *stream = stream_new(proc);
+  cf_stream *stream = proc->backlog != NULL ? proc->backlog : stream_new(proc);
+  proc->backlog = NULL;
   stream->control = conn;
   conn->stream = stream;
   cf_conn_hijack(conn, status, true);
   send_first_payload(conn, proc, stream);
   conn->state = CF_CONN_CONTROL;
+  if (stream->finished) {
+    send_terminal_payload(conn, proc);
+    cf_conn_close_when_written(conn);
+    return;
+  }
   cf_conn_read(conn);
 }
 
@@ -648,8 +791,8 @@ static void after_exec(uv_work_t *work, int status)
   cf_conn *conn = ew->conn;
   cf_proc *proc = ew->proc;
   if (ew->err == NULL) {
-    proc->process = ew->process;
-    start_watching(proc, &ew->err);
+    proc->pid = ew->started.pid;
+    watch_keeper(proc, cf_steal_fd(&ew->started.keeper_fd), &ew->err);
   }
   if (ew->err != NULL) {
     cf_conn_respond_error(conn, ew->err, NULL, NULL);
@@ -658,9 +801,8 @@ static void after_exec(uv_work_t *work, int status)
     cf_conn_request_done(conn);
     return;
   }
-  cf_log(CF_LOG_INFO, "run.started", "{s:s, s:s, s:i}", "handle", proc->handle, "process", proc->id,
-         "pid", (int)proc->process.pid);
-  record_proc(proc);
+  cf_log(CF_LOG_INFO, "run.started", "{s:s, s:s, s:i, s:i}", "handle", proc->handle, "process",
+         proc->id, "pid", (int)proc->pid, "keeper-pid", (int)ew->started.keeper_pid);
   exec_work_free(ew);
   become_control(conn, proc, 201);
   cf_control_input(conn);
@@ -672,8 +814,8 @@ static cf_proc *proc_new(cf_server *server, const char *handle, char *id)
   proc->server = server;
   proc->handle = cf_xstrdup(handle);
   proc->id = id;
-  proc->process =
-      (cf_process){.pid = -1, .pidfd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+  proc->pid = -1;
+  cf_buf_init(&proc->keeper_in, CF_KEEPER_HEADER_SIZE + CF_KEEPER_MAX_PAYLOAD);
   proc->next = server->procs;
   server->procs = proc;
   return proc;
@@ -688,6 +830,7 @@ void cf_handle_run(cf_conn *conn, cf_route_match *match)
     return;
   }
   exec_work *ew = cf_xcalloc(1, sizeof(*ew));
+  ew->started.keeper_fd = -1;
   char *id = NULL;
   int rc = parse_process(spec, ew, &id, &err);
   json_decref(spec);
@@ -709,6 +852,11 @@ void cf_handle_run(cf_conn *conn, cf_route_match *match)
     cf_conn_fail(conn, err, NULL, NULL);
     return;
   }
+  if (existing != NULL) {
+    /* The id of a finished process may be used again; its streams stay
+     * attachable until they expire, but its record and keeper go now. */
+    release(existing);
+  }
   ew->conn = conn;
   ew->proc = proc_new(conn->server, match->handle, id);
   ew->work.data = ew;
@@ -717,46 +865,22 @@ void cf_handle_run(cf_conn *conn, cf_route_match *match)
 
 /* --- Attach --- */
 
-/* Attaches to a process this server no longer watches but whose exit the
- * store recorded: the first payload, then its exit status at once. */
-static bool attach_recorded(cf_conn *conn, const char *handle, const char *id)
-{
-  cf_process_record record = {0};
-  if (cf_store_process_get(cf_backend_store(conn->server->backend), handle, id, &record, NULL) <
-      0) {
-    return false;
-  }
-  bool exited = strcmp(record.state, CF_PROCESS_EXITED) == 0;
-  if (exited) {
-    char stream_id[24];
-    snprintf(stream_id, sizeof(stream_id), "%llu", conn->server->next_stream_id++);
-    cf_conn_hijack(conn, 200, true);
-    send_payload(conn,
-                 json_pack("{s:o, s:s}", "process_id", cf_json_string(id), "stream_id", stream_id));
-    send_exit_payload(conn, id, record.exit_status);
-    conn->state = CF_CONN_CONTROL;
-    cf_conn_close_when_written(conn);
-  }
-  cf_process_record_clear(&record);
-  return exited;
-}
-
 void cf_handle_attach(cf_conn *conn, cf_route_match *match)
 {
   if (cf_ctr_lookup(conn, match->handle) == NULL) {
     return;
   }
   cf_proc *proc = find_proc(conn->server, match->handle, match->pid);
-  if (proc == NULL || proc->process.pid < 0) {
-    if (proc == NULL && attach_recorded(conn, match->handle, match->pid)) {
-      return;
-    }
+  if (proc == NULL || proc->pid < 0) {
     cf_err *err = NULL;
     cf_err_set(&err, CF_E_NOT_FOUND, "unknown process: %s", match->pid);
     cf_conn_fail(conn, err, NULL, match->pid);
     return;
   }
   become_control(conn, proc, 200);
+  if (conn->state != CF_CONN_CONTROL || conn->stream == NULL || conn->stream->finished) {
+    return;
+  }
   if (proc->finished) {
     stream_finish(conn->stream);
     return;
@@ -794,19 +918,66 @@ void cf_handle_output(cf_conn *conn, cf_route_match *match, int fd)
   cf_conn_read(conn);
 }
 
+/* --- Recovery after a restart --- */
+
+/* Reconnects to the keeper of one recorded process. Output the keeper kept
+ * while no server was connected goes to a backlog stream that the first
+ * Attach takes over. */
+static void recover_one(cf_server *server, const cf_process_record *record)
+{
+  int fd = -1;
+  cf_err *err = NULL;
+  if (record->socket_path == NULL || cf_keeper_connect(record->socket_path, &fd, &err) < 0) {
+    cf_log_error("recover.connect-failed", err, "{s:s, s:s}", "handle", record->handle, "process",
+                 record->id);
+    cf_err_free(err);
+    cf_backend_process_remove(server->backend, record->handle, record->id, NULL);
+    return;
+  }
+  cf_proc *proc = proc_new(server, record->handle, cf_xstrdup(record->id));
+  proc->pid = (pid_t)record->pid;
+  proc->backlog = stream_new(proc);
+  if (watch_keeper(proc, fd, &err) < 0) {
+    cf_log_error("recover.watch-failed", err, "{s:s, s:s}", "handle", record->handle, "process",
+                 record->id);
+    cf_err_free(err);
+    proc->finished = true;
+    proc->released = true;
+    stream_finish(proc->backlog);
+    return;
+  }
+  cf_log(CF_LOG_INFO, "recover.reattached", "{s:s, s:s, s:i, s:s}", "handle", record->handle,
+         "process", record->id, "pid", (int)record->pid, "state", record->state);
+}
+
+void cf_procs_recover(cf_server *server, char *const *handles, size_t count)
+{
+  for (size_t i = 0; i < count; i++) {
+    cf_process_record *records = NULL;
+    size_t record_count = 0;
+    cf_err *err = NULL;
+    if (cf_backend_process_records(server->backend, handles[i], &records, &record_count, &err) <
+        0) {
+      cf_log_error("recover.list-failed", err, "{s:s}", "handle", handles[i]);
+      cf_err_free(err);
+      continue;
+    }
+    for (size_t j = 0; j < record_count; j++) {
+      recover_one(server, &records[j]);
+    }
+    cf_backend_process_records_free(records, record_count);
+  }
+}
+
 /* --- Shutdown --- */
 
 void cf_procs_shutdown(cf_server *server)
 {
   for (cf_proc *proc = server->procs; proc != NULL; proc = proc->next) {
+    /* The keepers keep the processes, their output and exit status for
+     * the next server; no RELEASE is sent while stopping. */
     proc->finished = true;
-    close_stdin(proc);
-    close_output(proc, 1);
-    close_output(proc, 2);
-    if (proc->process.pidfd >= 0) {
-      close_handle(proc, (uv_handle_t *)&proc->exit_poll);
-      close_handle(proc, (uv_handle_t *)&proc->drain_timer);
-    }
+    close_keeper(proc);
     for (cf_stream *s = proc->streams; s != NULL; s = s->next) {
       uv_timer_stop(&s->ttl_timer);
       uv_close((uv_handle_t *)&s->ttl_timer, on_stream_timer_closed);

@@ -588,6 +588,7 @@ static int reconcile(cf_server *server, cf_err **err)
     cf_ctr_add(server, kept[i], CF_CTR_ACTIVE);
     cf_reaper_arm_stored(server->reaper, kept[i]);
   }
+  cf_procs_recover(server, kept, count);
   cf_log(CF_LOG_INFO, "reconciled", "{s:i}", "containers-kept", (int)count);
   cf_strv_free(kept, count);
   return 0;
