@@ -79,7 +79,7 @@ EOF
   apt-get update -q >&2
 }
 
-# Prints the source versions apt knows for a source package, newest first.
+# Prints the source versions apt lists for a source package, newest first.
 source_versions() {
   apt-cache showsrc "$1" 2>/dev/null | awk '/^Version:/ {print $2}' | sort -rV | uniq
 }
@@ -211,7 +211,8 @@ build_mbedtls() {
 }
 
 # libcurl with HTTP and HTTPS only: no other protocols, no IDN, PSL,
-# HTTP/2, SSH, LDAP or GSS-API libraries. On Linux it resolves names with
+# HTTP/2, SSH, LDAP or GSS-API libraries, and no .netrc (it looks up the
+# home directory through NSS). On Linux it resolves names with
 # c-ares, because glibc's getaddrinfo loads NSS modules at run time.
 build_curl() {
   src=$(source_dir curl)
@@ -226,8 +227,9 @@ build_curl() {
     -DBUILD_TESTING=OFF -DCURL_DISABLE_LDAP=ON -DCURL_USE_LIBSSH2=OFF \
     -DCURL_USE_LIBSSH=OFF -DUSE_NGHTTP2=OFF -DUSE_LIBIDN2=OFF -DCURL_USE_LIBPSL=OFF \
     -DCURL_BROTLI=OFF -DCURL_ZSTD=OFF -DCURL_USE_GSSAPI=OFF -DENABLE_MANUAL=OFF \
-    -DCURL_DISABLE_NTLM=ON -DCURL_STATICLIB=ON -DCMAKE_DISABLE_FIND_PACKAGE_LibSSH2=ON \
-    -DCMAKE_DISABLE_FIND_PACKAGE_NGHTTP2=ON -DCMAKE_DISABLE_FIND_PACKAGE_Brotli=ON
+    -DCURL_DISABLE_NTLM=ON -DCURL_DISABLE_NETRC=ON -DCURL_STATICLIB=ON \
+    -DCMAKE_DISABLE_FIND_PACKAGE_LibSSH2=ON -DCMAKE_DISABLE_FIND_PACKAGE_NGHTTP2=ON \
+    -DCMAKE_DISABLE_FIND_PACKAGE_Brotli=ON
   write_curl_pc
 }
 
@@ -315,7 +317,10 @@ EOF
 build_libarchive() {
   src=$(source_dir libarchive)
   if [ "$target" = windows ]; then
-    extra="-DENABLE_LZMA=OFF -DENABLE_BZip2=OFF -DENABLE_CNG=OFF"
+    # ZLIB_WINAPI is a run test, which a cross build cannot run; zlib built
+    # above uses the default calling convention, so the answer is no.
+    extra="-DENABLE_LZMA=OFF -DENABLE_BZip2=OFF -DENABLE_CNG=OFF -DZLIB_WINAPI=OFF
+      -DZLIB_WINAPI_WITH_LIB=$prefix/lib/libz.a"
   else
     extra="-DENABLE_LZMA=ON -DENABLE_BZip2=ON -DENABLE_XATTR=ON"
   fi

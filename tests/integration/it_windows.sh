@@ -1,0 +1,117 @@
+#!/bin/sh
+# Checks the mingw-w64 build of cfwin.exe: it imports only Windows system
+# DLLs, and under Wine `version`, `help` and `serve` behave as on a Windows
+# host without the Host Compute Service. When cfwin.exe has the client
+# role, `client ping` must reach a Linux `cfwin serve` on loopback.
+# Usage: tests/integration/it_windows.sh MINGW_BUILD_DIR [LINUX_CFWIN]
+# Exits 77 (skip) for the Wine part when wine64 is not installed.
+set -eu
+
+build=${1:?usage: it_windows.sh MINGW_BUILD_DIR [LINUX_CFWIN]}
+linux_cfwin=${2:-}
+exe="$build/cfwin.exe"
+status=0
+
+fail() {
+  echo "it_windows: $*" >&2
+  status=1
+}
+
+if [ ! -f "$exe" ]; then
+  echo "it_windows: $exe is missing; configure $build with -DCFWIN_WINDOWS_EXE=ON" >&2
+  exit 1
+fi
+
+# DLLs present on every Windows host that cfwin may import at link time.
+# computecore, computenetwork and vmcompute are loaded at run time instead.
+system_dlls='kernel32|advapi32|msvcrt|ws2_32|user32|ole32|oleaut32|bcrypt|crypt32|secur32'
+system_dlls="$system_dlls|iphlpapi|shell32|userenv|dbghelp|psapi|ntdll|shlwapi|rpcrt4"
+for program in $(find "$build" -name '*.exe' -not -path '*/CMakeFiles/*'); do
+  for dll in $(x86_64-w64-mingw32-objdump -p "$program" | awk '/DLL Name:/ {print $3}'); do
+    name=$(echo "$dll" | tr 'A-Z' 'a-z' | sed 's/\.dll$//')
+    if ! echo "$name" | grep -E -q -x "$system_dlls|api-ms-win-.*"; then
+      fail "$(basename "$program") imports $dll, which is not a Windows system DLL"
+    fi
+  done
+done
+[ "$status" = 0 ] && echo "it_windows: every .exe imports only Windows system DLLs"
+
+wine=$(command -v wine64 || true)
+if [ -z "$wine" ] && [ -x /usr/lib/wine/wine64 ]; then
+  wine=/usr/lib/wine/wine64 # Debian's wine64 package without the wine wrapper
+fi
+if [ -z "$wine" ]; then
+  echo "it_windows: wine64 is not installed; skipping the Wine checks" >&2
+  [ "$status" = 0 ] && exit 77
+  exit "$status"
+fi
+
+work=$(mktemp -d /tmp/cfwin-wine-XXXXXX)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  # The prefix's wineserver exits by itself once its programs have ended.
+  WINEPREFIX="$work/prefix" "$(dirname "$wine")/wineserver64" -w 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export WINEPREFIX="$work/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+
+# Runs cfwin.exe with the given arguments; stdout and stderr go to
+# $work/out and $work/err, the exit status to $rc.
+run_exe() {
+  set +e
+  "$wine" "$exe" "$@" >"$work/out" 2>"$work/err"
+  rc=$?
+  set -e
+}
+
+run_exe version --json
+[ "$rc" = 0 ] || fail "cfwin.exe version --json exited $rc: $(cat "$work/err")"
+grep -q '"target": "x86_64-windows"' "$work/out" || fail "version --json: no Windows target"
+grep -q '"static": true' "$work/out" || fail "version --json: not static"
+
+run_exe version
+[ "$rc" = 0 ] || fail "cfwin.exe version exited $rc"
+head -n 1 "$work/out" | grep -q '^cfwin [0-9]' || fail "version printed: $(head -n 1 "$work/out")"
+
+run_exe help
+[ "$rc" = 0 ] || fail "cfwin.exe help exited $rc"
+grep -q 'serve' "$work/out" || fail "help does not list serve"
+
+# Wine has no computecore.dll, so serve must name the missing service.
+run_exe serve
+[ "$rc" = 1 ] || fail "cfwin.exe serve exited $rc, expected 1"
+grep -q 'Host Compute Service is not available' "$work/err" ||
+  fail "serve printed no message about the Host Compute Service: $(cat "$work/err")"
+
+run_exe client ping
+if grep -q 'client role is not built' "$work/err"; then
+  echo "it_windows: cfwin.exe has no client role yet; client ping not tested" >&2
+elif [ -z "$linux_cfwin" ]; then
+  echo "it_windows: no Linux cfwin given; client ping not tested" >&2
+else
+  port=$((20000 + $$ % 20000))
+  "$linux_cfwin" serve --bind-ip 127.0.0.1 --bind-port "$port" --depot "$work/depot" \
+    --disable-network >"$work/server.log" 2>&1 &
+  server_pid=$!
+  tries=0
+  until "$linux_cfwin" client -t "127.0.0.1:$port" ping >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 100 ]; then
+      fail "the Linux server on 127.0.0.1:$port did not answer: $(tail -n 5 "$work/server.log")"
+      break
+    fi
+    sleep 0.1
+  done
+  run_exe client -t "127.0.0.1:$port" ping
+  [ "$rc" = 0 ] || fail "cfwin.exe client ping exited $rc: $(cat "$work/err")"
+fi
+
+if [ "$status" = 0 ]; then
+  echo "it_windows: cfwin.exe passed under Wine"
+fi
+exit "$status"
