@@ -166,6 +166,8 @@ typedef struct read_entry {
   int type;
   int mode;
   int64_t uid;
+  char *uname; /* "" when the tar names no owner */
+  char *gname;
   char *body;
   char *target;
 } read_entry;
@@ -183,6 +185,8 @@ static size_t read_tar(const cf_buf *tar, read_entry *entries, size_t max)
     r->type = (int)archive_entry_filetype(e);
     r->mode = (int)archive_entry_perm(e);
     r->uid = archive_entry_uid(e);
+    r->uname = cf_xstrdup(archive_entry_uname(e) != NULL ? archive_entry_uname(e) : "");
+    r->gname = cf_xstrdup(archive_entry_gname(e) != NULL ? archive_entry_gname(e) : "");
     r->target = archive_entry_symlink(e) != NULL ? cf_xstrdup(archive_entry_symlink(e)) : NULL;
     size_t size = (size_t)archive_entry_size(e);
     r->body = cf_xcalloc(1, size + 1);
@@ -198,6 +202,8 @@ static void free_entries(read_entry *entries, size_t count)
 {
   for (size_t i = 0; i < count; i++) {
     free(entries[i].name);
+    free(entries[i].uname);
+    free(entries[i].gname);
     free(entries[i].body);
     free(entries[i].target);
   }
@@ -487,6 +493,28 @@ static void test_ownership_follows_user(void **state)
                                        &status);
   assert_int_equal(status, 0);
   assert_string_equal(owners, "1000:1000\n1000:1000\n1000:1000\n1000:1000\n1234:1234\n");
+
+  /* StreamOut names owners from the container's account files. */
+  http_result out = {0};
+  stream_out("it-files-owner", "/home/alice/new", "alice", &out);
+  assert_int_equal(out.status, 200);
+  read_entry entries[4];
+  size_t count = read_tar(&out.body, entries, 4);
+  const read_entry *file = find_entry(entries, count, "new/sub/f");
+  assert_int_equal(file->uid, 1000);
+  assert_string_equal(file->uname, "alice");
+  assert_string_equal(file->gname, "alice");
+  free_entries(entries, count);
+  http_result_clear(&out);
+  http_result unnamed = {0};
+  stream_out("it-files-owner", "/tmp/root-owned/f", "", &unnamed);
+  assert_int_equal(unnamed.status, 200);
+  count = read_tar(&unnamed.body, entries, 4);
+  assert_int_equal(count, 1);
+  assert_int_equal(entries[0].uid, 1234);
+  assert_string_equal(entries[0].uname, "");
+  free_entries(entries, count);
+  http_result_clear(&unnamed);
 
   http_result_clear(&as_alice);
   http_result_clear(&relative);

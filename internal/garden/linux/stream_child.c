@@ -150,14 +150,51 @@ static char *read_user_file(const char *path)
   return cf_buf_take(&buf);
 }
 
-static void resolve_user(const char *spec, cf_user *user)
+/* The container's /etc/passwd and /etc/group, NULL when missing. */
+typedef struct accounts {
+  char *passwd;
+  char *group;
+  char name[256]; /* the last name looked up */
+} accounts;
+
+static void resolve_user(const char *spec, const accounts *files, cf_user *user)
 {
-  cf_autofree char *passwd = read_user_file("/etc/passwd");
-  cf_autofree char *group = read_user_file("/etc/group");
   cf_err *err = NULL;
-  if (cf_user_resolve(spec != NULL ? spec : "", passwd, group, user, &err) < 0) {
+  if (cf_user_resolve(spec != NULL ? spec : "", files->passwd, files->group, user, &err) < 0) {
     child_fail("%s", err->message);
   }
+}
+
+/* Finds the name of id in a passwd or group text ("name:x:id:..." lines),
+ * for the owner names of StreamOut entries. Returns NULL without an entry. */
+static const char *lookup_name(char *out, size_t size, const char *text, la_int64_t id)
+{
+  for (const char *line = text; line != NULL && *line != '\0';) {
+    const char *end = strchr(line, '\n');
+    size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+    const char *first = memchr(line, ':', len);
+    const char *second =
+        first != NULL ? memchr(first + 1, ':', len - (size_t)(first + 1 - line)) : NULL;
+    if (second != NULL && (size_t)(first - line) < size && strtoll(second + 1, NULL, 10) == id &&
+        second[1] >= '0' && second[1] <= '9') {
+      snprintf(out, size, "%.*s", (int)(first - line), line);
+      return out;
+    }
+    line = end != NULL ? end + 1 : NULL;
+  }
+  return NULL;
+}
+
+static const char *lookup_user_name(void *ctx, la_int64_t uid)
+{
+  accounts *files = ctx;
+  return lookup_name(files->name, sizeof(files->name), files->passwd, uid);
+}
+
+static const char *lookup_group_name(void *ctx, la_int64_t gid)
+{
+  accounts *files = ctx;
+  return lookup_name(files->name, sizeof(files->name), files->group, gid);
 }
 
 /* A relative path is relative to the user's home, as gdn's streams are. */
@@ -358,12 +395,16 @@ static void copy_file_data(struct archive *disk, struct archive *out, const char
 
 /* Writes the tar of name, a path relative to the working directory, with
  * directories walked and symbolic links stored as links. */
-static void archive_tree(const char *name)
+static void archive_tree(const char *name, accounts *files)
 {
   char reason[512];
   struct archive *disk = archive_read_disk_new();
   struct archive *out = archive_write_new();
   archive_read_disk_set_symlink_physical(disk);
+  /* Owner names come from the container's own account files, as tar run
+   * inside it would find them. */
+  archive_read_disk_set_uname_lookup(disk, files, lookup_user_name, NULL);
+  archive_read_disk_set_gname_lookup(disk, files, lookup_group_name, NULL);
   archive_write_set_format_pax_restricted(out);
   if (archive_write_open_fd(out, CHILD_DATA_FD) != ARCHIVE_OK) {
     child_fail("write the tar stream: %s", archive_reason(out, reason, sizeof(reason)));
@@ -401,7 +442,7 @@ static void archive_tree(const char *name)
 
 /* Splits the source as gdn runs tar: "D/N" archives N in D, and a trailing
  * '/' archives "." in the directory itself. */
-static void stream_out(const cf_stream_child_spec *spec, const cf_user *user)
+static void stream_out(const cf_stream_child_spec *spec, const cf_user *user, accounts *files)
 {
   cf_autofree char *source = absolute_path(spec->path, user);
   size_t len = strlen(source);
@@ -420,7 +461,7 @@ static void stream_out(const cf_stream_child_spec *spec, const cf_user *user)
   if (lstat(name, &st) < 0) {
     child_fail("%s", strerror(errno)); /* the server's message names the path */
   }
-  archive_tree(name);
+  archive_tree(name, files);
 }
 
 _Noreturn static void run_child(child_plan *plan)
@@ -434,12 +475,13 @@ _Noreturn static void run_child(child_plan *plan)
   arrange_fds(plan);
   enter_container(plan);
   umask(022);
+  accounts files = {.passwd = read_user_file("/etc/passwd"), .group = read_user_file("/etc/group")};
   cf_user user;
-  resolve_user(plan->spec->user, &user);
+  resolve_user(plan->spec->user, &files, &user);
   if (plan->spec->extract) {
     stream_in(plan->spec, &user);
   } else {
-    stream_out(plan->spec, &user);
+    stream_out(plan->spec, &user, &files);
   }
   _exit(0);
 }
