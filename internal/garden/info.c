@@ -179,7 +179,7 @@ void cf_handle_bulk_info(cf_conn *conn)
   }
   json_t *body = json_object();
   for (size_t i = 0; i < count; i++) {
-    json_object_set_new(body, handles[i], info_entry(conn->server, handles[i]));
+    cf_json_set_coerced(body, handles[i], info_entry(conn->server, handles[i]));
   }
   cf_strv_free(handles, count);
   cf_conn_respond_json(conn, 200, body);

@@ -217,3 +217,10 @@ json_t *cf_json_error_envelope(const char *type, const char *message, const char
   json_object_set_new(envelope, "Binary", json_string(""));
   return envelope;
 }
+
+void cf_json_set_coerced(json_t *object, const char *key, json_t *value)
+{
+  json_t *coerced = cf_json_string(key);
+  json_object_set_new(object, json_string_value(coerced), value);
+  json_decref(coerced);
+}

@@ -36,6 +36,11 @@ int cf_json_take(cf_buf *stream, json_t **out, cf_err **err);
  * case-insensitive one, as Go's decoder does. Borrowed reference or NULL. */
 json_t *cf_json_get(const json_t *object, const char *key);
 
+/* Sets object[key] to value (stolen), with invalid UTF-8 bytes of key
+ * replaced by U+FFFD as Go's encoder writes map keys. jansson rejects such
+ * a key, which would drop the member silently. */
+void cf_json_set_coerced(json_t *object, const char *key, json_t *value);
+
 /* True when a JSON string holds a NUL character, which C strings would cut. */
 bool cf_json_has_nul(const json_t *string);
 

@@ -182,7 +182,7 @@ static void respond_bulk(cf_conn *conn, const metrics_work *mw)
 {
   json_t *body = json_object();
   for (size_t i = 0; i < mw->count; i++) {
-    json_object_set_new(body, mw->handles[i],
+    cf_json_set_coerced(body, mw->handles[i],
                         metrics_entry(mw, i, conn->server->cpu_entitlement_per_share));
   }
   cf_conn_respond_json(conn, 200, body);

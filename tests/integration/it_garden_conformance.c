@@ -1034,6 +1034,20 @@ static void test_bulk_routes_shapes(void **state)
   json_decref(body);
   reply_clear(&r);
 
+  /* A handle that is not UTF-8 gets its entry under the U+FFFD key, as Go
+   * encodes map keys. */
+  static const char *const bad_utf8_paths[] = {"/containers/bulk_info?handles=%FF",
+                                               "/containers/bulk_metrics?handles=%FF"};
+  for (size_t i = 0; i < 2; i++) {
+    r = call("GET", bad_utf8_paths[i], NULL);
+    assert_int_equal(r.status, 200);
+    body = parse_body(&r);
+    assert_int_equal(json_object_size(body), 1);
+    assert_true(json_is_object(json_object_get(json_object_get(body, "\xef\xbf\xbd"), "Err")));
+    json_decref(body);
+    reply_clear(&r);
+  }
+
   r = call("GET", "/containers/bulk_metrics?handles=it-conf-bulk,nope", NULL);
   assert_int_equal(r.status, 200);
   body = parse_body(&r);
