@@ -119,7 +119,10 @@ function ConvertTo-ArgumentText([string]$Value) {
 function Register-ResumeTask {
   $scriptCopy = Join-Path $InstallDir "install.ps1"
   New-Item -ItemType Directory -Force -Path $InstallDir | Out-Null
-  Copy-Item -Force -Path $PSCommandPath -Destination $scriptCopy
+  # A resumed install already runs from the copy.
+  if ($PSCommandPath -ne $scriptCopy) {
+    Copy-Item -Force -Path $PSCommandPath -Destination $scriptCopy
+  }
   $arguments = @("-NoProfile", "-ExecutionPolicy", "Bypass", "-File", (ConvertTo-ArgumentText $scriptCopy))
   foreach ($name in @("Source", "InstallDir", "Depot", "RootfsUri", "ListenAddress", "NetworkName",
       "SubnetRange", "ServiceName")) {
@@ -208,8 +211,8 @@ function Get-Gateway([string]$Cidr) {
   return (New-Object System.Net.IPAddress -ArgumentList (, $gateway)).ToString()
 }
 
-# Writes the network role's config file and creates the NAT network from it; the network
-# role leaves an existing network with the same name in place.
+# Writes the network role's config file and creates the NAT network from it. The network
+# role keeps an existing network of that name and subnet, and fails for another subnet.
 function New-NatNetwork {
   $gateway = Get-Gateway $SubnetRange
   $dns = @($DnsServers)
@@ -269,8 +272,8 @@ function Get-ServeCommandLine {
   return (@($exe) + $arguments | ForEach-Object { ConvertTo-ArgumentText $_ }) -join " "
 }
 
-# Creates the service or updates its command line; the service manager restarts cfwin
-# 5 s after a failure, three times a day at most.
+# Creates the service, or updates its command line when it differs, and starts it. The
+# service manager restarts cfwin 5 s after each failure.
 # NOTE: cfwin serve logs to stdout, which a service does not have, so its log is lost
 # until cfwin writes a log file when it runs as a service.
 function Register-CfwinService {
@@ -281,18 +284,23 @@ function Register-CfwinService {
     New-Service -Name $ServiceName -BinaryPathName $commandLine -DisplayName "cfwin Garden server" `
       -Description "Garden API for Cloud Foundry containers (cfwin serve)" -StartupType Automatic | Out-Null
   } else {
-    Write-Step "updating service $ServiceName"
-    Stop-CfwinService
-    # Written to the registry directly: Windows PowerShell 5.1 does not escape the quotes
-    # inside an argument it passes to sc.exe.
-    Set-ItemProperty -Path "HKLM:\SYSTEM\CurrentControlSet\Services\$ServiceName" -Name ImagePath -Value $commandLine
+    $key = "HKLM:\SYSTEM\CurrentControlSet\Services\$ServiceName"
+    if ((Get-ItemProperty -Path $key -Name ImagePath).ImagePath -ne $commandLine) {
+      Write-Step "updating the command line of service $ServiceName"
+      Stop-CfwinService
+      # Written to the registry directly: Windows PowerShell 5.1 does not escape the
+      # quotes inside an argument it passes to sc.exe.
+      Set-ItemProperty -Path $key -Name ImagePath -Value $commandLine
+    }
     Set-Service -Name $ServiceName -StartupType Automatic
   }
   & sc.exe failure $ServiceName reset= 86400 actions= restart/5000/restart/5000/restart/5000 | Out-Null
   if ($LASTEXITCODE -ne 0) {
     throw "sc.exe failure $ServiceName failed with exit status $LASTEXITCODE"
   }
-  Start-Service -Name $ServiceName
+  if ((Get-CfwinService).Status -ne "Running") {
+    Start-Service -Name $ServiceName
+  }
   Write-Step "service $ServiceName is $((Get-CfwinService).Status)"
 }
 
@@ -329,11 +337,16 @@ function Remove-Containers {
   if ($null -eq $service -or $service.Status -ne "Running") {
     return
   }
-  $base = "http://$ListenAddress"
-  $list = Invoke-RestMethod -Method Get -Uri "$base/containers"
-  foreach ($handle in @($list.Handles)) {
-    Write-Step "destroying container $handle"
-    Invoke-RestMethod -Method Delete -Uri "$base/containers/$([Uri]::EscapeDataString($handle))" | Out-Null
+  # A server listening on every address is reached through loopback.
+  $base = "http://" + ($ListenAddress -replace "^0\.0\.0\.0:", "127.0.0.1:")
+  try {
+    $list = Invoke-RestMethod -Method Get -Uri "$base/containers"
+    foreach ($handle in @($list.Handles)) {
+      Write-Step "destroying container $handle"
+      Invoke-RestMethod -Method Delete -Uri "$base/containers/$([Uri]::EscapeDataString($handle))" | Out-Null
+    }
+  } catch {
+    Write-Warning "destroying the containers through $base failed: $_. Containers may remain; Get-ComputeProcess lists them."
   }
 }
 

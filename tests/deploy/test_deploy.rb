@@ -397,6 +397,30 @@ class JobsTest < Minitest::Test
     assert_equal ["172.30.0.1"], config["dns_servers"]
   end
 
+  def test_interface_json_read_by_network_role
+    skip "needs root for a private network namespace" unless Process.uid.zero?
+    Dir.mktmpdir("interface-json") do |dir|
+      properties = { "cfwin_network" => { "state_dir" => File.join(dir, "state") } }
+      config = File.join(dir, "interface.json")
+      File.write(config, jobs.fetch("cfwin-winc-network").render(manifest_properties: properties)["config/interface.json"])
+      # `down` of an unknown handle reads the config and changes nothing; the private
+      # network namespace keeps the host's network out of reach all the same.
+      out, status = Open3.capture2e("unshare", "--net", DeployTest.cfwin, "network", "--configFile", config,
+                                    "--action", "down", "--handle", "deploy-test", stdin_data: "null")
+      assert status.success?, "cfwin network rejected the rendered interface.json: #{out}"
+      refute_match(/warning/, out, "cfwin network warned about the rendered interface.json")
+    end
+  end
+
+  def test_installer_serve_flags_in_help
+    installer = File.read(File.join(DeployTest::REPO, "release", "install.ps1"))
+    function = installer[/^function Get-ServeCommandLine \{\n(.*?)^\}$/m, 1]
+    refute_nil function, "Get-ServeCommandLine not found in release/install.ps1"
+    flags = function.scan(/"(--[a-z0-9-]+)"/).flatten
+    assert_includes flags, "--depot"
+    assert_empty DeployTest.undocumented_flags(flags), "installer flags missing from cfwin serve --help"
+  end
+
   def test_interface_json_gateway_outside_subnet_rejected
     job = jobs.fetch("cfwin-winc-network")
     error = assert_raises(BoshRender::RenderError) do
