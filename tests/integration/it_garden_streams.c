@@ -17,14 +17,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "base/buf.h"
+#include "base/fs.h"
 #include "base/mem.h"
+#include "busybox_rootfs.h"
 #include "fixture.h"
 #include "garden/client.h"
+#include "garden/stream_child.h"
+#include "runtime/runtime.h"
 
 #define MIB (1024 * 1024)
 
@@ -940,6 +945,167 @@ static void test_destroy_ends_stream(void **state)
   free(block);
 }
 
+/* --- A container with a user namespace, through the runtime role --- */
+
+/* Container ids 0-65535 map onto host ids from MAPPED_ROOT. */
+#define MAPPED_ROOT 200000
+#define MAPPED_SIZE 65536
+
+/* Runs `cfwin runtime --root ROOT ARGS` and returns its stdout, which the
+ * caller frees. Fails the test on a non-zero exit status. */
+static char *run_runtime(const char *root, const char *args)
+{
+  cf_autofree char *command =
+      cf_xasprintf("%s runtime --root %s %s", getenv("CFWIN_BINARY"), root, args);
+  FILE *pipe = popen(command, "r");
+  assert_non_null(pipe);
+  cf_buf out;
+  cf_buf_init(&out, MIB);
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), pipe)) > 0) {
+    cf_buf_append(&out, chunk, n, NULL);
+  }
+  int status = pclose(pipe);
+  if (status != 0) {
+    fail_msg("%s exited with status %d", command, status);
+  }
+  cf_buf_append(&out, "", 1, NULL);
+  return cf_buf_take(&out);
+}
+
+/* Writes a bundle whose init sleeps in a user namespace, with a directory
+ * /shared owned by the container's root. */
+static char *make_userns_bundle(const char *dir)
+{
+  cf_autofree char *rootfs = cf_path_join(dir, "rootfs");
+  cf_err *err = NULL;
+  if (cf_busybox_rootfs_make(CF_BUSYBOX_DEFAULT_PATH, rootfs, &err) < 0) {
+    fail_msg("make rootfs: %s", err->message);
+  }
+  cf_autofree char *shared = cf_path_join(rootfs, "shared");
+  assert_int_equal(mkdir(shared, 0755), 0);
+  assert_int_equal(chown(shared, MAPPED_ROOT, MAPPED_ROOT), 0);
+  json_t *config =
+      json_pack("{s:s, s:{s:b, s:{s:i, s:i}, s:[s,s], s:[s], s:s}, s:{s:s}, s:[],"
+                " s:{s:[{s:s}, {s:s}, {s:s}], s:[{s:i, s:i, s:i}], s:[{s:i, s:i, s:i}]}}",
+                "ociVersion", "1.0.2-dev", "process", "terminal", 0, "user", "uid", 0, "gid", 0,
+                "args", "sleep", "1000", "env", "PATH=/bin", "cwd", "/", "root", "path", rootfs,
+                "mounts", "linux", "namespaces", "type", "pid", "type", "mount", "type", "user",
+                "uidMappings", "containerID", 0, "hostID", MAPPED_ROOT, "size", MAPPED_SIZE,
+                "gidMappings", "containerID", 0, "hostID", MAPPED_ROOT, "size", MAPPED_SIZE);
+  cf_autofree char *path = cf_path_join(dir, "config.json");
+  assert_int_equal(json_dump_file(config, path, 0), 0);
+  json_decref(config);
+  return cf_xstrdup(shared);
+}
+
+/* Runs a stream child to its end: writes input (StreamIn) or collects the
+ * tar it writes into *output (StreamOut). Returns its exit status. */
+static int run_stream_child(const cf_stream_child_spec *spec, const cf_buf *input, cf_buf *output,
+                            char *message, size_t message_size)
+{
+  cf_stream_child child;
+  cf_err *err = NULL;
+  if (cf_stream_child_start(spec, &child, &err) < 0) {
+    fail_msg("start stream child: %s", err->message);
+  }
+  if (spec->extract) {
+    const char *p = input->data;
+    for (size_t left = input->len; left > 0;) {
+      ssize_t n = write(child.data_fd, p, left);
+      assert_true(n > 0);
+      p += n;
+      left -= (size_t)n;
+    }
+  } else {
+    char chunk[65536];
+    ssize_t n;
+    while ((n = read(child.data_fd, chunk, sizeof(chunk))) > 0) {
+      cf_buf_append(output, chunk, (size_t)n, NULL);
+    }
+  }
+  cf_closep(&child.data_fd);
+  bool exited = false;
+  int status = -1;
+  while (!exited) {
+    assert_int_equal(cf_stream_child_wait(&child, &exited, &status, message, message_size, NULL),
+                     0);
+    if (!exited) {
+      usleep(10 * 1000);
+    }
+  }
+  cf_stream_child_close(&child);
+  return status;
+}
+
+static void test_user_namespace_container(void **state)
+{
+  (void)state;
+  /* Mapped root needs search permission on the path to the rootfs. */
+  assert_int_equal(chmod(server.dir, 0711), 0);
+  cf_autofree char *dir = cf_path_join(server.dir, "it-files-userns");
+  cf_autofree char *root = cf_path_join(server.dir, "userns-state");
+  assert_int_equal(cf_mkdir_p(dir, 0755, NULL), 0);
+  cf_autofree char *shared = make_userns_bundle(dir);
+  cf_autofree char *run_args = cf_xasprintf("run -d -b %s it-files-userns", dir);
+  free(run_runtime(root, run_args));
+  cf_autofree char *state_text = run_runtime(root, "state it-files-userns");
+  json_t *state_json = json_loads(state_text, 0, NULL);
+  assert_non_null(state_json);
+  cf_container_init init = {.pid = (pid_t)json_integer_value(json_object_get(state_json, "pid"))};
+  json_decref(state_json);
+  assert_true(init.pid > 0);
+  assert_int_equal(cf_runtime_pid_start_time(init.pid, &init.start_time, NULL), 0);
+
+  /* In: the tar's owners are container ids, so they land shifted by the
+   * mapping on the host. */
+  static const tar_entry files[] = {
+      {"by-root", AE_IFREG, 0644, "r", NULL, 0},
+      {"by-five", AE_IFREG, 0644, "5", NULL, 5},
+  };
+  cf_buf tar;
+  build_tar(files, 2, &tar);
+  char message[CF_STREAM_CHILD_MESSAGE_MAX];
+  cf_stream_child_spec in = {.init_pid = init.pid,
+                             .init_start_time = init.start_time,
+                             .extract = true,
+                             .path = "/shared/in",
+                             .user = ""};
+  int status = run_stream_child(&in, &tar, NULL, message, sizeof(message));
+  assert_string_equal(message, "");
+  assert_int_equal(status, 0);
+  struct stat st;
+  cf_autofree char *by_root = cf_path_join(shared, "in/by-root");
+  assert_int_equal(stat(by_root, &st), 0);
+  assert_int_equal(st.st_uid, MAPPED_ROOT);
+  cf_autofree char *by_five = cf_path_join(shared, "in/by-five");
+  assert_int_equal(stat(by_five, &st), 0);
+  assert_int_equal(st.st_uid, MAPPED_ROOT + 5);
+
+  /* Out: owners are seen from inside, with the container's names. */
+  cf_stream_child_spec out = {.init_pid = init.pid,
+                              .init_start_time = init.start_time,
+                              .extract = false,
+                              .path = "/shared/in/by-root",
+                              .user = ""};
+  cf_buf archive;
+  cf_buf_init(&archive, MIB);
+  status = run_stream_child(&out, NULL, &archive, message, sizeof(message));
+  assert_int_equal(status, 0);
+  read_entry entries[2];
+  size_t count = read_tar(&archive, entries, 2);
+  assert_int_equal(count, 1);
+  assert_string_equal(entries[0].name, "by-root");
+  assert_int_equal(entries[0].uid, 0);
+  assert_string_equal(entries[0].uname, "root");
+  free_entries(entries, count);
+
+  free(run_runtime(root, "delete -f it-files-userns"));
+  cf_buf_free(&archive);
+  cf_buf_free(&tar);
+}
+
 int main(void)
 {
   it_require_root();
@@ -955,6 +1121,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_large_stream_bounded_memory, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_client_vanishes_mid_stream, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_destroy_ends_stream, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_user_namespace_container, take_snapshot, check_leaks),
   };
   return cmocka_run_group_tests(tests, setup_server, teardown_server);
 }

@@ -99,9 +99,7 @@ static void arrange_fds(child_plan *plan)
   cf_sys_close_range(CHILD_FIRST_FREE_FD, ~0U, 0);
 }
 
-/* Joins the init's mount namespace (and user namespace) and its root.
- * NOTE: no test joins a user namespace here yet, because the server does
- * not create containers with one. */
+/* Joins the init's mount namespace (and user namespace) and its root. */
 static void enter_container(const child_plan *plan)
 {
   int user = plan->join_userns ? CLONE_NEWUSER : 0;
