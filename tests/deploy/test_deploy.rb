@@ -91,16 +91,19 @@ module DeployTest
     end
   end
 
+  # PowerShell reads the typographic single quotes as quote characters too.
+  QUOTE = "['\u2018\u2019\u201A\u201B]"
+
   # The values of a rendered `$NAME = @( ... )` array of single-quoted strings, one a line.
   def self.powershell_array(text, name)
     body = text[/^\$#{name} = @\(\n(.*?)^\)$/m, 1]
     raise "no $#{name} array in the rendered script" if body.nil?
 
     body.lines.map(&:strip).reject(&:empty?).map do |line|
-      literal = line[/\A'((?:[^']|'')*)',?\z/, 1]
+      literal = line[/\A#{QUOTE}((?:(?!#{QUOTE}).|(#{QUOTE})\2)*)#{QUOTE},?\z/, 1]
       raise "not a single-quoted PowerShell string: #{line}" if literal.nil?
 
-      literal.gsub("''", "'")
+      literal.gsub(/(#{QUOTE})\1/, '\1')
     end
   end
 
@@ -267,6 +270,38 @@ class JobsTest < Minitest::Test
         assert File.file?(File.join(job.dir, "templates", src)), "#{job.name}: templates/#{src} is missing"
       end
     end
+  end
+
+  # Names in p("…") and if_p("…") calls, and in link.p("…") calls, of every template.
+  def property_reads(job)
+    sources = [File.join(job.dir, "monit")] + job.templates.keys.map { |src| File.join(job.dir, "templates", src) }
+    text = sources.map { |path| File.read(path) }.join("\n")
+    own = text.scan(/(?<![.\w])(?:p|if_p)\(\s*\[?\s*["']([^"']+)["']/).flatten
+    linked = text.scan(/\w\.p\(\s*["']([^"']+)["']/).flatten
+    [own.uniq, linked.uniq]
+  end
+
+  def test_templates_read_declared_properties
+    shared = jobs.values.flat_map { |job| job.provides.flat_map { |link| link["properties"] || [] } }
+    jobs.each_value do |job|
+      own, linked = property_reads(job)
+      assert_empty own - job.declared_properties.keys, "#{job.name} reads properties its spec does not declare"
+      assert_empty linked - shared, "#{job.name} reads link properties no job provides"
+    end
+  end
+
+  def test_property_read_scan_finds_names
+    own, linked = property_reads(jobs.fetch("cfwin-rootfs"))
+    assert_includes own, "cfwin_rootfs.image_uris"
+    assert_equal ["cfwin.depot"], linked
+  end
+
+  def test_quotes_in_values_round_trip
+    depot = "C:\\it's \u2019cfwin\u2018 depot"
+    text = jobs.fetch("cfwin-garden").render(manifest_properties: { "cfwin" => { "depot" => depot } })["bin/start.ps1"]
+    arguments = DeployTest.powershell_array(text, "serveArguments")
+    assert_equal depot, arguments[arguments.index("--depot") + 1]
+    assert_includes text, "'C:\\it''s \u2019\u2019cfwin\u2018\u2018 depot'"
   end
 
   def test_render_with_defaults
