@@ -21,7 +21,7 @@
  * attach. */
 int cf_cli_client(int argc, char **argv, int start);
 
-/* --- Shared by the command files (client_cmd.c, client_run.c) --- */
+/* --- Shared by the command files (client_*.c) --- */
 
 /* The state of one `cfwin client` invocation. */
 typedef struct cf_client_ctx {
@@ -41,12 +41,39 @@ typedef struct cf_client_args {
   int rest_count;
 } cf_client_args;
 
-/* Parses argv[0..argc) of a command: options (with the global --json and
- * -t/--target) may come before, between and after positionals, and "--"
- * ends them. Sets *help for -h or --help. Frees nothing; the caller frees
- * args->positionals. */
+/* Parses argv[0..argc) of a command: options (with the global --json,
+ * -t/--target and --tls-* options) may come before, between and after
+ * positionals, and "--" ends them. Sets *help for -h or --help. The caller
+ * frees args->positionals, also after a failure. */
 int cf_client_parse_args(cf_client_ctx *ctx, cf_flag *flags, int count, int argc, char **argv,
                          cf_client_args *args, bool *help, cf_err **err);
+
+/* Parses a command's arguments as cf_client_parse_args() does and checks
+ * that min to max positionals were given. Returns 1 when it printed the
+ * command's help, 0 to go on, -1 with *err. */
+int cf_client_parse_command(cf_client_ctx *ctx, cf_flag *flags, int count, int argc, char **argv,
+                            size_t min, size_t max, cf_client_args *args, cf_err **err);
+
+/* Sets a global option (json, t, target, tls-*) from name and value, or
+ * from argv[i + 1] when value is NULL (then *used_next is 1). Returns 1
+ * when name is a global option, 0 when it is not, -1 with *err. */
+int cf_client_global_option(cf_client_ctx *ctx, const char *name, size_t len, const char *value,
+                            int *used_next, int argc, char **argv, int i, cf_err **err);
+
+/* Reads the global options before the command; *next is the command's
+ * index in argv. */
+int cf_client_parse_globals(cf_client_ctx *ctx, int argc, char **argv, int start, int *next,
+                            bool *help, cf_err **err);
+
+/* Value parsers; their errors name the option and the accepted form. */
+int cf_client_parse_uint(const char *option, const char *text, unsigned long long max,
+                         unsigned long long *out, cf_err **err);
+/* A byte count with an optional K, M, G or T suffix (powers of 1024). */
+int cf_client_parse_size(const char *option, const char *text, unsigned long long *out,
+                         cf_err **err);
+/* Splits "KEY=VALUE"; *key is new, *value points into text. */
+int cf_client_split_pair(const char *option, const char *text, char **key, const char **value,
+                         cf_err **err);
 
 /* Prints "cfwin client COMMAND: MESSAGE" and a hint for the error's kind,
  * and frees the error. Returns 1, the exit status of a failed command. */
@@ -55,10 +82,33 @@ int cf_client_fail(const cf_client_ctx *ctx, cf_err *err);
 /* Prints value (borrowed) as the server's JSON on stdout. */
 void cf_client_print_json(const json_t *value);
 
+/* Calls method on /containers/HANDLE/SUFFIX (SUFFIX may be "") with the
+ * handle escaped, as cf_garden_client_call() does. */
+int cf_client_container_call(const cf_client_ctx *ctx, const char *method, const char *handle,
+                             const char *suffix, const json_t *body, json_t **result, cf_err **err);
+
 /* Prints the help of the command called name; returns 0. */
 int cf_client_cmd_help_of(const char *name);
+/* The usage line of the command called name, after "cfwin client ". */
+const char *cf_client_usage(const char *name);
 
-/* The process commands (client_run.c). */
+/* The commands: each takes the arguments after its name and returns the
+ * exit status. */
+int cf_client_cmd_create(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_list(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_info(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_destroy(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_stop(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_metrics(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_bulk_info(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_bulk_metrics(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_properties(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_limits(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_grace_time(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_stream_in(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_stream_out(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_net_in(cf_client_ctx *ctx, int argc, char **argv);
+int cf_client_cmd_net_out(cf_client_ctx *ctx, int argc, char **argv);
 int cf_client_cmd_run(cf_client_ctx *ctx, int argc, char **argv);
 int cf_client_cmd_attach(cf_client_ctx *ctx, int argc, char **argv);
 
