@@ -38,6 +38,9 @@ module BoshRender
     end
   end
 
+  # A manifest value that is not a hash where a declared property name needs one.
+  class InvalidPropertyType < StandardError; end
+
   # Every template error of one job, each as "Error filling in template 'SRC' (line N: MSG)".
   class RenderError < StandardError
     attr_reader :messages
@@ -75,23 +78,8 @@ module BoshRender
     end
   end
 
-  # Returned by if_p or if_link when the block ran.
+  # Returned by if_p or if_link when the block did not run, so else runs (BOSH's name).
   class ActiveElseBlock
-    def else
-      nil
-    end
-
-    def else_if_p(*_names)
-      self
-    end
-
-    def else_if_link(_name)
-      self
-    end
-  end
-
-  # Returned by if_p or if_link when the block did not run.
-  class InactiveElseBlock
     def initialize(context)
       @context = context
     end
@@ -107,6 +95,21 @@ module BoshRender
 
     def else_if_link(name, &block)
       @context.if_link(name, &block)
+    end
+  end
+
+  # Returned by if_p or if_link when the block ran, so else does nothing (BOSH's name).
+  class InactiveElseBlock
+    def else
+      nil
+    end
+
+    def else_if_p(*_names)
+      self
+    end
+
+    def else_if_link(_name)
+      self
     end
   end
 
@@ -126,12 +129,12 @@ module BoshRender
     def if_p(*names)
       values = names.map do |name|
         value = BoshRender.lookup(lookup_properties, name)
-        return InactiveElseBlock.new(self) if value.nil?
+        return ActiveElseBlock.new(self) if value.nil?
 
         value
       end
       yield(*values)
-      ActiveElseBlock.new
+      InactiveElseBlock.new
     end
   end
 
@@ -171,26 +174,27 @@ module BoshRender
 
     def initialize(template_spec)
       @raw_properties = template_spec.fetch("properties", {})
-      @name = template_spec.dig("job", "name")
+      @name = template_spec["name"]
       @index = template_spec["index"]
       @links = template_spec.fetch("links", {})
       @spec = BoshRender.to_openstruct(template_spec)
       @properties = BoshRender.to_openstruct(@raw_properties)
     end
 
+    # A link counts only when its data has instances, as in BOSH.
     def link(name)
       data = @links[name]
-      raise UnknownLink, name if data.nil?
+      raise UnknownLink, name unless data.is_a?(Hash) && data.key?("instances")
 
       EvaluationLink.new(data)
     end
 
     def if_link(name)
       data = @links[name]
-      return InactiveElseBlock.new(self) if data.nil?
+      return ActiveElseBlock.new(self) unless data.is_a?(Hash) && data.key?("instances")
 
       yield EvaluationLink.new(data)
-      ActiveElseBlock.new
+      InactiveElseBlock.new
     end
 
     def get_binding
@@ -241,8 +245,10 @@ module BoshRender
     end
 
     # The director's binding: manifest value, else the spec default, for declared names only.
+    # A manifest value that is not a hash where a declared name needs one is an error.
     def bind_properties(manifest_properties)
       declared_properties.each_with_object({}) do |(name, definition), bound|
+        check_property_path(manifest_properties || {}, name)
         value = BoshRender.lookup(manifest_properties || {}, name)
         value = BoshRender.deep_copy((definition || {})["default"]) if value.nil?
         BoshRender.store(bound, name, value)
@@ -292,6 +298,16 @@ module BoshRender
     end
 
     private
+
+    def check_property_path(properties, name)
+      node = properties
+      name.split(".").each do |key|
+        raise InvalidPropertyType, "Property '#{name}' expects a hash, but received '#{node.class}'" unless node.is_a?(Hash)
+
+        node = node[key]
+        break if node.nil?
+      end
+    end
 
     def render_file(src, path, template_spec)
       erb = ERB.new(File.read(path), trim_mode: "-")

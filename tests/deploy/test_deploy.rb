@@ -193,6 +193,24 @@ class RendererTest < Minitest::Test
     assert_equal %w[x.typo z], undeclared
   end
 
+  def test_non_hash_property_path_rejected
+    job = make_job({ "a.erb" => "<%= p('x.port') %>" }, properties: { "x.port" => { "default" => 1 } })
+    error = assert_raises(BoshRender::InvalidPropertyType) { job.render(manifest_properties: { "x" => "7777" }) }
+    assert_equal "Property 'x.port' expects a hash, but received 'String'", error.message
+  end
+
+  def test_if_p_runs_for_false
+    template = "<% if_p('x.flag') do |flag| %>flag=<%= flag %><% end.else do %>unset<% end %>"
+    job = make_job({ "a.erb" => template }, properties: { "x.flag" => { "default" => false } })
+    assert_equal "flag=false", job.render["out/a.erb"]
+  end
+
+  def test_link_without_instances_missing
+    template = "<% if_link('db') do %>linked<% end.else do %>not linked<% end %>"
+    job = make_job({ "a.erb" => template }, consumes: [{ "name" => "db", "type" => "db" }])
+    assert_equal "not linked", job.render(links: { "db" => { "properties" => {} } })["out/a.erb"]
+  end
+
   def test_if_p_else_for_unset
     template = "<% if_p('x.a') do |a| %>set <%= a %><% end.else do %>unset<% end %>"
     job = make_job({ "a.erb" => template }, properties: { "x.a" => { "description" => "no default" } })
