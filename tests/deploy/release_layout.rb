@@ -1,7 +1,11 @@
 # frozen_string_literal: true
 
 # Checks a BOSH release directory against the rules `bosh create-release` (bosh-cli v7)
-# enforces, plus the director's need for a monit file in every job.
+# enforces, read from its release/job and release/pkg directory readers: job directory
+# names, the packaging file, package file patterns, config files and blobs. Three checks
+# are stricter than the CLI: every job has a monit file (the director reads it), a
+# package directory is named as its spec, and no files pattern names packaging or
+# pre_packaging.
 # NOTE: the bosh CLI is not packaged for Debian and cannot be installed here, so these
 # rules are our reading of it. `bosh create-release` itself has not run on this tree.
 #
@@ -136,7 +140,7 @@ module ReleaseLayout
     end
 
     if spec["name"] != name
-      problems << "Package directory '#{name}' does not match package name '#{spec["name"]}' in spec"
+      problems << "package directory '#{name}' differs from the name '#{spec["name"]}' in its spec"
     end
     unless File.file?(File.join(package_dir, "packaging"))
       problems << "Expected to find '#{File.join(package_dir, "packaging")}' for package '#{name}'"
