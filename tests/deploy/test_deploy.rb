@@ -504,6 +504,43 @@ class JobsTest < Minitest::Test
   end
 end
 
+# build.ps1 cannot run here; these checks keep it in step with cmake/windows.
+class BuildScriptTest < Minitest::Test
+  def build_script
+    File.read(File.join(DeployTest::REPO, "build.ps1"))
+  end
+
+  def cmake_windows
+    File.read(File.join(DeployTest::REPO, "cmake", "windows", "CMakeLists.txt"))
+  end
+
+  def test_cache_variables_exist
+    variables = build_script.scan(/"-D([A-Z_]+)=/).flatten - ["CMAKE_BUILD_TYPE"]
+    assert_includes variables, "CFWIN_WINDOWS_EXE"
+    variables.each do |variable|
+      assert_match(/\b#{variable}\b/, cmake_windows, "cmake/windows does not define #{variable}")
+    end
+  end
+
+  def test_check_programs_are_targets
+    programs = build_script.scan(/"(cfwin-[a-z]+)\.exe"/).flatten
+    refute_empty programs
+    programs.each do |program|
+      assert_match(/add_executable\(#{program}\b/, cmake_windows, "cmake/windows builds no #{program}")
+    end
+  end
+
+  def test_plugin_names_match_packaging
+    packaging = File.read(File.join(DeployTest::RELEASE, "packages", "cfwin", "packaging"))
+    names = ->(text) { text[/\$PluginNames = @\(([^)]*)\)/, 1]&.scan(/"([^"]+)"/)&.flatten }
+    installer = File.read(File.join(DeployTest::REPO, "release", "install.ps1"))
+    expected = packaging[/foreach \(\$name in @\(([^)]*)\)\)/, 1].scan(/"([^"]+)"/).flatten
+    assert_equal %w[winc.exe winc-network.exe groot.exe gdn.exe], expected
+    assert_equal expected, names.call(build_script)
+    assert_equal expected, names.call(installer)
+  end
+end
+
 # The rootfs job's import, run on Linux against a small layout in Windows layer format.
 class RootfsImportTest < Minitest::Test
   def setup
