@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -917,6 +919,168 @@ static void test_net_commands_report_errors(void **state)
   cli_result_clear(&r);
 }
 
+/* --- TLS --- */
+
+static int run_shell(const char *script)
+{
+  char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+  return it_run_command(argv);
+}
+
+/* Makes a CA, a server certificate for "localhost" and a client
+ * certificate, both signed by the CA, in dir. */
+static void make_certificates(const char *dir)
+{
+  cf_autofree char *script = cf_xasprintf(
+      "set -e; cd %s; "
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=cli-ca -keyout ca.key "
+      "  -out ca.pem 2>/dev/null; "
+      "printf 'subjectAltName=DNS:localhost\\n' > san.ext; "
+      "sign() { openssl req -newkey rsa:2048 -nodes -subj /CN=$2 -keyout $1.key -out $1.csr "
+      "  2>/dev/null; openssl x509 -req -in $1.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+      "  -days 2 $3 -out $1.pem 2>/dev/null; }; "
+      "sign server localhost '-extfile san.ext'; sign client cli-client ''",
+      dir);
+  if (run_shell(script) != 0) {
+    fail_msg("openssl could not make the test certificates in %s", dir);
+  }
+}
+
+static int free_tcp_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(addr);
+  assert_true(fd >= 0);
+  assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+/* A second server whose TCP listener speaks only TLS; its plain unix
+ * socket shows when it is up. */
+typedef struct tls_server {
+  char *dir;
+  char *socket_path;
+  int port;
+  pid_t pid;
+} tls_server;
+
+static void start_tls_server(tls_server *tls)
+{
+  tls->dir = cf_path_join(server.dir, "tls");
+  tls->socket_path = cf_path_join(tls->dir, "garden.sock");
+  tls->port = free_tcp_port();
+  assert_int_equal(cf_mkdir_p(tls->dir, 0700, NULL), 0);
+  make_certificates(tls->dir);
+  cf_autofree char *port = cf_xasprintf("%d", tls->port);
+  cf_autofree char *depot = cf_path_join(tls->dir, "depot");
+  cf_autofree char *rootfs = cf_xasprintf("oci://%s:latest", server.image_dir);
+  cf_autofree char *cert = cf_path_join(tls->dir, "server.pem");
+  cf_autofree char *key = cf_path_join(tls->dir, "server.key");
+  cf_autofree char *ca = cf_path_join(tls->dir, "ca.pem");
+  cf_autofree char *log = cf_path_join(tls->dir, "server.log");
+  tls->pid = fork();
+  assert_true(tls->pid >= 0);
+  if (tls->pid == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(binary(), binary(), "serve", "--bind-ip", "127.0.0.1", "--bind-port", port,
+          "--bind-socket", tls->socket_path, "--depot", depot, "--default-rootfs", rootfs,
+          "--tls-cert", cert, "--tls-key", key, "--tls-ca", ca, "--disable-network", (char *)NULL);
+    _exit(127);
+  }
+  cf_garden_client plain;
+  assert_int_equal(cf_garden_client_init(&plain, tls->socket_path, NULL), 0);
+  bool up = false;
+  for (int attempt = 0; attempt < 600 && !up; attempt++) {
+    up = cf_garden_client_ping(&plain, NULL) == 0;
+    if (!up) {
+      usleep(50 * 1000);
+    }
+  }
+  cf_garden_client_clear(&plain);
+  if (!up) {
+    fail_msg("the TLS server did not answer ping on its unix socket; see %s", log);
+  }
+}
+
+static void stop_tls_server(tls_server *tls)
+{
+  kill(tls->pid, SIGTERM);
+  assert_int_equal(wait_status(tls->pid), 0);
+  free(tls->dir);
+  free(tls->socket_path);
+}
+
+/* Runs `cfwin client` against the TLS listener with the given options
+ * before the command. */
+static void cli_tls(cli_result *r, const tls_server *tls, const char *const *args)
+{
+  cf_autofree char *target = cf_xasprintf("127.0.0.1:%d", tls->port);
+  cf_autofree char *ca = cf_path_join(tls->dir, "ca.pem");
+  cf_autofree char *cert = cf_path_join(tls->dir, "client.pem");
+  cf_autofree char *key = cf_path_join(tls->dir, "client.key");
+  const char *full[32] = {"-t", target, "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key};
+  size_t n = 8;
+  for (size_t i = 0; args[i] != NULL && n < 31; i++) {
+    full[n++] = args[i];
+  }
+  full[n] = NULL;
+  cli_input(r, NULL, 0, full);
+}
+
+static void test_tls_target(void **state)
+{
+  (void)state;
+  if (run_shell("command -v openssl >/dev/null") != 0) {
+    skip();
+  }
+  tls_server tls;
+  start_tls_server(&tls);
+  cf_autofree char *handle = test_handle("tls");
+  cli_result r;
+  cli_tls(
+      &r, &tls,
+      (const char *const[]){"--tls-server-name", "localhost", "create", "--handle", handle, NULL});
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+
+  /* Run uses three connections, each with its own TLS session. */
+  cli_tls(&r, &tls,
+          (const char *const[]){"--tls-server-name", "localhost", "run", handle, "--", "sh", "-c",
+                                "echo over tls; echo err >&2; exit 6", NULL});
+  assert_status(&r, 6);
+  assert_string_equal(r.out.data, "over tls\n");
+  assert_string_equal(r.err.data, "err\n");
+  cli_result_clear(&r);
+
+  /* The certificate names localhost, not the address 127.0.0.1. */
+  cli_tls(&r, &tls, (const char *const[]){"ping", NULL});
+  assert_status(&r, 1);
+  assert_contains(&r.err, "TLS handshake");
+  cli_result_clear(&r);
+
+  /* Plain HTTP to the TLS listener fails. */
+  cf_autofree char *target = cf_xasprintf("127.0.0.1:%d", tls.port);
+  CLI(&r, "-t", target, "ping");
+  assert_status(&r, 1);
+  cli_result_clear(&r);
+
+  CLI(&r, "-t", target, "--tls-cert", "/nonexistent.pem", "ping");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "--tls-ca is missing");
+  cli_result_clear(&r);
+
+  cli_tls(&r, &tls,
+          (const char *const[]){"--tls-server-name", "localhost", "destroy", handle, NULL});
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+  stop_tls_server(&tls);
+}
+
 int main(void)
 {
   it_require_root();
@@ -938,6 +1102,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_stream_in_and_out, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_stop_and_grace_time, take_snapshot, check_leaks),
       cmocka_unit_test(test_net_commands_report_errors),
+      cmocka_unit_test_setup_teardown(test_tls_target, take_snapshot, check_leaks),
   };
   return cmocka_run_group_tests(tests, setup_server, teardown_server);
 }
