@@ -12,34 +12,43 @@
 #   --release-dir  the BOSH release directory (default: bosh)
 #   --dist         where the binaries and SHA256SUMS go (default: build/dist)
 set -eu
-cd "$(dirname "$0")/.."
+repo=$(cd "$(dirname "$0")/.." && pwd)
 
 fail() {
   echo "stage: $*" >&2
   exit 1
 }
 
+# Paths given on the command line are relative to the caller's directory.
+absolute() {
+  case "$1" in
+  /*) echo "$1" ;;
+  *) echo "$PWD/$1" ;;
+  esac
+}
+
 exe=""
 linux=""
 version=""
-release_dir="bosh"
-dist="build/dist"
+release_dir="$repo/bosh"
+dist="$repo/build/dist"
 while [ $# -gt 0 ]; do
   case "$1" in
   --exe | --linux | --version | --release-dir | --dist)
     [ $# -ge 2 ] || fail "$1 needs a value"
     case "$1" in
-    --exe) exe="$2" ;;
-    --linux) linux="$2" ;;
+    --exe) exe=$(absolute "$2") ;;
+    --linux) linux=$(absolute "$2") ;;
     --version) version="$2" ;;
-    --release-dir) release_dir="$2" ;;
-    --dist) dist="$2" ;;
+    --release-dir) release_dir=$(absolute "$2") ;;
+    --dist) dist=$(absolute "$2") ;;
     esac
     shift 2
     ;;
   *) fail "unknown argument $1; see the usage at the top of release/stage.sh" ;;
   esac
 done
+cd "$repo"
 
 [ -n "$exe" ] || fail "--exe PATH is required"
 [ -f "$exe" ] || fail "executable $exe not found"

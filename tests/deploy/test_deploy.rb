@@ -713,6 +713,14 @@ class ReleaseLayoutTest < Minitest::Test
     assert_equal 2, File.read(File.join(@dir, "dist", "SHA256SUMS")).lines.size
   end
 
+  def test_stage_relative_to_caller
+    out, status = Open3.capture2e(File.join(DeployTest::REPO, "release", "stage.sh"), "--exe", "cfwin.exe",
+                                  "--release-dir", "bosh", "--dist", "dist", "--version", "0.1.0+build.5", chdir: @dir)
+    assert status.success?, out
+    assert File.file?(File.join(@release, "blobs", "cfwin", "cfwin.exe")), "blob not staged under the caller's bosh/"
+    assert File.file?(File.join(@dir, "dist", "cfwin-0.1.0+build.5-windows-amd64.exe")), out
+  end
+
   def test_stage_rejects_other_version
     out, status = stage("--version", "9.8.7")
     refute status.success?
