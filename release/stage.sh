@@ -105,5 +105,5 @@ printf 'version %s\ncommit %s\n' "$version" "$commit" >"$dist/VERSION"
 (cd "$dist" && sha256sum cfwin-"$version"-* >SHA256SUMS)
 
 echo "staged $exe as $blob_dir/cfwin.exe (sha256 $exe_sha)"
-echo "distribution files in $dist: $(cd "$dist" && ls | tr '\n' ' ')"
+echo "distribution files in $dist: $(cd "$dist" && printf '%s ' *)"
 echo "next: bosh create-release --dir $release_dir --version $version --tarball $dist/cfwin-release-$version.tgz --force"
