@@ -1586,6 +1586,77 @@ static void test_process_users(void **state)
   destroy_container(&server.tcp, "it-conf-users");
 }
 
+/* The container as the integration suite's devices, lifecycle, masked
+ * paths and security specs see it from inside, for what the busybox image
+ * lets a test check. Expected values are the suite's. */
+static void test_container_devices_and_mounts(void **state)
+{
+  (void)state;
+  create_container(&server.tcp, "it-conf-inside", NULL);
+  cf_garden_process_result result =
+      run_as("it-conf-inside", "root", NULL,
+             "for d in tty random urandom null zero full pts/ptmx; do "
+             "echo \"$d $(stat -c %t,%T /dev/$d)\"; done; "
+             "for l in fd stdin stdout stderr; do echo \"$l $(readlink /dev/$l)\"; done");
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "tty 5,0\nrandom 1,8\nurandom 1,9\nnull 1,3\nzero 1,5\n"
+                                         "full 1,7\npts/ptmx 5,2\nfd /proc/self/fd\n"
+                                         "stdin /proc/self/fd/0\nstdout /proc/self/fd/1\n"
+                                         "stderr /proc/self/fd/2\n");
+  cf_garden_process_result_clear(&result);
+
+  result = run_as("it-conf-inside", "root", NULL,
+                  "grep -E '^tmpfs /dev/shm |^sysfs /sys ' /proc/mounts; stat -c %a /tmp; "
+                  "ls /proc/self/fd | tr '\\n' ' '; echo; "
+                  "stat -c '%F %t,%T' /proc/timer_list /proc/keys; "
+                  "grep -E '^Cap(Eff|Bnd)' /proc/self/status; "
+                  "[ -e /proc/latency_stats ] || echo no-latency-stats");
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result),
+                      "tmpfs /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime 0 0\n"
+                      "sysfs /sys sysfs ro,nosuid,nodev,noexec,relatime 0 0\n"
+                      "1777\n0 1 2 3 \n"
+                      "character special file 1,3\ncharacter special file 1,3\n"
+                      "CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\n"
+                      "no-latency-stats\n");
+  cf_garden_process_result_clear(&result);
+
+  /* /dev/stdin, /dev/stdout and /dev/stderr by name, and root's home and
+   * variables by default. */
+  result = run_sh("it-conf-inside",
+                  "echo out >/dev/stdout; echo err >/dev/stderr; "
+                  "echo in | cat /dev/stdin; pwd; echo $HOME $USER",
+                  NULL);
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "out\nin\n/root\n/root root\n");
+  assert_string_equal(result.err.data, "err\n");
+  cf_garden_process_result_clear(&result);
+  destroy_container(&server.tcp, "it-conf-inside");
+
+  /* A privileged container gets /proc read-write and /sys still read-only. */
+  create_container(&server.tcp, "it-conf-privileged", json_pack("{s:b}", "privileged", 1));
+  result = run_as("it-conf-privileged", "root", NULL,
+                  "grep -E '^proc /proc |^sysfs /sys ' /proc/mounts");
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n"
+                                         "sysfs /sys sysfs ro,nosuid,nodev,noexec,relatime 0 0\n");
+  cf_garden_process_result_clear(&result);
+  destroy_container(&server.tcp, "it-conf-privileged");
+}
+
+/* A handle longer than 49 characters names the host after its last 49. */
+static void test_long_handle_hostname(void **state)
+{
+  (void)state;
+  const char *handle = "it-conf-a-handle-that-is-longer-than-forty-nine-characters";
+  create_container(&server.tcp, handle, NULL);
+  cf_garden_process_result result = run_sh(handle, "hostname", NULL);
+  cf_autofree char *expected = cf_xasprintf("%s\n", handle + strlen(handle) - 49);
+  assert_string_equal(out_text(&result), expected);
+  cf_garden_process_result_clear(&result);
+  destroy_container(&server.tcp, handle);
+}
+
 static void test_signals_in_stream(void **state)
 {
   (void)state;
@@ -1732,6 +1803,8 @@ int main(void)
       TEST(test_process_environment_merged),
       TEST(test_process_user_and_directory),
       TEST(test_process_users),
+      TEST(test_container_devices_and_mounts),
+      TEST(test_long_handle_hostname),
       TEST(test_signals_in_stream),
       TEST(test_quick_exits_keep_output),
       TEST(test_bind_mounts_without_image_rejected),
