@@ -567,13 +567,21 @@ class RootfsImportTest < Minitest::Test
   end
 
   def test_import_of_windows_layout
-    layout = File.join(@dir, "windows2019fs")
-    entries = OciLayout.write_windows(layout)
+    import_and_check(File.join(@dir, "windows2019fs"), nil)
+  end
+
+  def test_import_of_tagged_windows_layout
+    import_and_check(File.join(@dir, "tagged"), "2019.0.175")
+  end
+
+  def import_and_check(layout, tag)
+    entries = OciLayout.write_windows(layout, tag: tag)
     depot = File.join(@dir, "depot")
-    script = render_rootfs({ "cfwin_rootfs" => { "depot" => depot, "image_uris" => ["oci://#{layout}"] } })
+    uri = tag ? "oci://#{layout}:#{tag}" : "oci://#{layout}"
+    script = render_rootfs({ "cfwin_rootfs" => { "depot" => depot, "image_uris" => [uri] } })
     image_arguments = DeployTest.powershell_array(script, "imageArguments")
     image_uris = DeployTest.powershell_array(script, "imageUris")
-    assert_equal ["oci://#{layout}"], image_uris
+    assert_equal [uri], image_uris
     assert_match(/^  & \$cfwin @imageArguments pull \$uri$/, script)
 
     image_uris.each do |uri|

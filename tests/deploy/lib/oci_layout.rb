@@ -69,8 +69,12 @@ module OciLayout
     { "mediaType" => media_type, "digest" => "sha256:#{hex}", "size" => data.bytesize }
   end
 
-  # Writes the layout to dir with the tag "latest". Returns the layers' entry names.
-  def self.write_windows(dir)
+  # Writes the layout to dir and returns the layers' entry names. Without a tag the
+  # layout has the shape hydrate gives the windows2019fs package (cloudfoundry/hydrator,
+  # oci-directory/write.go): gzip OCI layers, a config with only architecture, os and
+  # rootfs, a manifest without mediaType, and an index entry with no ref name. With a
+  # tag, the config also has os.version and Env and the index entry names the tag.
+  def self.write_windows(dir, tag: nil)
     FileUtils.mkdir_p(File.join(dir, "blobs", "sha256"))
     diff_ids = []
     layer_descriptors = WINDOWS_LAYERS.map do |entries|
@@ -78,23 +82,17 @@ module OciLayout
       diff_ids << "sha256:#{Digest::SHA256.hexdigest(data)}"
       write_blob(dir, "application/vnd.oci.image.layer.v1.tar+gzip", gzip(data))
     end
-    config = {
-      "architecture" => "amd64",
-      "os" => "windows",
-      "os.version" => "10.0.17763.6054",
-      "config" => { "Env" => ["PATH=C:\\Windows\\system32;C:\\Windows"], "User" => "vcap" },
-      "rootfs" => { "type" => "layers", "diff_ids" => diff_ids },
-    }
+    config = { "architecture" => "amd64", "os" => "windows", "rootfs" => { "type" => "layers", "diff_ids" => diff_ids } }
+    if tag
+      config["os.version"] = "10.0.17763.6054"
+      config["config"] = { "Env" => ["PATH=C:\\Windows\\system32;C:\\Windows"], "User" => "vcap" }
+    end
     config_descriptor = write_blob(dir, "application/vnd.oci.image.config.v1+json", JSON.generate(config))
-    manifest = {
-      "schemaVersion" => 2,
-      "mediaType" => "application/vnd.oci.image.manifest.v1+json",
-      "config" => config_descriptor,
-      "layers" => layer_descriptors,
-    }
-    manifest_descriptor = write_blob(dir, manifest["mediaType"], JSON.generate(manifest))
-    manifest_descriptor["annotations"] = { "org.opencontainers.image.ref.name" => "latest" }
+    manifest = { "schemaVersion" => 2, "config" => config_descriptor, "layers" => layer_descriptors }
+    manifest["mediaType"] = "application/vnd.oci.image.manifest.v1+json" if tag
+    manifest_descriptor = write_blob(dir, "application/vnd.oci.image.manifest.v1+json", JSON.generate(manifest))
     manifest_descriptor["platform"] = { "architecture" => "amd64", "os" => "windows" }
+    manifest_descriptor["annotations"] = { "org.opencontainers.image.ref.name" => tag } if tag
     File.write(File.join(dir, "index.json"), JSON.generate({ "schemaVersion" => 2, "manifests" => [manifest_descriptor] }))
     File.write(File.join(dir, "oci-layout"), JSON.generate({ "imageLayoutVersion" => "1.0.0" }))
     WINDOWS_LAYERS.map(&:keys)
