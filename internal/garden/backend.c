@@ -555,7 +555,10 @@ int cf_backend_exec(cf_backend *backend, const char *handle, const char *id,
       cf_store_limits_get(backend->store, handle, &limits, NULL) == 0 && limits.privileged;
   json_t *stored_env = NULL;
   cf_autofree char *socket_path = NULL;
-  if (load_env(container.env_json, &stored_env, err) < 0 ||
+  /* A process in a pea (target given) gets its pea image's env, which the
+   * caller puts in spec->env, instead of the container's. */
+  const char *container_env = target != NULL ? NULL : container.env_json;
+  if (load_env(container_env, &stored_env, err) < 0 ||
       new_socket_path(backend, &socket_path, err) < 0) {
     json_decref(stored_env);
     cf_container_record_clear(&container);

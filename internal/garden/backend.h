@@ -148,10 +148,10 @@ void cf_backend_process_clear(cf_backend_process *process);
 /* Records process id of the container, then starts it through a new
  * keeper (keeper/keeper.h), so it outlives the server, and connects to the
  * keeper. spec->env holds the process's own env; the container's env
- * (image then container spec) goes before it. spec->oci_config may carry
- * process.rlimits; spec->stdio and spec->detach do not apply. target is
- * the init whose namespaces the process joins, NULL for the container's
- * own. Spawn errors keep their code (CF_E_EXEC_NOT_FOUND,
+ * (image then container spec) goes before it, unless target is given.
+ * spec->oci_config may carry process.rlimits; spec->stdio and spec->detach
+ * do not apply. target is the init whose namespaces the process joins (a
+ * pea's), NULL for the container's own. Spawn errors keep their code (CF_E_EXEC_NOT_FOUND,
  * CF_E_USER_NOT_FOUND); a duplicate id fails with CF_E_EXISTS before
  * anything runs. */
 int cf_backend_exec(cf_backend *backend, const char *handle, const char *id,
@@ -196,12 +196,13 @@ typedef struct cf_pea_request {
 int cf_backend_pea_create(cf_backend *backend, const char *handle, const cf_pea_request *request,
                           cf_container_init *init, char **pea_id, cf_err **err);
 
-/* Starts a process in the pea as cf_backend_exec() does in a container,
- * with the pea image's env before spec->env and "/" as the default
+/* Starts process id in the pea through cf_backend_exec(), recorded as a
+ * process of the container handle. The pea image's env goes before
+ * spec->env (the container's does not apply), and "/" is the default
  * working directory, as Guardian runs peas. CF_E_NOT_FOUND for an unknown
- * pea. */
-int cf_backend_pea_exec(cf_backend *backend, const char *pea_id, const cf_process_spec *spec,
-                        cf_process *out, cf_err **err);
+ * pea, CF_E_INVALID for a pea of another container. */
+int cf_backend_pea_exec(cf_backend *backend, const char *handle, const char *pea_id, const char *id,
+                        const cf_process_spec *spec, cf_backend_process *out, cf_err **err);
 
 /* Kills the pea's processes and deletes its volume. A pea that is already
  * gone is success; a pea of another container is CF_E_INVALID. */

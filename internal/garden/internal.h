@@ -98,6 +98,9 @@ struct cf_proc {
   bool released; /* the keeper was told to end, or needs no telling */
   int exit_status;
   char *error; /* why the exit status is unknown: the keeper went away */
+  /* The pea (garden/pea.h) the process runs in, destroyed once the
+   * process has exited; NULL for a process of the container itself. */
+  char *pea_id;
   cf_stream *streams;
   /* Recovered after a restart: the stream that keeps output until the
    * first Attach takes it over, or NULL. */

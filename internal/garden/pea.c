@@ -199,39 +199,44 @@ int cf_backend_pea_create(cf_backend *backend, const char *handle, const cf_pea_
 
 /* Copies what an exec needs from the pea, so the lock is not held while
  * the process starts. */
-static int pea_lookup(cf_backend *backend, const char *pea_id, cf_container_init *init, char ***env,
-                      size_t *env_count, bool *privileged, cf_err **err)
+static int pea_lookup(cf_backend *backend, const char *handle, const char *pea_id,
+                      cf_container_init *init, char ***env, size_t *env_count, cf_err **err)
 {
   bool found = false;
+  bool foreign = false;
   pthread_mutex_lock(&backend->peas_lock);
   for (cf_pea *pea = backend->peas; pea != NULL && !found; pea = pea->next) {
     if (strcmp(pea->id, pea_id) != 0) {
       continue;
     }
     found = true;
+    foreign = strcmp(pea->handle, handle) != 0;
     *init = pea->init;
     *env = cf_xcalloc(pea->env_count + 1, sizeof(char *));
     for (size_t i = 0; i < pea->env_count; i++) {
       (*env)[i] = cf_xstrdup(pea->env[i]);
     }
     *env_count = pea->env_count;
-    *privileged = pea->privileged;
   }
   pthread_mutex_unlock(&backend->peas_lock);
   if (!found) {
     return cf_err_set(err, CF_E_NOT_FOUND, "unknown pea: %s", pea_id);
   }
+  if (foreign) {
+    cf_strv_free(*env, *env_count);
+    *env = NULL;
+    return cf_err_set(err, CF_E_INVALID, "pea %s does not belong to container %s", pea_id, handle);
+  }
   return 0;
 }
 
-int cf_backend_pea_exec(cf_backend *backend, const char *pea_id, const cf_process_spec *spec,
-                        cf_process *out, cf_err **err)
+int cf_backend_pea_exec(cf_backend *backend, const char *handle, const char *pea_id, const char *id,
+                        const cf_process_spec *spec, cf_backend_process *out, cf_err **err)
 {
   cf_container_init init;
   char **image_env = NULL;
   size_t image_env_count = 0;
-  bool privileged = false;
-  if (pea_lookup(backend, pea_id, &init, &image_env, &image_env_count, &privileged, err) < 0) {
+  if (pea_lookup(backend, handle, pea_id, &init, &image_env, &image_env_count, err) < 0) {
     return -1;
   }
   size_t total = image_env_count + spec->env_count;
@@ -245,11 +250,10 @@ int cf_backend_pea_exec(cf_backend *backend, const char *pea_id, const cf_proces
   cf_process_spec merged = *spec;
   merged.env = env;
   merged.env_count = total;
-  merged.privileged = privileged;
   if (merged.dir == NULL || merged.dir[0] == '\0') {
     merged.dir = "/";
   }
-  int rc = cf_runtime_exec(&init, &merged, out, err);
+  int rc = cf_backend_exec(backend, handle, id, &merged, &init, out, err);
   free(env);
   cf_strv_free(image_env, image_env_count);
   return rc;

@@ -29,6 +29,7 @@
 #include "base/mem.h"
 #include "garden/internal.h"
 #include "garden/json.h"
+#include "garden/pea.h"
 #include "keeper/keeper.h"
 
 static void proc_maybe_free(cf_proc *proc);
@@ -291,9 +292,53 @@ static void proc_maybe_free(cf_proc *proc)
   }
   cf_buf_free(&proc->keeper_in);
   free(proc->error);
+  free(proc->pea_id);
   free(proc->id);
   free(proc->handle);
   free(proc);
+}
+
+typedef struct pea_work {
+  uv_work_t work;
+  cf_backend *backend;
+  char *handle;
+  char *pea_id;
+} pea_work;
+
+static void run_pea_destroy(uv_work_t *work)
+{
+  pea_work *pw = work->data;
+  cf_err *err = NULL;
+  if (cf_backend_pea_destroy(pw->backend, pw->handle, pw->pea_id, &err) < 0) {
+    cf_log_error("run.destroy-pea-failed", err, "{s:s, s:s}", "handle", pw->handle, "pea",
+                 pw->pea_id);
+    cf_err_free(err);
+  }
+}
+
+static void after_pea_destroy(uv_work_t *work, int status)
+{
+  (void)status;
+  pea_work *pw = work->data;
+  free(pw->handle);
+  free(pw->pea_id);
+  free(pw);
+}
+
+/* Destroys the process's pea, if it has one, on a worker thread: its
+ * process has exited or cannot be watched. */
+static void destroy_pea_later(cf_proc *proc)
+{
+  if (proc->pea_id == NULL) {
+    return;
+  }
+  pea_work *pw = cf_xcalloc(1, sizeof(*pw));
+  pw->backend = proc->server->backend;
+  pw->handle = cf_xstrdup(proc->handle);
+  pw->pea_id = proc->pea_id;
+  proc->pea_id = NULL;
+  pw->work.data = pw;
+  uv_queue_work(proc->server->loop, &pw->work, run_pea_destroy, after_pea_destroy);
 }
 
 /* Records the end of the process and finishes its streams. error is NULL
@@ -304,6 +349,7 @@ static void proc_finish(cf_proc *proc, const char *error)
     return;
   }
   proc->finished = true;
+  destroy_pea_later(proc);
   proc->stdin_open = false;
   cf_store *store = cf_backend_store(proc->server->backend);
   cf_err *err = NULL;
@@ -581,6 +627,8 @@ typedef struct exec_work {
    * with its own image (a pea) gets its pea's init here. */
   cf_container_init target;
   cf_backend_process started;
+  cf_pea_spec pea;
+  char *pea_id; /* the pea made for the process, or NULL */
   cf_err *err;
 } exec_work;
 
@@ -593,6 +641,8 @@ static void exec_work_free(exec_work *ew)
   free(ew->user);
   json_decref(ew->oci_config);
   cf_backend_process_clear(&ew->started);
+  cf_pea_spec_clear(&ew->pea);
+  free(ew->pea_id);
   cf_err_free(ew->err);
   free(ew);
 }
@@ -611,20 +661,6 @@ static int check_unsupported(const json_t *spec, cf_err **err)
     if (cf_json_check_type(spec, fields[i].key, fields[i].type, err) < 0) {
       return -1;
     }
-  }
-  const char *image_uri = NULL;
-  if (cf_json_get_string(cf_json_get(spec, "image"), "uri", &image_uri, err) < 0) {
-    return -1;
-  }
-  json_t *mounts = cf_json_get(spec, "bind_mounts");
-  if (json_is_array(mounts) && json_array_size(mounts) > 0 &&
-      (image_uri == NULL || image_uri[0] == '\0')) {
-    return cf_err_set(err, CF_E_INVALID,
-                      "bind_mounts are only allowed for a process with its own image");
-  }
-  if (image_uri != NULL && image_uri[0] != '\0') {
-    return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
-                      "processes with their own image (peas) are not implemented yet in cfwin");
   }
   return 0;
 }
@@ -716,7 +752,7 @@ static int parse_process(const json_t *spec, exec_work *ew, char **id, cf_err **
       cf_json_get_string(spec, "user", &user, err) < 0 ||
       cf_json_get_strings(spec, "args", &ew->args, &ew->arg_count, err) < 0 ||
       cf_json_get_strings(spec, "env", &ew->env, &ew->env_count, err) < 0 ||
-      parse_rlimits(spec, &ew->oci_config, err) < 0) {
+      parse_rlimits(spec, &ew->oci_config, err) < 0 || cf_pea_spec_parse(spec, &ew->pea, err) < 0) {
     return -1;
   }
   if (path == NULL || path[0] == '\0') {
@@ -738,6 +774,29 @@ static int parse_process(const json_t *spec, exec_work *ew, char **id, cf_err **
   return 0;
 }
 
+/* Creates the process's pea and starts the process in it; a failed start
+ * destroys the pea again. */
+static void run_in_new_pea(exec_work *ew, const cf_process_spec *spec)
+{
+  cf_backend *backend = ew->conn->server->backend;
+  const char *handle = ew->proc->handle;
+  cf_pea_request request = cf_pea_spec_request(&ew->pea);
+  if (cf_backend_pea_create(backend, handle, &request, &ew->target, &ew->pea_id, &ew->err) < 0) {
+    return;
+  }
+  if (cf_backend_pea_exec(backend, handle, ew->pea_id, ew->proc->id, spec, &ew->started,
+                          &ew->err) == 0) {
+    return;
+  }
+  cf_err *err = NULL;
+  if (cf_backend_pea_destroy(backend, handle, ew->pea_id, &err) < 0) {
+    cf_log_error("run.destroy-pea-failed", err, "{s:s, s:s}", "handle", handle, "pea", ew->pea_id);
+    cf_err_free(err);
+  }
+  free(ew->pea_id);
+  ew->pea_id = NULL;
+}
+
 static void run_exec(uv_work_t *work)
 {
   exec_work *ew = work->data;
@@ -754,12 +813,17 @@ static void run_exec(uv_work_t *work)
       .terminal_rows = ew->rows,
       .terminal_columns = ew->columns,
   };
+  if (ew->pea.is_pea) {
+    run_in_new_pea(ew, &spec);
+    return;
+  }
   cf_backend_exec(ew->conn->server->backend, ew->proc->handle, ew->proc->id, &spec,
                   ew->target.pid > 0 ? &ew->target : NULL, &ew->started, &ew->err);
 }
 
 static void remove_proc(cf_proc *proc)
 {
+  destroy_pea_later(proc);
   proc->finished = true;
   proc->released = true; /* the backend removed the record and no keeper runs */
   proc_maybe_free(proc);
@@ -790,6 +854,8 @@ static void after_exec(uv_work_t *work, int status)
   exec_work *ew = work->data;
   cf_conn *conn = ew->conn;
   cf_proc *proc = ew->proc;
+  proc->pea_id = ew->pea_id;
+  ew->pea_id = NULL;
   if (ew->err == NULL) {
     proc->pid = ew->started.pid;
     watch_keeper(proc, cf_steal_fd(&ew->started.keeper_fd), &ew->err);

@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Peas through the backend, without the HTTP server. A process with its
- * own image runs in its own root filesystem inside the network namespace
- * of its sandbox container, with the sandbox's hostname, "/" as its
- * working directory, its bind mounts and its limits. Destroying the pea,
- * or the sandbox, kills its processes and removes its volume and cgroup.
- * Every test ends with the fixture's leak check.
+ * Peas through `cfwin serve`. A process with its own image runs in its own
+ * root filesystem inside the network namespace of its sandbox container.
+ * It gets the sandbox's hostname, the pea image's env, "/" as its working
+ * directory, its bind mounts and its limits. The pea goes when its process
+ * exits, and destroying the sandbox kills its pea processes. Every test
+ * ends with the fixture's leak check.
  */
-#include <errno.h>
-#include <poll.h>
-#include <pthread.h>
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,19 +24,17 @@
 #include "base/mem.h"
 #include "busybox_rootfs.h"
 #include "fixture.h"
-#include "garden/backend.h"
+#include "garden/client.h"
 #include "image_builder.h"
 
 #define MIB (1024 * 1024)
 
-static it_server server; /* for its directory, depot and image; never started */
-static cf_backend *backend;
-static char *sandbox_uri; /* the fixture's busybox image */
-static char *pea_uri;     /* busybox plus /etc/pea-release */
-static char *host_dir;    /* bound into peas */
+static it_server server;
+static char *pea_uri;  /* busybox plus /etc/pea-release and PEA_IMAGE=yes */
+static char *host_dir; /* bound into peas */
 
 /* Writes the pea image: the busybox root filesystem and a marker file that
- * the sandbox's image does not have. */
+ * the fixture's image, which the sandboxes use, does not have. */
 static void write_pea_image(void)
 {
   cf_autofree char *rootfs = cf_path_join(server.dir, "pea-rootfs");
@@ -62,28 +57,25 @@ static void write_pea_image(void)
   pea_uri = cf_xasprintf("oci://%s:latest", layout);
 }
 
-static int setup_backend(void **state)
+static int setup_server(void **state)
 {
   it_server_prepare(&server);
-  sandbox_uri = cf_xasprintf("oci://%s:latest", server.image_dir);
   write_pea_image();
   host_dir = cf_path_join(server.dir, "host");
   cf_autofree char *file = cf_path_join(host_dir, "note");
   cf_err *err = NULL;
   if (cf_mkdir_p(host_dir, 0755, &err) < 0 ||
-      cf_write_file_atomic(file, "from the host\n", 14, 0644, &err) < 0 ||
-      cf_backend_open(server.depot, NULL, &backend, &err) < 0) {
+      cf_write_file_atomic(file, "from the host\n", 14, 0644, &err) < 0) {
     fprintf(stderr, "setup: %s\n", err->message);
     return -1;
   }
+  it_server_start(&server);
   return 0;
 }
 
-static int teardown_backend(void **state)
+static int teardown_server(void **state)
 {
-  cf_backend_close(backend);
   it_server_cleanup(&server);
-  free(sandbox_uri);
   free(pea_uri);
   free(host_dir);
   return 0;
@@ -91,10 +83,7 @@ static int teardown_backend(void **state)
 
 static int take_snapshot(void **state)
 {
-  it_snapshot *snapshot = cf_xcalloc(1, sizeof(*snapshot));
-  it_snapshot_take(snapshot);
-  *state = snapshot;
-  return 0;
+  return it_leak_check_begin(&server, state);
 }
 
 static int check_leaks(void **state)
@@ -102,179 +91,144 @@ static int check_leaks(void **state)
   return it_leak_check_end(&server, state);
 }
 
-static void create_sandbox(const char *handle, uint64_t memory_bytes)
+/* Creates a container from spec (a new reference, taken). */
+static void create(json_t *spec)
 {
-  cf_limits_record limits = {.memory_bytes = memory_bytes};
-  cf_create_request request = {.handle = handle, .image_uri = sandbox_uri, .limits = &limits};
+  char *created = NULL;
   cf_err *err = NULL;
-  if (cf_backend_create(backend, &request, &err) < 0) {
-    fail_msg("create %s: %s", handle, err->message);
+  int rc = cf_garden_client_create(&server.tcp, spec, &created, &err);
+  json_decref(spec);
+  if (rc < 0) {
+    fail_msg("create: %s", err->message);
   }
+  free(created);
 }
 
-static void destroy_sandbox(const char *handle)
+static void destroy(const char *handle)
 {
   cf_err *err = NULL;
-  if (cf_backend_destroy(backend, handle, &err) < 0) {
+  if (cf_garden_client_destroy(&server.tcp, handle, &err) < 0) {
     fail_msg("destroy %s: %s", handle, err->message);
   }
 }
 
-static char *create_pea(const char *handle, const cf_pea_request *request, cf_container_init *init)
+/* A ProcessSpec running script with sh; in a pea of the test image unless
+ * image_uri is NULL. A new reference. */
+static json_t *sh_spec(const char *script, const char *image_uri)
 {
-  char *pea_id = NULL;
-  cf_err *err = NULL;
-  if (cf_backend_pea_create(backend, handle, request, init, &pea_id, &err) < 0) {
-    fail_msg("create pea in %s: %s", handle, err->message);
-  }
-  return pea_id;
+  json_t *image = image_uri != NULL ? json_pack("{s:s}", "uri", image_uri) : json_object();
+  return json_pack("{s:s, s:[s, s], s:{}, s:o}", "path", "/bin/sh", "args", "-c", script, "rlimits",
+                   "image", image);
 }
 
-static void destroy_pea(const char *handle, const char *pea_id)
+/* Runs spec (a new reference, taken) in handle and fails the test when the
+ * server rejects it. */
+static cf_garden_process_result run(const char *handle, json_t *spec)
 {
+  cf_garden_process_result result;
+  cf_garden_process_result_init(&result);
   cf_err *err = NULL;
-  if (cf_backend_pea_destroy(backend, handle, pea_id, &err) < 0) {
-    fail_msg("destroy pea %s: %s", pea_id, err->message);
+  int rc = cf_garden_client_run(&server.tcp, handle, spec, NULL, 0, &result, &err);
+  json_decref(spec);
+  if (rc < 0) {
+    fail_msg("run in %s: %s", handle, err->message);
   }
+  return result;
 }
 
-static char *read_all(int fd)
+/* Runs spec (a new reference, taken) and returns the server's error. */
+static cf_err *run_rejected(const char *handle, json_t *spec)
 {
-  cf_buf text;
-  cf_buf_init(&text, 1024 * 1024);
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
-    cf_buf_append(&text, chunk, (size_t)n, NULL);
+  cf_garden_process_result result;
+  cf_garden_process_result_init(&result);
+  cf_err *err = NULL;
+  int rc = cf_garden_client_run(&server.tcp, handle, spec, NULL, 0, &result, &err);
+  json_decref(spec);
+  cf_garden_process_result_clear(&result);
+  if (rc == 0) {
+    fail_msg("run in %s succeeded, expected an error", handle);
   }
-  char *out = cf_xstrndup(text.data != NULL ? text.data : "", text.len);
-  cf_buf_free(&text);
+  return err;
+}
+
+static char *text_of(const cf_buf *buf)
+{
+  return cf_xstrndup(buf->data != NULL ? buf->data : "", buf->len);
+}
+
+/* Runs script and returns its stdout, failing the test on a non-zero exit. */
+static char *output_of(const char *handle, const char *script, const char *image_uri)
+{
+  cf_garden_process_result result = run(handle, sh_spec(script, image_uri));
+  char *out = text_of(&result.out);
+  if (result.exit_status != 0) {
+    cf_autofree char *err = text_of(&result.err);
+    fail_msg("%s exited with %d: %s", script, result.exit_status, err);
+  }
+  cf_garden_process_result_clear(&result);
   return out;
 }
 
-static int wait_exit(cf_process *process)
+static size_t count_volumes(void)
 {
-  struct pollfd pfd = {.fd = process->pidfd, .events = POLLIN};
-  while (poll(&pfd, 1, -1) < 0 && errno == EINTR) {
+  cf_autofree char *path = cf_path_join(server.depot, "volumes");
+  DIR *dir = opendir(path);
+  assert_non_null(dir);
+  size_t count = 0;
+  for (struct dirent *entry = readdir(dir); entry != NULL; entry = readdir(dir)) {
+    count += entry->d_name[0] != '.';
   }
-  bool exited = false;
-  int status = -1;
-  assert_int_equal(cf_runtime_process_wait(process, &exited, &status, NULL), 0);
-  assert_true(exited);
-  return status;
+  closedir(dir);
+  return count;
 }
 
-static cf_process start_in_pea(const char *pea_id, const char *script)
+/* Waits until only the sandboxes' volumes are left: the server destroys a
+ * pea on a worker thread after its process has exited. */
+static void await_peas_gone(size_t sandboxes)
 {
-  const char *args[] = {"-c", script};
-  cf_process_spec spec = {.path = "/bin/sh", .args = args, .arg_count = 2};
-  cf_process process;
-  cf_err *err = NULL;
-  if (cf_backend_pea_exec(backend, pea_id, &spec, &process, &err) < 0) {
-    fail_msg("run in pea %s: %s", pea_id, err->message);
+  size_t count = count_volumes();
+  for (int attempt = 0; attempt < 100 && count != sandboxes; attempt++) {
+    usleep(100 * 1000);
+    count = count_volumes();
   }
-  close(process.stdin_fd);
-  process.stdin_fd = -1;
-  return process;
-}
-
-/* Runs script in the pea, returns its stdout and sets *status. */
-static char *run_in_pea(const char *pea_id, const char *script, int *status)
-{
-  cf_process process = start_in_pea(pea_id, script);
-  char *out = read_all(process.stdout_fd);
-  *status = wait_exit(&process);
-  cf_process_close(&process);
-  return out;
-}
-
-static char *cgroup_file(const char *hierarchy, const char *id, const char *name)
-{
-  cf_autofree char *path = cf_xasprintf("/sys/fs/cgroup/%s/cfwin/%s/%s", hierarchy, id, name);
-  cf_buf text;
-  cf_buf_init(&text, 64 * 1024);
-  cf_err *err = NULL;
-  if (cf_read_file(path, &text, &err) < 0) {
-    fail_msg("read %s: %s", path, err->message);
-  }
-  char *line = cf_xstrndup(text.data, strcspn(text.data, "\n"));
-  cf_buf_free(&text);
-  return line;
-}
-
-static bool cgroup_exists(const char *id)
-{
-  cf_autofree char *path = cf_xasprintf("/sys/fs/cgroup/memory/cfwin/%s", id);
-  return access(path, F_OK) == 0;
-}
-
-static bool volume_exists(const char *id)
-{
-  cf_autofree char *path = cf_xasprintf("%s/volumes/%s", server.depot, id);
-  return access(path, F_OK) == 0;
+  assert_int_equal(count, sandboxes);
 }
 
 static void test_pea_runs_in_own_rootfs(void **state)
 {
-  create_sandbox("itgp-rootfs", 0);
-  cf_pea_request request = {.image_uri = pea_uri};
-  cf_container_init init;
-  cf_autofree char *pea_id = create_pea("itgp-rootfs", &request, &init);
-  assert_true(strncmp(pea_id, "pea-", 4) == 0);
-  assert_true(volume_exists(pea_id));
+  create(json_pack("{s:s, s:[s]}", "handle", "itgp-rootfs", "env", "SANDBOX_ONLY=1"));
 
-  int status = -1;
-  cf_autofree char *release = run_in_pea(pea_id, "cat /etc/pea-release", &status);
-  assert_int_equal(status, 0);
-  assert_string_equal(release, "pea image\n");
-  cf_autofree char *dir = run_in_pea(pea_id, "pwd", &status);
-  assert_string_equal(dir, "/\n");
-  cf_autofree char *env = run_in_pea(pea_id, "echo $PEA_IMAGE", &status);
-  assert_string_equal(env, "yes\n");
-  cf_autofree char *host = run_in_pea(pea_id, "hostname", &status);
-  assert_string_equal(host, "itgp-rootfs\n");
-  run_in_pea(pea_id, "exit 123", &status);
-  assert_int_equal(status, 123);
+  cf_garden_process_result result =
+      run("itgp-rootfs",
+          sh_spec("cat /etc/pea-release; pwd; echo ${PEA_IMAGE:-unset} ${SANDBOX_ONLY:-unset}; "
+                  "hostname; echo to-stderr >&2; exit 123",
+                  pea_uri));
+  cf_autofree char *out = text_of(&result.out);
+  cf_autofree char *err = text_of(&result.err);
+  assert_string_equal(out, "pea image\n/\nyes unset\nitgp-rootfs\n");
+  assert_string_equal(err, "to-stderr\n");
+  assert_int_equal(result.exit_status, 123);
+  cf_garden_process_result_clear(&result);
+  await_peas_gone(1);
 
-  /* The store does not list the pea as a container. */
-  cf_container_record record = {0};
-  assert_int_equal(cf_store_container_get(cf_backend_store(backend), pea_id, &record, NULL), -1);
-
-  destroy_pea("itgp-rootfs", pea_id);
-  assert_false(cf_runtime_container_alive(&init));
-  assert_false(volume_exists(pea_id));
-  assert_false(cgroup_exists(pea_id));
-  destroy_pea("itgp-rootfs", pea_id); /* a second destroy is success */
-  destroy_sandbox("itgp-rootfs");
+  /* The sandbox has its own image and env. */
+  cf_autofree char *sandbox = output_of(
+      "itgp-rootfs", "test -e /etc/pea-release; echo $? ${PEA_IMAGE:-unset} $SANDBOX_ONLY", NULL);
+  assert_string_equal(sandbox, "1 unset 1\n");
+  destroy("itgp-rootfs");
 }
 
-/* The network namespace is the sandbox's, the mount namespace is not. */
+/* The pea shares the sandbox's network namespace but not its mount
+ * namespace. */
 static void test_pea_shares_network_only(void **state)
 {
-  create_sandbox("itgp-ns", 0);
-  cf_container_record record = {0};
-  assert_int_equal(cf_store_container_get(cf_backend_store(backend), "itgp-ns", &record, NULL), 0);
-  int sandbox_pid = (int)record.init_pid;
-  cf_container_record_clear(&record);
-
-  cf_pea_request request = {.image_uri = pea_uri};
-  cf_container_init init;
-  cf_autofree char *pea_id = create_pea("itgp-ns", &request, &init);
+  create(json_pack("{s:s}", "handle", "itgp-ns"));
   const char *kinds[] = {"net", "mnt"};
   for (size_t i = 0; i < 2; i++) {
-    cf_autofree char *sandbox_path = cf_xasprintf("/proc/%d/ns/%s", sandbox_pid, kinds[i]);
-    char sandbox_ns[64] = {0};
-    assert_true(readlink(sandbox_path, sandbox_ns, sizeof(sandbox_ns) - 1) > 0);
     cf_autofree char *script = cf_xasprintf("readlink /proc/self/ns/%s", kinds[i]);
-    int status = -1;
-    cf_autofree char *pea_ns = run_in_pea(pea_id, script, &status);
-    assert_int_equal(status, 0);
+    cf_autofree char *sandbox_ns = output_of("itgp-ns", script, NULL);
+    cf_autofree char *pea_ns = output_of("itgp-ns", script, pea_uri);
+    sandbox_ns[strcspn(sandbox_ns, "\n")] = '\0';
     pea_ns[strcspn(pea_ns, "\n")] = '\0';
     fprintf(stderr, "%s namespace: sandbox %s, pea %s\n", kinds[i], sandbox_ns, pea_ns);
     if (i == 0) {
@@ -283,128 +237,106 @@ static void test_pea_shares_network_only(void **state)
       assert_string_not_equal(pea_ns, sandbox_ns);
     }
   }
-  destroy_pea("itgp-ns", pea_id);
-  destroy_sandbox("itgp-ns");
+  await_peas_gone(1);
+  destroy("itgp-ns");
 }
 
 static void test_pea_bind_mounts(void **state)
 {
-  create_sandbox("itgp-bind", 0);
-  cf_bind_mount bind = {.src_path = host_dir, .dst_path = "/mnt/host"};
-  cf_pea_request request = {.image_uri = pea_uri, .bind_mounts = &bind, .bind_mount_count = 1};
-  cf_container_init init;
-  cf_autofree char *pea_id = create_pea("itgp-bind", &request, &init);
-  int status = -1;
-  cf_autofree char *note = run_in_pea(pea_id, "cat /mnt/host/note", &status);
-  assert_int_equal(status, 0);
-  assert_string_equal(note, "from the host\n");
-  cf_autofree char *write = run_in_pea(pea_id, "touch /mnt/host/new 2>&1", &status);
-  assert_int_not_equal(status, 0);
-  assert_non_null(strstr(write, "Read-only file system"));
-  destroy_pea("itgp-bind", pea_id);
-  destroy_sandbox("itgp-bind");
+  create(json_pack("{s:s}", "handle", "itgp-bind"));
+  json_t *mounts = json_pack("[{s:s, s:s}]", "src_path", host_dir, "dst_path", "/mnt/host");
+
+  json_t *spec = sh_spec("cat /mnt/host/note; touch /mnt/host/new 2>&1; echo status=$?", pea_uri);
+  json_object_set(spec, "bind_mounts", mounts);
+  cf_garden_process_result result = run("itgp-bind", spec);
+  cf_autofree char *out = text_of(&result.out);
+  fprintf(stderr, "pea with a read-only bind mount: %s", out);
+  assert_non_null(strstr(out, "from the host\n"));
+  assert_non_null(strstr(out, "Read-only file system"));
+  assert_non_null(strstr(out, "status=1"));
+  cf_garden_process_result_clear(&result);
+
+  /* A process of the container itself may not have bind mounts. */
+  json_t *plain = sh_spec("true", NULL);
+  json_object_set(plain, "bind_mounts", mounts);
+  cf_err *err = run_rejected("itgp-bind", plain);
+  assert_non_null(strstr(err->message, "bind_mounts are only allowed for a process with its own"));
+  cf_err_free(err);
+  json_decref(mounts);
+  await_peas_gone(1);
+  destroy("itgp-bind");
 }
 
-static void test_pea_limits(void **state)
+/* As in Guardian's suite: without its own limits a pea is held to the
+ * sandbox's memory limit, and with an empty "limits" it has none. */
+static void test_pea_memory_limits(void **state)
 {
-  create_sandbox("itgp-limits", 128 * MIB);
-  cf_pea_request shared = {.image_uri = pea_uri};
-  cf_pea_request own = {.image_uri = pea_uri, .override_limits = true, .memory_bytes = 64 * MIB};
-  cf_pea_request unlimited = {.image_uri = pea_uri, .override_limits = true};
-  cf_container_init init;
-  cf_autofree char *shared_id = create_pea("itgp-limits", &shared, &init);
-  cf_autofree char *own_id = create_pea("itgp-limits", &own, &init);
-  cf_autofree char *unlimited_id = create_pea("itgp-limits", &unlimited, &init);
+  create(json_pack("{s:s, s:{s:{s:I}}}", "handle", "itgp-mem", "limits", "memory_limits",
+                   "limit_in_bytes", (json_int_t)(64 * MIB)));
+  const char *fill = "dd if=/dev/zero of=/dev/shm/fill bs=1M count=65 2>/dev/null";
 
-  cf_autofree char *shared_limit = cgroup_file("memory", shared_id, "memory.limit_in_bytes");
-  cf_autofree char *own_limit = cgroup_file("memory", own_id, "memory.limit_in_bytes");
-  cf_autofree char *unlimited_limit = cgroup_file("memory", unlimited_id, "memory.limit_in_bytes");
-  fprintf(stderr, "pea memory limits: copied %s, own %s, none %s\n", shared_limit, own_limit,
-          unlimited_limit);
-  assert_string_equal(shared_limit, "134217728");
-  assert_string_equal(own_limit, "67108864");
-  assert_true(strtoull(unlimited_limit, NULL, 10) > 1024ULL * 1024 * MIB);
+  cf_garden_process_result limited = run("itgp-mem", sh_spec(fill, pea_uri));
+  fprintf(stderr, "65 MiB in a pea under a 64 MiB container limit: exit %d\n", limited.exit_status);
+  assert_int_not_equal(limited.exit_status, 0);
+  cf_garden_process_result_clear(&limited);
 
-  /* Writing past the pea's own limit into its /dev/shm ends the writer. */
-  int status = -1;
-  cf_autofree char *out =
-      run_in_pea(own_id, "dd if=/dev/zero of=/dev/shm/fill bs=1M count=80 2>/dev/null", &status);
-  assert_int_not_equal(status, 0);
-
-  /* Destroying the sandbox destroys its peas. */
-  destroy_sandbox("itgp-limits");
-  assert_false(volume_exists(shared_id));
-  assert_false(volume_exists(own_id));
-  assert_false(volume_exists(unlimited_id));
-  assert_false(cgroup_exists(own_id));
+  json_t *spec = sh_spec(fill, pea_uri);
+  json_object_set_new(spec, "limits", json_object());
+  cf_garden_process_result unlimited = run("itgp-mem", spec);
+  assert_int_equal(unlimited.exit_status, 0);
+  cf_garden_process_result_clear(&unlimited);
+  await_peas_gone(1);
+  destroy("itgp-mem");
 }
 
-typedef struct destroy_job {
-  const char *handle;
-  int rc;
-} destroy_job;
-
-static void *destroy_in_thread(void *arg)
+/* Destroying the sandbox kills a pea process still running (137). */
+static void test_destroy_kills_pea(void **state)
 {
-  destroy_job *job = arg;
-  job->rc = cf_backend_destroy(backend, job->handle, NULL);
-  return NULL;
+  create(json_pack("{s:s}", "handle", "itgp-kill"));
+  json_t *spec = sh_spec("exec sleep 1000", pea_uri);
+  cf_garden_process process;
+  cf_garden_process_init(&process);
+  cf_err *err = NULL;
+  if (cf_garden_process_run(&server.tcp, "itgp-kill", spec, &process, &err) < 0) {
+    fail_msg("run: %s", err->message);
+  }
+  json_decref(spec);
+  destroy("itgp-kill");
+  int exit_status = -1;
+  if (cf_garden_process_wait(&server.tcp, &process, NULL, NULL, NULL, &exit_status, &err) < 0) {
+    fail_msg("wait: %s", err->message);
+  }
+  assert_int_equal(exit_status, 137);
+  cf_garden_process_clear(&process);
+  await_peas_gone(0);
 }
 
-/* A pea process still running when its sandbox goes is killed (137). */
-static void test_sandbox_destroy_kills_pea(void **state)
-{
-  create_sandbox("itgp-kill", 0);
-  cf_pea_request request = {.image_uri = pea_uri};
-  cf_container_init init;
-  cf_autofree char *pea_id = create_pea("itgp-kill", &request, &init);
-  cf_process process = start_in_pea(pea_id, "echo started; exec sleep 1000");
-  char line[16] = {0};
-  assert_int_equal(read(process.stdout_fd, line, 8), 8);
-  assert_memory_equal(line, "started\n", 8);
-
-  /* The destroy waits for the pea's init, which exits once this process,
-   * our child, is reaped here. */
-  destroy_job job = {.handle = "itgp-kill", .rc = -1};
-  pthread_t thread;
-  assert_int_equal(pthread_create(&thread, NULL, destroy_in_thread, &job), 0);
-  assert_int_equal(wait_exit(&process), 137);
-  pthread_join(thread, NULL);
-  assert_int_equal(job.rc, 0);
-  cf_process_close(&process);
-  assert_false(cf_runtime_container_alive(&init));
-  assert_false(volume_exists(pea_id));
-}
-
+/* A pea that cannot be made or started fails the Run and leaves nothing. */
 static void test_pea_errors(void **state)
 {
-  cf_pea_request request = {.image_uri = pea_uri};
-  cf_container_init init;
-  char *pea_id = NULL;
-  cf_err *err = NULL;
-  assert_int_equal(cf_backend_pea_create(backend, "itgp-none", &request, &init, &pea_id, &err), -1);
-  assert_int_equal(err->code, CF_E_NOT_FOUND);
-  cf_err_clear(&err);
+  create(json_pack("{s:s}", "handle", "itgp-errors"));
+  cf_autofree char *missing_image = cf_path_join(server.dir, "no-such-image.tar");
+  cf_err *err = run_rejected("itgp-errors", sh_spec("true", missing_image));
+  fprintf(stderr, "pea from a missing image: %s\n", err->message);
+  assert_non_null(strstr(err->message, "create pea of container itgp-errors"));
+  cf_err_free(err);
 
-  create_sandbox("itgp-errors", 0);
-  cf_bind_mount missing = {.src_path = "/nonexistent/cfwin-source", .dst_path = "/mnt/x"};
-  cf_pea_request bad_mount = {.image_uri = pea_uri, .bind_mounts = &missing, .bind_mount_count = 1};
-  assert_int_equal(cf_backend_pea_create(backend, "itgp-errors", &bad_mount, &init, &pea_id, &err),
-                   -1);
-  fprintf(stderr, "pea with a missing bind source: %s\n", err->message);
+  json_t *spec = sh_spec("true", pea_uri);
+  json_object_set_new(
+      spec, "bind_mounts",
+      json_pack("[{s:s, s:s}]", "src_path", "/nonexistent/cfwin-source", "dst_path", "/mnt/x"));
+  err = run_rejected("itgp-errors", spec);
   assert_non_null(strstr(err->message, "no such file or directory"));
-  cf_err_clear(&err);
-  cf_pea_request bad_image = {.image_uri = "/nonexistent/image.tar"};
-  assert_int_equal(cf_backend_pea_create(backend, "itgp-errors", &bad_image, &init, &pea_id, &err),
-                   -1);
-  cf_err_clear(&err);
+  cf_err_free(err);
 
-  cf_process_spec spec = {.path = "/bin/true"};
-  cf_process process;
-  assert_int_equal(cf_backend_pea_exec(backend, "pea-unknown", &spec, &process, &err), -1);
-  assert_int_equal(err->code, CF_E_NOT_FOUND);
-  cf_err_clear(&err);
-  destroy_sandbox("itgp-errors");
+  json_t *bad_path = json_pack("{s:s, s:{}, s:{s:s}}", "path", "no-such-program", "rlimits",
+                               "image", "uri", pea_uri);
+  err = run_rejected("itgp-errors", bad_path);
+  fprintf(stderr, "pea with a missing executable: %s\n", err->message);
+  assert_non_null(strstr(err->message, "executable file not found"));
+  cf_err_free(err);
+  await_peas_gone(1);
+  destroy("itgp-errors");
 }
 
 int main(void)
@@ -414,9 +346,9 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_pea_runs_in_own_rootfs, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_shares_network_only, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_bind_mounts, take_snapshot, check_leaks),
-      cmocka_unit_test_setup_teardown(test_pea_limits, take_snapshot, check_leaks),
-      cmocka_unit_test_setup_teardown(test_sandbox_destroy_kills_pea, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_pea_memory_limits, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_destroy_kills_pea, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_errors, take_snapshot, check_leaks),
   };
-  return cmocka_run_group_tests(tests, setup_backend, teardown_backend);
+  return cmocka_run_group_tests(tests, setup_server, teardown_server);
 }
