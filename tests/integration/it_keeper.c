@@ -587,6 +587,35 @@ static void test_kill_during_creates_and_streams(void **state)
   assert_store_intact();
 }
 
+/* A keeper that no record names, as a crash between its spawn and its
+ * record leaves, is told to kill its process and end at the next start. */
+static void test_orphan_keeper_ended_on_start(void **state)
+{
+  (void)state;
+  create_with_shared_dir("it-keep-orphan");
+  start_detached("it-keep-orphan", "unrecorded", "exec sleep 1000");
+  kill_server();
+  assert_int_equal(count_keepers(), 1);
+  cf_autofree char *path = cf_path_join(server.depot, "cfwin.db");
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(db, "DELETE FROM processes WHERE id = 'unrecorded'", NULL, NULL, NULL),
+      SQLITE_OK);
+  sqlite3_close(db);
+
+  it_server_start(&server);
+  assert_no_keepers();
+  json_t *info = NULL;
+  cf_err *err = NULL;
+  assert_int_equal(cf_garden_client_call(&server.tcp, "GET", "/containers/it-keep-orphan/info",
+                                         NULL, &info, &err),
+                   0);
+  assert_int_equal(json_array_size(json_object_get(info, "ProcessIDs")), 0);
+  json_decref(info);
+  destroy("it-keep-orphan");
+}
+
 static void test_destroy_on_startup_ends_keepers(void **state)
 {
   (void)state;
@@ -646,6 +675,7 @@ int main(void)
       TEST(test_tty_window_size_change),
       TEST(test_rlimit_nofile_applies),
       TEST(test_kill_during_creates_and_streams),
+      TEST(test_orphan_keeper_ended_on_start),
       TEST(test_destroy_on_startup_ends_keepers),
   };
   return cmocka_run_group_tests(tests, setup_server, teardown_server);

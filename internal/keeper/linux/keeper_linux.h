@@ -9,7 +9,8 @@
 /* Reads from the blocking descriptor fd into in until in starts with a
  * whole frame, waiting at most timeout_ms in total (-1: no limit). The
  * frame points into in; the caller consumes *consumed bytes when done.
- * CF_E_NOT_FOUND when the peer closed the socket first. */
+ * CF_E_SYSTEM when the peer closed the socket first, for example a keeper
+ * that crashed. */
 int cf_keeper_read_frame(int fd, cf_buf *in, int timeout_ms, cf_keeper_frame *frame,
                          size_t *consumed, cf_err **err);
 

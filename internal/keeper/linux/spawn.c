@@ -67,7 +67,7 @@ int cf_keeper_read_frame(int fd, cf_buf *in, int timeout_ms, cf_keeper_frame *fr
       return cf_err_sys(err, errno, "read from the keeper");
     }
     if (n == 0) {
-      return cf_err_set(err, CF_E_NOT_FOUND, "keeper closed its socket before a whole frame");
+      return cf_err_set(err, CF_E_SYSTEM, "keeper closed its socket before a whole frame");
     }
     if (cf_buf_append(in, chunk, (size_t)n, err) < 0) {
       return cf_err_wrap(err, "read from the keeper");
