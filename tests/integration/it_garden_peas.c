@@ -311,6 +311,31 @@ static void test_destroy_kills_pea(void **state)
   await_peas_gone(0);
 }
 
+/* Peas are not in the store, so a restarted server sweeps a pea left
+ * running: its init and volume are gone, and the leak check finds no
+ * mount, namespace or cgroup of it. */
+static void test_restart_sweeps_pea(void **state)
+{
+  create(json_pack("{s:s}", "handle", "itgp-restart"));
+  json_t *spec = sh_spec("exec sleep 1000", pea_uri);
+  cf_garden_process process;
+  cf_garden_process_init(&process);
+  cf_err *err = NULL;
+  if (cf_garden_process_run(&server.tcp, "itgp-restart", spec, &process, &err) < 0) {
+    fail_msg("run: %s", err->message);
+  }
+  json_decref(spec);
+  cf_garden_process_clear(&process);
+  assert_int_equal(count_volumes(), 2);
+
+  assert_int_equal(it_server_stop(&server), 0);
+  it_server_start(&server);
+  assert_int_equal(count_volumes(), 1);
+  cf_autofree char *alive = output_of("itgp-restart", "echo sandbox-alive", NULL);
+  assert_string_equal(alive, "sandbox-alive\n");
+  destroy("itgp-restart");
+}
+
 /* A pea that cannot be made or started fails the Run and leaves nothing. */
 static void test_pea_errors(void **state)
 {
@@ -348,6 +373,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_pea_bind_mounts, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_memory_limits, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_destroy_kills_pea, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_restart_sweeps_pea, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_errors, take_snapshot, check_leaks),
   };
   return cmocka_run_group_tests(tests, setup_server, teardown_server);
