@@ -38,6 +38,7 @@ typedef struct serve_options {
   int64_t default_grace_time;
   bool destroy_on_startup;
   bool disable_privileged;
+  int64_t read_header_timeout; /* nanoseconds */
   cf_flag_strings insecure_registries;
   cf_flag_strings cached_images;
   long long gc_threshold;
@@ -90,6 +91,7 @@ static int init_flags(serve_options *o, cf_flag *flags)
       {"default-grace-time", CF_FLAG_DURATION, &o->default_grace_time},
       {"destroy-containers-on-startup", CF_FLAG_BOOL, &o->destroy_on_startup},
       {"disable-privileged-containers", CF_FLAG_BOOL, &o->disable_privileged},
+      {"read-header-timeout", CF_FLAG_DURATION, &o->read_header_timeout},
       {"insecure-docker-registry", CF_FLAG_STRINGS, &o->insecure_registries},
       {"cached-image-uri", CF_FLAG_STRINGS, &o->cached_images},
       {"max-layer-bytes", CF_FLAG_INT, &o->max_layer_bytes},
@@ -118,7 +120,6 @@ static int init_flags(serve_options *o, cf_flag *flags)
       /* gdn flags a Guardian deployment passes that cfwin does not need. */
       {"skip-setup", CF_FLAG_BOOL, &o->ignored_bool},
       {"cleanup-process-dirs-on-wait", CF_FLAG_BOOL, &o->ignored_bool},
-      {"read-header-timeout", CF_FLAG_IGNORED, NULL},
       {"runtime-plugin", CF_FLAG_IGNORED, NULL},
       {"runtime-plugin-extra-arg", CF_FLAG_IGNORED, NULL},
       {"image-plugin", CF_FLAG_IGNORED, NULL},
@@ -177,6 +178,8 @@ static void print_serve_usage(FILE *out)
           "                           e.g. 5m, for creates that give none (default 0: never)\n"
           "  --disable-privileged-containers\n"
           "                           reject creates of privileged containers\n"
+          "  --read-header-timeout D  time a client has to send a request's headers, e.g.\n"
+          "                           30s; the connection is then closed (default 0: none)\n"
           "  --destroy-containers-on-startup\n"
           "                           destroy every container left from an earlier run\n"
           "  --max-layer-bytes N      uncompressed bytes a pulled layer may have\n"
@@ -373,6 +376,11 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
   if (o->bind_port < 0 || o->bind_port > 65535) {
     return cf_err_set(err, CF_E_INVALID, "invalid --bind-port %lld: use 0 to 65535", o->bind_port);
   }
+  if (o->read_header_timeout < 0) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "invalid --read-header-timeout: use 0 (no limit) or a positive duration "
+                      "such as 30s");
+  }
   if (o->max_containers < 0) {
     return cf_err_set(err, CF_E_INVALID, "invalid --max-containers %lld: use 0 or more",
                       o->max_containers);
@@ -418,6 +426,7 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
       .default_rootfs = *owned_rootfs != NULL ? *owned_rootfs : o->default_rootfs,
       .max_containers = (uint64_t)o->max_containers,
       .disable_privileged_containers = o->disable_privileged,
+      .read_header_timeout_ms = (uint64_t)(o->read_header_timeout + 999999) / 1000000,
       .tls = {.cert_path = o->tls_cert, .key_path = o->tls_key, .ca_path = o->tls_ca},
       .default_grace_time_ns = o->default_grace_time,
       .destroy_containers_on_startup = o->destroy_on_startup,

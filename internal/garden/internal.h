@@ -70,6 +70,9 @@ struct cf_conn {
   char *paused_handle;
   /* The connection's TLS session (TCP listener with TLS), or NULL. */
   struct cf_tls_session *tls;
+  /* Runs while a request's headers are awaited, with a read header
+   * timeout; NULL without one. */
+  uv_timer_t *header_timer;
 };
 
 struct cf_stream {

@@ -25,6 +25,8 @@
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void process_input(cf_conn *conn);
 static void resume_grace_time(cf_conn *conn);
+static void start_header_timer(cf_conn *conn);
+static void close_header_timer(cf_conn *conn);
 
 /* --- Writing --- */
 
@@ -59,6 +61,7 @@ void cf_conn_close(cf_conn *conn)
   enum cf_conn_state previous = conn->state;
   conn->state = CF_CONN_CLOSING;
   resume_grace_time(conn);
+  close_header_timer(conn);
   if (previous == CF_CONN_CONTROL) {
     cf_control_closed(conn);
   } else if (previous == CF_CONN_OUTPUT) {
@@ -238,6 +241,7 @@ void cf_conn_request_done(cf_conn *conn)
   }
   cf_http_request_reset(&conn->req);
   conn->state = CF_CONN_READING;
+  start_header_timer(conn);
   cf_conn_read(conn);
   process_input(conn);
 }
@@ -365,6 +369,9 @@ static void process_input(cf_conn *conn)
       return;
     }
     cf_buf_consume(&conn->input, consumed);
+    if (conn->req.headers_complete && conn->header_timer != NULL) {
+      uv_timer_stop(conn->header_timer);
+    }
     if (conn->req.complete || (conn->req.paused_at_headers && streams_body(conn))) {
       dispatch(conn);
       return;
@@ -429,6 +436,49 @@ void cf_conn_read(cf_conn *conn)
   uv_read_start(&conn->io.stream, alloc_chunk, on_read);
 }
 
+/* --- Read header timeout --- */
+
+static void on_header_timer_closed(uv_handle_t *handle)
+{
+  free(handle);
+}
+
+/* Closes a connection whose request line and headers did not all arrive in
+ * time, without a response, as Go's server does. */
+static void on_header_timeout(uv_timer_t *timer)
+{
+  cf_conn *conn = timer->data;
+  if (conn->state != CF_CONN_READING || conn->req.headers_complete) {
+    return;
+  }
+  cf_log(CF_LOG_DEBUG, "api.read-header-timeout", "{s:I}", "timeout-ms",
+         (json_int_t)conn->server->config.read_header_timeout_ms);
+  cf_conn_close(conn);
+}
+
+/* Starts the countdown for the next request's headers. */
+static void start_header_timer(cf_conn *conn)
+{
+  uint64_t timeout_ms = conn->server->config.read_header_timeout_ms;
+  if (timeout_ms == 0) {
+    return;
+  }
+  if (conn->header_timer == NULL) {
+    conn->header_timer = cf_xmalloc(sizeof(*conn->header_timer));
+    uv_timer_init(conn->server->loop, conn->header_timer);
+    conn->header_timer->data = conn;
+  }
+  uv_timer_start(conn->header_timer, on_header_timeout, timeout_ms, 0);
+}
+
+static void close_header_timer(cf_conn *conn)
+{
+  if (conn->header_timer != NULL) {
+    uv_close((uv_handle_t *)conn->header_timer, on_header_timer_closed);
+    conn->header_timer = NULL;
+  }
+}
+
 /* --- Listening --- */
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -462,6 +512,7 @@ static void on_connection(uv_stream_t *listener, int status)
   if (listener->type == UV_TCP && server->tls != NULL) {
     conn->tls = cf_tls_session_new(server->tls, send_tls_records, conn);
   }
+  start_header_timer(conn);
   cf_conn_read(conn);
 }
 

@@ -46,6 +46,9 @@ typedef struct cf_server_config {
   const char *default_rootfs; /* image URI for containers that name none */
   uint64_t max_containers;
   bool disable_privileged_containers; /* reject privileged creates, as gdn's flag */
+  /* Time a client has to send a request's line and headers, as gdn's
+   * --read-header-timeout (Go's ReadHeaderTimeout); 0: no limit. */
+  uint64_t read_header_timeout_ms;
   /* TLS for the TCP listener, whatever its address; the unix socket stays
    * plain. cert_path NULL: plain HTTP. */
   cf_tls_paths tls;

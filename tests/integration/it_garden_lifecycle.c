@@ -37,7 +37,9 @@
 #define POLL_US (100 * 1000)
 
 static it_server server;
-static const char *const server_args[] = {"--max-containers", "2", NULL};
+static const char *const server_args[] = {
+    "--max-containers",      "2",  "--disable-privileged-containers",
+    "--read-header-timeout", "1s", NULL};
 
 static int setup_server(void **state)
 {
@@ -222,7 +224,9 @@ static int background_status(background_run *run)
   return status;
 }
 
-/* Waits until the container runs more processes than its init. */
+/* Waits until the container runs count processes, its init included. The
+ * scripts below start their loop's sleep only after setting their trap, so
+ * waiting for it keeps SIGTERM from arriving before the trap is set. */
 static void wait_for_processes(const char *handle, long long count)
 {
   for (int i = 0; i < REAP_POLLS; i++) {
@@ -242,7 +246,7 @@ static void test_stop_terminates_processes(void **state)
   create("stop-term", 0, NULL);
   background_run run =
       run_in_background("stop-term", "trap 'exit 42' TERM; while true; do sleep 0.1; done");
-  wait_for_processes("stop-term", 2);
+  wait_for_processes("stop-term", 3);
   stop("stop-term", false);
   assert_int_equal(background_status(&run), 42);
   cf_autofree char *state_text = info_state("stop-term");
@@ -258,7 +262,7 @@ static void test_stop_kill_ends_term_ignoring_process(void **state)
   create("stop-kill", 0, NULL);
   background_run run = run_in_background("stop-kill", "trap '' TERM; while true; do sleep 0.1; "
                                                       "done");
-  wait_for_processes("stop-kill", 2);
+  wait_for_processes("stop-kill", 3);
   stop("stop-kill", true);
   assert_int_equal(background_status(&run), 137);
   assert_int_equal(pids_current("stop-kill"), 1);
@@ -273,7 +277,7 @@ static void test_stop_kills_after_grace(void **state)
   create("stop-grace", 0, NULL);
   background_run run = run_in_background("stop-grace", "trap '' TERM; while true; do sleep 0.1; "
                                                        "done");
-  wait_for_processes("stop-grace", 2);
+  wait_for_processes("stop-grace", 3);
   stop("stop-grace", false);
   assert_int_equal(background_status(&run), 137);
   destroy("stop-grace");
@@ -395,6 +399,38 @@ static void test_max_containers_reached(void **state)
   destroy("max-b");
 }
 
+static void test_privileged_create_disabled(void **state)
+{
+  (void)state;
+  json_t *spec =
+      json_pack("{s:s, s:b, s:{}, s:{}}", "handle", "priv", "privileged", 1, "image", "limits");
+  char *created = NULL;
+  cf_err *err = NULL;
+  assert_int_equal(cf_garden_client_create(&server.tcp, spec, &created, &err), -1);
+  json_decref(spec);
+  assert_non_null(strstr(err->message, "privileged container creation is disabled"));
+  cf_err_free(err);
+  assert_false(listed("?garden.state=all", "priv"));
+}
+
+/* A client that never finishes its headers is disconnected without a
+ * response; the read waits up to the client's own timeout. */
+static void test_read_header_timeout_closes(void **state)
+{
+  (void)state;
+  int fd = -1;
+  cf_err *err = NULL;
+  if (cf_garden_client_connect(&server.tcp, &fd, &err) < 0) {
+    fail_msg("connect: %s", err->message);
+  }
+  const char partial[] = "GET /ping HTTP/1.1\r\nHost: api\r\n";
+  assert_int_equal(cf_write_all(fd, partial, sizeof(partial) - 1, NULL), 0);
+  char reply[256];
+  ssize_t n = read(fd, reply, sizeof(reply));
+  close(fd);
+  assert_int_equal(n, 0);
+}
+
 static void test_capacity_values(void **state)
 {
   (void)state;
@@ -448,6 +484,8 @@ int main(void)
                                       check_leaks),
       cmocka_unit_test_setup_teardown(test_set_grace_time_bad_body, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_max_containers_reached, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_privileged_create_disabled, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_read_header_timeout_closes, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_capacity_values, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_list_property_filters, take_snapshot, check_leaks),
   };

@@ -267,6 +267,17 @@ static void test_tls_create_info_destroy(void **state)
   assert_non_null(strstr(created, "\"Handle\":\"tls-one\""));
   cf_autofree char *info = tls_request("GET", "/containers/tls-one/info", NULL);
   assert_non_null(strstr(info, "\"State\":\"active\""));
+  /* Run hijacks the connection: its payloads travel in TLS records too,
+   * and the server closes it after the exit status. */
+  cf_autofree char *run =
+      tls_request("POST", "/containers/tls-one/processes",
+                  "{\"path\":\"sh\",\"args\":[\"-c\",\"exit 3\"],\"user\":\"root\",\"rlimits\":{},"
+                  "\"image\":{}}");
+  if (strncmp(run, "HTTP/1.1 201 Created\r\n", 22) != 0) {
+    fail_msg("run over TLS: %s", run);
+  }
+  assert_non_null(strstr(run, "\"stream_id\""));
+  assert_non_null(strstr(run, "\"exit_status\":3"));
   cf_autofree char *destroyed = tls_request("DELETE", "/containers/tls-one", NULL);
   assert_true(strncmp(destroyed, "HTTP/1.1 200 OK\r\n", 17) == 0);
 }
