@@ -4,8 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -157,6 +160,53 @@ static void test_config_errors_name_line_key_value(void **state)
   }
 }
 
+/* Runs the built binary with a config file whose line 3 has a bad value:
+ * both `cfwin serve --config` and gdn's global `--config` must stop with
+ * exit status 2 and name the file, the line and the key. */
+static void test_config_errors_through_binary(void **state)
+{
+  (void)state;
+  const char *binary = getenv("CFWIN_BINARY");
+  if (binary == NULL) {
+    skip();
+  }
+  char dir[] = "/tmp/cfwin-serve-config-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof(path), "%s/gdn.ini", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("[server]\nbind-port = 7777\nmax-containers = many\n", f);
+  fclose(f);
+  for (size_t i = 0; i < 2; i++) {
+    char command[1024];
+    if (i == 0) {
+      snprintf(command, sizeof(command), "%s serve --config %s --depot %s/depot 2>&1", binary, path,
+               dir);
+    } else {
+      snprintf(command, sizeof(command), "%s gdn --config %s server --depot %s/depot 2>&1", binary,
+               path, dir);
+    }
+    FILE *out = popen(command, "r");
+    assert_non_null(out);
+    char text[4096] = {0};
+    size_t n = fread(text, 1, sizeof(text) - 1, out);
+    text[n] = '\0';
+    int status = pclose(out);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+    if (strstr(text, "line 3") == NULL || strstr(text, path) == NULL ||
+        strstr(text, "\"max-containers\" = \"many\"") == NULL) {
+      fail_msg("form %zu: output lacks the file, line or key: %s", i, text);
+    }
+  }
+  remove(path);
+  char depot[256];
+  snprintf(depot, sizeof(depot), "%s/depot", dir);
+  rmdir(depot);
+  rmdir(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -164,6 +214,7 @@ int main(void)
       cmocka_unit_test(test_config_section_name_any_case),
       cmocka_unit_test(test_config_command_line_wins),
       cmocka_unit_test(test_config_errors_name_line_key_value),
+      cmocka_unit_test(test_config_errors_through_binary),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
