@@ -112,7 +112,7 @@ static void destroy(const char *handle)
   }
 }
 
-/* A ProcessSpec running script with sh; in a pea of the test image unless
+/* A ProcessSpec running script with sh, in a pea of the test image unless
  * image_uri is NULL. A new reference. */
 static json_t *sh_spec(const char *script, const char *image_uri)
 {
@@ -269,7 +269,7 @@ static void test_pea_bind_mounts(void **state)
 
 /* As in Guardian's suite: without its own limits a pea is held to the
  * sandbox's memory limit, and with an empty "limits" it has none. */
-static void test_pea_memory_limits(void **state)
+static void test_pea_limits(void **state)
 {
   create(json_pack("{s:s, s:{s:{s:I}}}", "handle", "itgp-mem", "limits", "memory_limits",
                    "limit_in_bytes", (json_int_t)(64 * MIB)));
@@ -289,8 +289,34 @@ static void test_pea_memory_limits(void **state)
   destroy("itgp-mem");
 }
 
+/* The sandbox's pid limit applies in a pea without its own limits, and an
+ * empty "limits" lifts it. */
+static void test_pea_pid_limits(void **state)
+{
+  create(json_pack("{s:s, s:{s:{s:i}}}", "handle", "itgp-pids", "limits", "pid_limits", "max", 8));
+  const char *forks = "i=0; while [ $i -lt 20 ]; do sleep 60 & i=$((i+1)); done; echo all-forked; "
+                      "kill $(jobs -p) 2>/dev/null; true";
+
+  cf_garden_process_result limited = run("itgp-pids", sh_spec(forks, pea_uri));
+  cf_autofree char *limited_out = text_of(&limited.out);
+  cf_autofree char *limited_err = text_of(&limited.err);
+  fprintf(stderr, "20 forks in a pea under a pid limit of 8: %s%s", limited_out, limited_err);
+  assert_null(strstr(limited_out, "all-forked"));
+  assert_non_null(strstr(limited_err, "can't fork"));
+  cf_garden_process_result_clear(&limited);
+
+  json_t *spec = sh_spec(forks, pea_uri);
+  json_object_set_new(spec, "limits", json_object());
+  cf_garden_process_result unlimited = run("itgp-pids", spec);
+  cf_autofree char *unlimited_out = text_of(&unlimited.out);
+  assert_string_equal(unlimited_out, "all-forked\n");
+  cf_garden_process_result_clear(&unlimited);
+  await_peas_gone(1);
+  destroy("itgp-pids");
+}
+
 /* Destroying the sandbox kills a pea process still running (137). */
-static void test_destroy_kills_pea(void **state)
+static void test_sandbox_destroy_kills_pea(void **state)
 {
   create(json_pack("{s:s}", "handle", "itgp-kill"));
   json_t *spec = sh_spec("exec sleep 1000", pea_uri);
@@ -309,6 +335,97 @@ static void test_destroy_kills_pea(void **state)
   assert_int_equal(exit_status, 137);
   cf_garden_process_clear(&process);
   await_peas_gone(0);
+}
+
+/* The pea's user comes from its own image: root by default, a uid:gid
+ * as given, and a name looked up in the pea image's /etc/passwd. */
+static void test_pea_user_and_group(void **state)
+{
+  create(json_pack("{s:s}", "handle", "itgp-user"));
+  static const struct {
+    const char *user; /* NULL: none given */
+    const char *expected;
+  } cases[] = {
+      {NULL, "0:0\n"},
+      {"1001:1002", "1001:1002\n"},
+      {"nobody", "65534:65534\n"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    json_t *spec = sh_spec("echo $(id -u):$(id -g)", pea_uri);
+    if (cases[i].user != NULL) {
+      json_object_set_new(spec, "user", json_string(cases[i].user));
+    }
+    cf_garden_process_result result = run("itgp-user", spec);
+    cf_autofree char *out = text_of(&result.out);
+    assert_int_equal(result.exit_status, 0);
+    assert_string_equal(out, cases[i].expected);
+    cf_garden_process_result_clear(&result);
+  }
+  json_t *unknown = sh_spec("true", pea_uri);
+  json_object_set_new(unknown, "user", json_string("no-such-user"));
+  cf_err *err = run_rejected("itgp-user", unknown);
+  assert_non_null(strstr(err->message, "unable to find user no-such-user"));
+  cf_err_free(err);
+  await_peas_gone(1);
+  destroy("itgp-user");
+}
+
+typedef struct term_on_output {
+  cf_garden_process *process;
+  bool sent;
+} term_on_output;
+
+/* Sends TERM once the process has written its first output, so its trap
+ * is set by then. */
+static int send_term_on_output(void *ctx, const char *data, size_t len, cf_err **err)
+{
+  term_on_output *state = ctx;
+  if (state->sent || len == 0) {
+    return 0;
+  }
+  state->sent = true;
+  return cf_garden_process_signal(state->process, CF_GARDEN_SIGNAL_TERMINATE, err);
+}
+
+/* A TERM in the process stream reaches the pea process. */
+static void test_pea_signal_term(void **state)
+{
+  create(json_pack("{s:s}", "handle", "itgp-term"));
+  json_t *spec =
+      sh_spec("trap 'exit 42' TERM; echo waiting; while true; do sleep 1; done", pea_uri);
+  cf_garden_process process;
+  cf_garden_process_init(&process);
+  cf_err *err = NULL;
+  if (cf_garden_process_run(&server.tcp, "itgp-term", spec, &process, &err) < 0) {
+    fail_msg("run: %s", err->message);
+  }
+  json_decref(spec);
+  term_on_output term = {.process = &process};
+  int exit_status = -1;
+  if (cf_garden_process_wait(&server.tcp, &process, send_term_on_output, NULL, &term, &exit_status,
+                             &err) < 0) {
+    fail_msg("wait: %s", err->message);
+  }
+  assert_true(term.sent);
+  assert_int_equal(exit_status, 42);
+  cf_garden_process_clear(&process);
+  await_peas_gone(1);
+  destroy("itgp-term");
+}
+
+/* A pea process has the same capabilities and seccomp mode as a process
+ * of its sandbox. */
+static void test_pea_hardening_matches_sandbox(void **state)
+{
+  create(json_pack("{s:s}", "handle", "itgp-caps"));
+  const char *script = "grep -E '^(CapEff|CapBnd|Seccomp):' /proc/self/status";
+  cf_autofree char *sandbox = output_of("itgp-caps", script, NULL);
+  cf_autofree char *pea = output_of("itgp-caps", script, pea_uri);
+  fprintf(stderr, "sandbox process:\n%spea process:\n%s", sandbox, pea);
+  assert_non_null(strstr(pea, "Seccomp:\t2"));
+  assert_string_equal(pea, sandbox);
+  await_peas_gone(1);
+  destroy("itgp-caps");
 }
 
 /* Peas are not in the store, so a restarted server sweeps a pea left
@@ -371,8 +488,13 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_pea_runs_in_own_rootfs, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_shares_network_only, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_bind_mounts, take_snapshot, check_leaks),
-      cmocka_unit_test_setup_teardown(test_pea_memory_limits, take_snapshot, check_leaks),
-      cmocka_unit_test_setup_teardown(test_destroy_kills_pea, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_pea_limits, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_pea_pid_limits, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_sandbox_destroy_kills_pea, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_pea_user_and_group, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_pea_signal_term, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_pea_hardening_matches_sandbox, take_snapshot,
+                                      check_leaks),
       cmocka_unit_test_setup_teardown(test_restart_sweeps_pea, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_errors, take_snapshot, check_leaks),
   };
