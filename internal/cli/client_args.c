@@ -9,8 +9,6 @@
 #include "cli/client_cli.h"
 #include "garden/json.h"
 
-/* --- Arguments --- */
-
 static cf_flag *lookup_flag(cf_flag *flags, int count, const char *name, size_t len)
 {
   for (int i = 0; i < count; i++) {
@@ -127,8 +125,6 @@ int cf_client_parse_args(cf_client_ctx *ctx, cf_flag *flags, int count, int argc
   return 0;
 }
 
-/* Parses the command's arguments and checks the positional count. Returns
- * 1 when help was printed, 0 to go on, -1 with *err. */
 int cf_client_parse_command(cf_client_ctx *ctx, cf_flag *flags, int count, int argc, char **argv,
                             size_t min, size_t max, cf_client_args *args, cf_err **err)
 {
@@ -140,6 +136,13 @@ int cf_client_parse_command(cf_client_ctx *ctx, cf_flag *flags, int count, int a
     cf_client_cmd_help_of(ctx->command);
     return 1;
   }
+  /* Only run takes a program after "--"; elsewhere "--" lets a positional
+   * such as a property value start with a dash. */
+  for (int i = 0; i < args->rest_count; i++) {
+    args->positionals[args->count++] = args->rest[i];
+  }
+  args->rest = NULL;
+  args->rest_count = 0;
   if (args->count < min) {
     return cf_err_set(err, CF_E_INVALID, "missing arguments: use `cfwin client %s`",
                       cf_client_usage(ctx->command));
@@ -150,8 +153,6 @@ int cf_client_parse_command(cf_client_ctx *ctx, cf_flag *flags, int count, int a
   }
   return 0;
 }
-
-/* --- Values --- */
 
 int cf_client_parse_uint(const char *option, const char *text, unsigned long long max,
                          unsigned long long *out, cf_err **err)
@@ -167,8 +168,8 @@ int cf_client_parse_uint(const char *option, const char *text, unsigned long lon
   return 0;
 }
 
-/* Parses a byte count with an optional binary suffix: 512, 64K, 128M, 2G, 1T
- * (also KiB, MiB, KB, MB...; all mean powers of 1024). */
+/* Accepts 512, 64K, 128M, 2G and 1T, also with KiB, KB, MiB, MB... suffixes,
+ * which all mean powers of 1024. */
 int cf_client_parse_size(const char *option, const char *text, unsigned long long *out,
                          cf_err **err)
 {
@@ -195,7 +196,6 @@ int cf_client_parse_size(const char *option, const char *text, unsigned long lon
                     option, text);
 }
 
-/* Splits "KEY=VALUE"; the key must not be empty. */
 int cf_client_split_pair(const char *option, const char *text, char **key, const char **value,
                          cf_err **err)
 {
@@ -208,7 +208,6 @@ int cf_client_split_pair(const char *option, const char *text, char **key, const
   return 0;
 }
 
-/* Checks that every text is KEY=VALUE and returns them as a JSON array. */
 /* Reads the global options before the command; *next is the command's index. */
 int cf_client_parse_globals(cf_client_ctx *ctx, int argc, char **argv, int start, int *next,
                             bool *help, cf_err **err)

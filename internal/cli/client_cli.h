@@ -48,8 +48,9 @@ typedef struct cf_client_args {
 int cf_client_parse_args(cf_client_ctx *ctx, cf_flag *flags, int count, int argc, char **argv,
                          cf_client_args *args, bool *help, cf_err **err);
 
-/* Parses a command's arguments as cf_client_parse_args() does and checks
- * that min to max positionals were given. Returns 1 when it printed the
+/* Parses a command's arguments as cf_client_parse_args() does, adds the
+ * arguments after "--" to the positionals and checks that min to max
+ * positionals were given. Returns 1 when it printed the
  * command's help, 0 to go on, -1 with *err. */
 int cf_client_parse_command(cf_client_ctx *ctx, cf_flag *flags, int count, int argc, char **argv,
                             size_t min, size_t max, cf_client_args *args, cf_err **err);

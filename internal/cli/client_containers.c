@@ -481,6 +481,10 @@ static int stream_command(cf_client_ctx *ctx, int argc, char **argv, bool in)
     rc = cf_err_set(&err, CF_E_INVALID, "missing --%s PATH: use `cfwin client %s`",
                     in ? "to" : "from", cf_client_usage(ctx->command));
   }
+  if (rc == 0 && in && isatty(0)) {
+    rc = cf_err_set(&err, CF_E_INVALID,
+                    "stdin is a terminal: redirect a tar file to it or pipe tar's output into it");
+  }
   if (rc == 0 && !in && isatty(1)) {
     rc = cf_err_set(&err, CF_E_INVALID,
                     "stdout is a terminal: redirect the tar stream to a file or pipe it to tar");

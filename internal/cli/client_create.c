@@ -7,6 +7,7 @@
 #include "cli/client_cli.h"
 #include "garden/json.h"
 
+/* Checks that every text is KEY=VALUE and returns them as a JSON array. */
 static int env_array(const char *option, const cf_flag_strings *values, json_t **out, cf_err **err)
 {
   json_t *array = json_array();
@@ -22,8 +23,6 @@ static int env_array(const char *option, const cf_flag_strings *values, json_t *
   *out = array;
   return 0;
 }
-
-/* --- create --- */
 
 typedef struct create_options {
   const char *handle;

@@ -7,8 +7,6 @@
 #include "cli/client_cli.h"
 #include "garden/json.h"
 
-/* --- net-in, net-out --- */
-
 typedef struct net_in_options {
   const char *host_port;
   const char *container_port;

@@ -154,8 +154,8 @@ int cf_garden_process_attach(const cf_garden_client *client, const char *handle,
  * cut in two by a read is sent whole with the next piece. */
 int cf_garden_process_send_stdin(cf_garden_process *process, const char *data, size_t len,
                                  cf_err **err);
-/* The length of the longest prefix of data that does not end inside a
- * UTF-8 sequence; the bytes after it may be completed by the next read. */
+/* Returns the length of the longest prefix of data that does not end inside
+ * a UTF-8 sequence. The bytes after it may be completed by the next read. */
 size_t cf_garden_utf8_complete_len(const char *data, size_t len);
 
 /* Closes the process's stdin; later stdin messages are not sent. */

@@ -49,7 +49,7 @@ static int send_chunked_body(cf_garden_conn *conn, cf_garden_source source, void
 }
 
 /* Sends the request head and the chunked body. On a failure the sending
- * direction is shut down, so the server sees the body end early. */
+ * direction is shut down, so the server reads an early end of the body. */
 static int send_stream_in(cf_garden_conn *conn, const char *head, cf_garden_source source,
                           void *ctx, cf_err **err)
 {

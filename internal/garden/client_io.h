@@ -32,8 +32,8 @@ int cf_client_io_send(cf_sock sock, const void *data, size_t len, cf_err **err);
 
 /* Waits until at least one of the count sockets is readable (or at end of
  * file) and sets ready[i] for those. Sockets equal to CF_SOCK_INVALID are
- * skipped. timeout_ms < 0 waits without a limit; when the time runs out the
- * error says so and names the timeout. */
+ * skipped. A negative timeout_ms waits without a limit; otherwise running
+ * out of time is an error that names the timeout. */
 int cf_client_io_wait(const cf_sock *socks, bool *ready, size_t count, int timeout_ms,
                       cf_err **err);
 

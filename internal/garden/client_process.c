@@ -235,7 +235,14 @@ size_t cf_garden_utf8_complete_len(const char *data, size_t len)
     if ((lead & 0xC0) == 0x80) {
       continue;
     }
-    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    size_t need = 1;
+    if (lead >= 0xF0) {
+      need = 4;
+    } else if (lead >= 0xE0) {
+      need = 3;
+    } else if (lead >= 0xC0) {
+      need = 2;
+    }
     return need > back ? len - back : len;
   }
   return len;

@@ -504,6 +504,16 @@ static void test_properties_commands(void **state)
   json_decref(properties);
   cli_result_clear(&r);
 
+  /* After "--" a value may start with a dash. */
+  CLI(&r, "properties", handle, "set", "offset", "--", "-5");
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+
+  CLI(&r, "properties", handle, "get", "offset");
+  assert_status(&r, 0);
+  assert_string_equal(r.out.data, "-5\n");
+  cli_result_clear(&r);
+
   CLI(&r, "properties", handle, "remove", "color");
   assert_status(&r, 0);
   cli_result_clear(&r);
@@ -676,8 +686,8 @@ static void test_detach_then_attach(void **state)
   assert_string_equal(r.out.data, "ticker\n");
   cli_result_clear(&r);
 
-  /* The attach runs in the background; once its output shows a tick it is
-   * attached, and the process is told to finish. */
+  /* The attach runs in the background. Once its output shows a tick it is
+   * attached, and a file that the process waits for makes it finish. */
   int out[2];
   assert_int_equal(pipe2(out, O_CLOEXEC), 0);
   char **argv = client_argv((const char *const[]){"attach", handle, "ticker", NULL});
@@ -837,7 +847,7 @@ static void test_stream_in_and_out(void **state)
   assert_string_equal(r.out.data, "streamed\n");
   cli_result_clear(&r);
 
-  /* Without a trailing slash the archive holds the directory itself. */
+  /* Without a trailing slash the archive contains the directory itself. */
   CLI(&r, "stream-out", handle, "--from", "/data/in");
   assert_status(&r, 0);
   cf_buf content;
