@@ -1564,7 +1564,8 @@ static void test_process_users(void **state)
   cf_garden_process_result result =
       run_as("it-conf-users", "root", NULL,
              "echo alice:x:1000:1000::/home/alice:/bin/sh >>/etc/passwd && "
-             "echo alice:x:1000: >>/etc/group && mkdir -p /home/alice && "
+             "echo alice:x:1000: >>/etc/group && echo staff:x:50: >>/etc/group && "
+             "mkdir -p /home/alice && "
              "chown 1000:1000 /home/alice");
   assert_int_equal(result.exit_status, 0);
   cf_garden_process_result_clear(&result);
@@ -1577,6 +1578,11 @@ static void test_process_users(void **state)
   result = run_as("it-conf-users", "alice", "/home/alice/made", "pwd; stat -c %U .");
   assert_int_equal(result.exit_status, 0);
   assert_string_equal(out_text(&result), "/home/alice/made\nalice\n");
+  cf_garden_process_result_clear(&result);
+
+  result = run_as("it-conf-users", "alice:staff", NULL, "id -u; id -g");
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "1000\n50\n");
   cf_garden_process_result_clear(&result);
 
   result = run_as("it-conf-users", "1001:1002", "/tmp", "id -u; id -g");
@@ -1655,6 +1661,69 @@ static void test_long_handle_hostname(void **state)
   assert_string_equal(out_text(&result), expected);
   cf_garden_process_result_clear(&result);
   destroy_container(&server.tcp, handle);
+}
+
+static json_t *metrics_of(const char *handle)
+{
+  cf_autofree char *path = cf_xasprintf("/containers/%s/metrics", handle);
+  reply r = call("GET", path, NULL);
+  assert_int_equal(r.status, 200);
+  json_t *metrics = parse_body(&r);
+  reply_clear(&r);
+  return metrics;
+}
+
+static long long stat_of(const json_t *metrics, const char *group, const char *key)
+{
+  json_t *value = json_object_get(json_object_get(metrics, group), key);
+  if (!json_is_integer(value)) {
+    fail_msg("metrics lack %s.%s", group, key);
+  }
+  return json_integer_value(value);
+}
+
+/* The suite's memory and pid limit cases: 58 MiB of tmpfs under a 64 MiB
+ * limit, the metrics of a container that has done work, and a pid limit of
+ * 0 meaning none. */
+static void test_metrics_and_limits(void **state)
+{
+  (void)state;
+  create_container(&server.tcp, "it-conf-metrics",
+                   json_pack("{s:{s:{s:I}, s:{s:i}}}", "limits", "memory_limits", "limit_in_bytes",
+                             (json_int_t)64 * 1024 * 1024, "pid_limits", "max", 128));
+  cf_garden_process_result result = run_sh(
+      "it-conf-metrics",
+      "dd if=/dev/zero of=/dev/shm/fill bs=1048576 count=58 2>/dev/null && echo written", NULL);
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "written\n");
+  cf_garden_process_result_clear(&result);
+
+  json_t *metrics = metrics_of("it-conf-metrics");
+  assert_true(stat_of(metrics, "CPUStat", "Usage") > 0);
+  assert_true(stat_of(metrics, "MemoryStat", "TotalUsageTowardLimit") > 0);
+  assert_true(stat_of(metrics, "PidStat", "Current") > 0);
+  assert_int_equal(stat_of(metrics, "PidStat", "Max"), 128);
+  json_decref(metrics);
+
+  reply r = call("GET", "/containers/bulk_metrics?handles=it-conf-metrics", NULL);
+  json_t *bulk = parse_body(&r);
+  json_t *entry = json_object_get(json_object_get(bulk, "it-conf-metrics"), "Metrics");
+  assert_true(stat_of(entry, "MemoryStat", "TotalUsageTowardLimit") > 0);
+  json_decref(bulk);
+  reply_clear(&r);
+  destroy_container(&server.tcp, "it-conf-metrics");
+
+  create_container(&server.tcp, "it-conf-no-pid-limit",
+                   json_pack("{s:{s:{s:i}}}", "limits", "pid_limits", "max", 0));
+  result = run_sh("it-conf-no-pid-limit",
+                  "for i in 1 2 3 4 5 6 7 8; do sleep 0.1 & done; wait; echo forked", NULL);
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "forked\n");
+  cf_garden_process_result_clear(&result);
+  metrics = metrics_of("it-conf-no-pid-limit");
+  assert_int_equal(stat_of(metrics, "PidStat", "Max"), 0);
+  json_decref(metrics);
+  destroy_container(&server.tcp, "it-conf-no-pid-limit");
 }
 
 static void test_signals_in_stream(void **state)
@@ -1805,6 +1874,7 @@ int main(void)
       TEST(test_process_users),
       TEST(test_container_devices_and_mounts),
       TEST(test_long_handle_hostname),
+      TEST(test_metrics_and_limits),
       TEST(test_signals_in_stream),
       TEST(test_quick_exits_keep_output),
       TEST(test_bind_mounts_without_image_rejected),
