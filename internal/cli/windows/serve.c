@@ -40,9 +40,8 @@ static int run_server(void *context)
   }
   cf_hcs_api_unload(&api);
   fprintf(stderr, "cfwin serve: the Host Compute Service is available, but the Windows Garden "
-                  "backend is not complete: cfwin.exe cannot serve the Garden API yet. Use the "
-                  "runtime, network and image roles as Guardian plugins (winc.exe, "
-                  "winc-network.exe, groot.exe) or run `cfwin serve` on Linux.\n");
+                  "backend is not complete: cfwin.exe cannot serve the Garden API yet. Run "
+                  "`cfwin serve` on Linux; `cfwin client` in cfwin.exe can reach it.\n");
   return 1;
 }
 
