@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -34,6 +36,7 @@
 #include "fixture.h"
 
 static it_server server;
+static bool own_network; /* the test runs in a network namespace it made */
 
 /* What one run of `cfwin client` did. */
 typedef struct cli_result {
@@ -223,6 +226,7 @@ static int setup_server(void **state)
 {
   (void)state;
   it_server_prepare(&server);
+  server.network = own_network;
   it_server_start(&server);
   return 0;
 }
@@ -903,6 +907,72 @@ static void test_stop_and_grace_time(void **state)
   destroy(handle);
 }
 
+/* NetIn and NetOut need the container network, which the server makes
+ * only when the test runs in a network namespace of its own. */
+static void test_net_in_and_out(void **state)
+{
+  (void)state;
+  if (!own_network) {
+    skip();
+  }
+  cf_autofree char *handle = test_handle("net");
+  cli_result r;
+  CLI(&r, "create", "--handle", handle, "--net-in", "0:9090");
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+
+  CLI(&r, "--json", "net-in", handle, "--container-port", "8080");
+  assert_status(&r, 0);
+  json_t *ports = parse_json(&r);
+  json_int_t host_port = json_integer_value(json_object_get(ports, "host_port"));
+  assert_true(host_port > 0);
+  assert_int_equal(json_integer_value(json_object_get(ports, "container_port")), 8080);
+  json_decref(ports);
+  cli_result_clear(&r);
+
+  CLI(&r, "--json", "info", handle);
+  assert_status(&r, 0);
+  json_t *infos = parse_json(&r);
+  json_t *mapped = json_object_get(json_object_get(infos, handle), "MappedPorts");
+  bool found_8080 = false;
+  bool found_9090 = false;
+  size_t i;
+  json_t *port;
+  json_array_foreach(mapped, i, port)
+  {
+    json_int_t container = json_integer_value(json_object_get(port, "ContainerPort"));
+    json_int_t host = json_integer_value(json_object_get(port, "HostPort"));
+    found_8080 = found_8080 || (container == 8080 && host == host_port);
+    found_9090 = found_9090 || container == 9090;
+  }
+  assert_true(found_8080);
+  assert_true(found_9090);
+  json_decref(infos);
+  cli_result_clear(&r);
+
+  CLI(&r, "net-in", handle, "--container-port", "8081");
+  assert_status(&r, 0);
+  assert_contains(&r.out, "-> container port 8081");
+  cli_result_clear(&r);
+
+  CLI(&r, "net-out", handle, "--protocol", "tcp", "--network", "10.0.0.1-10.0.0.9", "--port",
+      "80-90", "--log");
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+
+  CLI(&r, "net-out", handle, "--protocol", "icmp", "--network", "10.0.0.1", "--icmp-type", "8",
+      "--icmp-code", "0");
+  assert_status(&r, 0);
+  cli_result_clear(&r);
+
+  CLI(&r, "list");
+  assert_status(&r, 0);
+  cf_autofree char *with_ip = cf_xasprintf("%s  active    10.", handle);
+  assert_contains(&r.out, with_ip);
+  cli_result_clear(&r);
+  destroy(handle);
+}
+
 static void test_net_commands_report_errors(void **state)
 {
   (void)state;
@@ -1091,9 +1161,35 @@ static void test_tls_target(void **state)
   stop_tls_server(&tls);
 }
 
+/* Moves this program into a new network namespace with loopback up, so
+ * that the server's bridge and nftables table stay out of the host's. */
+static bool enter_own_network(void)
+{
+  if (unshare(CLONE_NEWNET) < 0) {
+    fprintf(stderr, "cannot unshare a network namespace (%s); net-in and net-out are skipped\n",
+            strerror(errno));
+    return false;
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq request = {0};
+  snprintf(request.ifr_name, sizeof(request.ifr_name), "lo");
+  bool up = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &request) == 0;
+  request.ifr_flags |= IFF_UP;
+  up = up && ioctl(fd, SIOCSIFFLAGS, &request) == 0;
+  if (fd >= 0) {
+    close(fd);
+  }
+  if (!up) {
+    fprintf(stderr, "cannot bring up loopback in the new network namespace\n");
+    exit(1);
+  }
+  return true;
+}
+
 int main(void)
 {
   it_require_root();
+  own_network = enter_own_network();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_help_per_command),
       cmocka_unit_test(test_usage_errors_exit_1),
@@ -1111,6 +1207,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_tty_run_through_pty, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_stream_in_and_out, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_stop_and_grace_time, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_net_in_and_out, take_snapshot, check_leaks),
       cmocka_unit_test(test_net_commands_report_errors),
       cmocka_unit_test_setup_teardown(test_tls_target, take_snapshot, check_leaks),
   };
