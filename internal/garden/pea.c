@@ -372,9 +372,10 @@ int cf_pea_spec_parse(const json_t *process_spec, cf_pea_spec *out, cf_err **err
   out->is_pea = uri != NULL && uri[0] != '\0';
   if (!out->is_pea && out->bind_mount_count > 0) {
     cf_pea_spec_clear(out);
+    /* Guardian's words, then the fix. */
     return cf_err_set(err, CF_E_INVALID,
-                      "bind_mounts are only allowed for a process with its own image: set "
-                      "image.uri or create the container with the bind mounts");
+                      "Running a process with bind mounts and no image provided is not allowed: "
+                      "set image.uri, or give the container the bind mounts at create");
   }
   out->image_uri = dup_or_null(uri);
   out->username = dup_or_null(username);

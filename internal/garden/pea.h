@@ -26,8 +26,7 @@ typedef struct cf_pea_spec {
 } cf_pea_spec;
 
 /* Reads a ProcessSpec object. A spec without image.uri is no pea, and
- * bind_mounts then fail with CF_E_INVALID, as the Garden integration
- * suite expects.
+ * bind_mounts then fail with CF_E_INVALID and Guardian's message.
  * Bad bind mounts and limits fail as cf_bind_mounts_parse() and
  * cf_limits_parse_process() do. */
 int cf_pea_spec_parse(const json_t *process_spec, cf_pea_spec *out, cf_err **err);

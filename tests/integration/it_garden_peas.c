@@ -260,7 +260,7 @@ static void test_pea_bind_mounts(void **state)
   json_t *plain = sh_spec("true", NULL);
   json_object_set(plain, "bind_mounts", mounts);
   cf_err *err = run_rejected("itgp-bind", plain);
-  assert_non_null(strstr(err->message, "bind_mounts are only allowed for a process with its own"));
+  assert_non_null(strstr(err->message, "with bind mounts and no image provided is not allowed"));
   cf_err_free(err);
   json_decref(mounts);
   await_peas_gone(1);

@@ -109,9 +109,9 @@ static void test_pea_spec_rejected(void **state)
     const char *text;
   } cases[] = {
       {"{\"bind_mounts\":[{\"src_path\":\"/a\",\"dst_path\":\"/b\"}]}", CF_E_INVALID,
-       "bind_mounts are only allowed for a process with its own image"},
+       "Running a process with bind mounts and no image provided is not allowed"},
       {"{\"image\":{},\"bind_mounts\":[{\"src_path\":\"/a\",\"dst_path\":\"/b\"}]}", CF_E_INVALID,
-       "bind_mounts are only allowed for a process with its own image"},
+       "Running a process with bind mounts and no image provided is not allowed"},
       {"{\"image\":\"docker:///busybox\"}", CF_E_INVALID,
        "invalid value for \"image\": expected an object"},
       {"{\"image\":{\"uri\":5}}", CF_E_INVALID, "invalid value for \"uri\""},
