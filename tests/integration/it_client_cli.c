@@ -575,7 +575,7 @@ static void test_metrics_and_bulk(void **state)
 static void test_unknown_handle_errors(void **state)
 {
   (void)state;
-  const char *commands[][4] = {
+  const char *commands[][5] = {
       {"info", "cli-missing", NULL, NULL},       {"destroy", "cli-missing", NULL, NULL},
       {"metrics", "cli-missing", NULL, NULL},    {"limits", "cli-missing", NULL, NULL},
       {"properties", "cli-missing", NULL, NULL}, {"attach", "cli-missing", "some-process", NULL},
