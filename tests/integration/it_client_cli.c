@@ -723,8 +723,10 @@ static void test_detach_then_attach(void **state)
 }
 
 /* Runs `cfwin client run --tty` with a pseudo-terminal of 33 rows and 99
- * columns as its stdin, stdout and stderr, and returns what the terminal
- * showed and the exit status. */
+ * columns as its stdin, stdout and stderr. The process prints its size,
+ * waits for a line, then for its size to change, and prints it again: the
+ * test makes the terminal 40x120 in between. Returns the exit status and
+ * what the terminal showed. */
 static int run_in_pty(const char *handle, cf_buf *shown)
 {
   int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -733,8 +735,13 @@ static int run_in_pty(const char *handle, cf_buf *shown)
   assert_int_equal(unlockpt(master), 0);
   struct winsize size = {.ws_row = 33, .ws_col = 99};
   assert_int_equal(ioctl(master, TIOCSWINSZ, &size), 0);
-  char **argv = client_argv(
-      (const char *const[]){"run", "--tty", handle, "--", "sh", "-c", "stty size; exit 4", NULL});
+  /* The loop gives up after 600 rounds, so a lost resize fails the test
+   * instead of hanging it. */
+  const char *script = "stty size; read line; i=0; "
+                       "while [ \"$(stty size)\" = \"33 99\" ] && [ $i -lt 600 ]; do "
+                       "sleep 0.1; i=$((i + 1)); done; stty size; exit 4";
+  char **argv =
+      client_argv((const char *const[]){"run", "--tty", handle, "--", "sh", "-c", script, NULL});
   const char *slave_name = ptsname(master);
   pid_t pid = fork();
   if (pid == 0) {
@@ -746,6 +753,13 @@ static int run_in_pty(const char *handle, cf_buf *shown)
     dup2(slave, 2);
     execv(argv[0], argv);
     _exit(127);
+  }
+  /* The first size shows that the process runs; the resize then reaches
+   * the client as SIGWINCH, and the line lets the process go on. */
+  if (read_until(master, shown, "33 99")) {
+    struct winsize bigger = {.ws_row = 40, .ws_col = 120};
+    assert_int_equal(ioctl(master, TIOCSWINSZ, &bigger), 0);
+    assert_int_equal(write(master, "\r", 1), 1);
   }
   char chunk[4096];
   for (;;) {
@@ -777,6 +791,7 @@ static void test_tty_run_through_pty(void **state)
   int status = run_in_pty(handle, &shown);
   assert_int_equal(status, 4);
   assert_contains(&shown, "33 99");
+  assert_contains(&shown, "40 120");
   cf_buf_free(&shown);
   destroy(handle);
 }
