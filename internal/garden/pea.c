@@ -167,6 +167,10 @@ int cf_backend_pea_create(cf_backend *backend, const char *handle, const cf_pea_
                                  &image, &volume, err);
     if (rc == 0) {
       rc = start_pea_init(handle, id, request, &volume, &sandbox, &limits, init, err);
+      if (rc == 0 && cf_pea_copy_etc_files(&sandbox, init, err) < 0) {
+        cf_runtime_container_destroy(init, NULL);
+        rc = -1;
+      }
       if (rc < 0) {
         delete_volume(backend, id);
       }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Reading the pea part of a Garden ProcessSpec: its image, credentials,
- * bind mounts and limits. backend.h has the calls that create, run and
- * destroy peas.
+ * Reading the pea part of a Garden ProcessSpec (its image, credentials,
+ * bind mounts and limits) and copying a sandbox's /etc files into a pea.
+ * backend.h has the calls that create, run and destroy peas.
  */
 #ifndef CFWIN_GARDEN_PEA_H
 #define CFWIN_GARDEN_PEA_H
@@ -35,5 +35,13 @@ void cf_pea_spec_clear(cf_pea_spec *spec);
 
 /* The backend request for spec; its strings stay borrowed from spec. */
 cf_pea_request cf_pea_spec_request(const cf_pea_spec *spec);
+
+/* Copies the sandbox's /etc/hosts and /etc/resolv.conf, where they are
+ * regular files, into the pea's root filesystem, replacing the pea
+ * image's. Both inits must be alive. Later changes in one do not show in
+ * the other, unlike in Guardian, which bind-mounts the same two files
+ * into the sandbox and its peas. */
+int cf_pea_copy_etc_files(const cf_container_init *sandbox, const cf_container_init *pea,
+                          cf_err **err);
 
 #endif

@@ -218,6 +218,38 @@ static void test_pea_runs_in_own_rootfs(void **state)
   destroy("itgp-rootfs");
 }
 
+/* A new pea gets the sandbox's /etc/hosts and /etc/resolv.conf as they
+ * are at its start, read inside the sandbox's root: a symlink there to a
+ * host path copies nothing of the host. */
+static void test_pea_copies_etc_files(void **state)
+{
+  create(json_pack("{s:s}", "handle", "itgp-etc"));
+  cf_autofree char *sandbox =
+      output_of("itgp-etc",
+                "echo '10.9.8.7 marker-host' >> /etc/hosts && echo 'nameserver 10.9.8.53' > "
+                "/etc/resolv.conf && echo ok",
+                NULL);
+  assert_string_equal(sandbox, "ok\n");
+  cf_autofree char *hosts = output_of("itgp-etc", "cat /etc/hosts", pea_uri);
+  cf_autofree char *resolv = output_of("itgp-etc", "cat /etc/resolv.conf", pea_uri);
+  assert_non_null(strstr(hosts, "10.9.8.7 marker-host\n"));
+  assert_string_equal(resolv, "nameserver 10.9.8.53\n");
+
+  cf_autofree char *secret = cf_path_join(server.dir, "host-secret");
+  cf_err *err = NULL;
+  if (cf_write_file_atomic(secret, "host-secret\n", 12, 0644, &err) < 0) {
+    fail_msg("write %s: %s", secret, err->message);
+  }
+  cf_autofree char *link = cf_xasprintf("ln -sf %s /etc/hosts && echo linked", secret);
+  cf_autofree char *linked = output_of("itgp-etc", link, NULL);
+  assert_string_equal(linked, "linked\n");
+  cf_autofree char *pea_hosts = output_of("itgp-etc", "cat /etc/hosts 2>&1; true", pea_uri);
+  fprintf(stderr, "pea /etc/hosts after a symlink to a host path: %s", pea_hosts);
+  assert_null(strstr(pea_hosts, "host-secret"));
+  await_peas_gone(1);
+  destroy("itgp-etc");
+}
+
 /* The pea shares the sandbox's network namespace but not its mount
  * namespace. */
 static void test_pea_shares_network_only(void **state)
@@ -487,6 +519,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_pea_runs_in_own_rootfs, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_shares_network_only, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_pea_copies_etc_files, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_bind_mounts, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_limits, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_pid_limits, take_snapshot, check_leaks),
