@@ -722,6 +722,40 @@ static void test_detach_then_attach(void **state)
   destroy(handle);
 }
 
+/* SIGINT to the client reaches the process as SIGTERM, and the client
+ * still exits with the process's status. */
+static void test_interrupt_sent_as_term(void **state)
+{
+  (void)state;
+  cf_autofree char *handle = test_handle("signal");
+  create(handle);
+  const char *script = "trap 'echo got term; exit 9' TERM; echo ready; i=0; "
+                       "while [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; exit 1";
+  char **argv = client_argv((const char *const[]){"run", handle, "--", "sh", "-c", script, NULL});
+  int out[2];
+  assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDONLY);
+    dup2(null, 0);
+    dup2(out[1], 1);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(out[1]);
+  cf_buf seen;
+  cf_buf_init(&seen, 1024 * 1024);
+  assert_true(read_until(out[0], &seen, "ready\n"));
+  assert_int_equal(kill(pid, SIGINT), 0);
+  assert_true(read_until(out[0], &seen, "got term\n"));
+  assert_int_equal(wait_status(pid), 9);
+  close(out[0]);
+  cf_buf_free(&seen);
+  free(argv[3]);
+  free(argv);
+  destroy(handle);
+}
+
 /* Runs `cfwin client run --tty` with a pseudo-terminal of 33 rows and 99
  * columns as its stdin, stdout and stderr. The process prints its size,
  * waits for a line, then for its size to change, and prints it again: the
@@ -1219,6 +1253,7 @@ int main(void)
                                       check_leaks),
       cmocka_unit_test_setup_teardown(test_run_large_stdin, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_detach_then_attach, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_interrupt_sent_as_term, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_tty_run_through_pty, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_stream_in_and_out, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_stop_and_grace_time, take_snapshot, check_leaks),
