@@ -220,7 +220,10 @@ static int tls_exchange(cf_tls_client *client, const char *request, cf_buf *resp
 
 /* Runs one request over TLS with the good client certificate and returns
  * the response text (caller frees). */
-static char *tls_request(const char *method, const char *path, const char *body)
+/* Sends one request with a body of len bytes (which may hold NUL bytes)
+ * and appends the whole response to *response. */
+static void tls_send(const char *method, const char *path, const char *content_type,
+                     const void *body, size_t len, cf_buf *response)
 {
   int fd = -1;
   cf_tls_config *config = NULL;
@@ -229,22 +232,44 @@ static char *tls_request(const char *method, const char *path, const char *body)
   if (tls_open("client", "ca.pem", &fd, &config, &client, &err) < 0) {
     fail_msg("TLS handshake: %s", err->message);
   }
-  cf_autofree char *request =
-      cf_xasprintf("%s %s HTTP/1.1\r\nHost: api\r\nConnection: close\r\n"
-                   "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                   method, path, body != NULL ? strlen(body) : 0, body != NULL ? body : "");
-  cf_buf response;
-  cf_buf_init(&response, 1024 * 1024);
-  if (tls_exchange(client, request, &response, &err) < 0) {
+  cf_autofree char *head = cf_xasprintf("%s %s HTTP/1.1\r\nHost: api\r\nConnection: close\r\n"
+                                        "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                                        method, path, content_type, len);
+  if (cf_tls_client_write(client, head, strlen(head), &err) < 0 ||
+      (len > 0 && cf_tls_client_write(client, body, len, &err) < 0) ||
+      tls_exchange(client, "", response, &err) < 0) {
     fail_msg("%s %s over TLS: %s", method, path, err->message);
   }
   cf_tls_client_close(client);
   cf_tls_config_free(config);
   close(fd);
+}
+
+static char *tls_request(const char *method, const char *path, const char *body)
+{
+  cf_buf response;
+  cf_buf_init(&response, 1024 * 1024);
+  tls_send(method, path, "application/json", body, body != NULL ? strlen(body) : 0, &response);
   cf_buf_append(&response, "", 1, NULL);
   char *text = cf_xstrdup(response.data);
   cf_buf_free(&response);
   return text;
+}
+
+/* Makes a tar stream holding one file, tls-file.txt, with text, using the
+ * tar CLI. */
+static void make_tar(const char *text, cf_buf *tar)
+{
+  cf_autofree char *script = cf_xasprintf(
+      "set -e; cd %s; printf '%s' > tls-file.txt; tar -cf tls.tar tls-file.txt", certs, text);
+  if (run_shell(script) != 0) {
+    fail_msg("tar could not make the test archive in %s", certs);
+  }
+  cf_autofree char *path = cert_file("tls.tar");
+  cf_err *err = NULL;
+  if (cf_read_file(path, tar, &err) < 0) {
+    fail_msg("read %s: %s", path, err->message);
+  }
 }
 
 /* --- Tests --- */
@@ -278,6 +303,29 @@ static void test_tls_create_info_destroy(void **state)
   }
   assert_non_null(strstr(run, "\"stream_id\""));
   assert_non_null(strstr(run, "\"exit_status\":3"));
+  /* StreamIn and StreamOut pass a tar stream through TLS both ways. */
+  cf_buf tar;
+  cf_buf_init(&tar, 1024 * 1024);
+  make_tar("through tls", &tar);
+  cf_buf in_response;
+  cf_buf_init(&in_response, 1024 * 1024);
+  tls_send("PUT", "/containers/tls-one/files?destination=%2Ftmp&user=", "application/x-tar",
+           tar.data, tar.len, &in_response);
+  cf_buf_append(&in_response, "", 1, NULL);
+  if (strncmp(in_response.data, "HTTP/1.1 200 OK\r\n", 17) != 0) {
+    fail_msg("stream in over TLS: %s", in_response.data);
+  }
+  cf_buf out_response;
+  cf_buf_init(&out_response, 1024 * 1024);
+  tls_send("GET",
+           "/containers/tls-one/files?source=%2Ftmp%2Ftls-file.txt&user=", "application/json", NULL,
+           0, &out_response);
+  assert_true(out_response.len > 17);
+  assert_true(strncmp(out_response.data, "HTTP/1.1 200 OK\r\n", 17) == 0);
+  assert_non_null(memmem(out_response.data, out_response.len, "through tls", 11));
+  cf_buf_free(&tar);
+  cf_buf_free(&in_response);
+  cf_buf_free(&out_response);
   cf_autofree char *destroyed = tls_request("DELETE", "/containers/tls-one", NULL);
   assert_true(strncmp(destroyed, "HTTP/1.1 200 OK\r\n", 17) == 0);
 }
