@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "garden/tls.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/ctr_drbg.h>
