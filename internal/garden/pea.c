@@ -28,7 +28,6 @@ typedef struct cf_pea {
   cf_container_init init;
   char **env; /* the pea image's Env */
   size_t env_count;
-  bool privileged;
 } cf_pea;
 
 static void pea_free(cf_pea *pea)
@@ -145,6 +144,38 @@ static void add_pea(cf_backend *backend, cf_pea *pea)
   pthread_mutex_unlock(&backend->peas_lock);
 }
 
+/* Pulls the pea's image, creates its volume and starts its init with the
+ * sandbox's /etc files. Removes what it made when a step fails. */
+static int build_pea(cf_backend *backend, const char *handle, const char *id,
+                     const cf_pea_request *request, const cf_container_init *sandbox,
+                     const cf_limits_record *limits, cf_image *image, cf_container_init *init,
+                     cf_err **err)
+{
+  cf_pull_options pull = backend->options.pull;
+  pull.username = request->username;
+  pull.password = request->password;
+  if (cf_image_source_pull(backend->images, request->image_uri, &pull, image, err) < 0) {
+    return -1;
+  }
+  cf_volume volume = {0};
+  cf_volume_request volume_request = {
+      .handle = id, .image_uri = request->image_uri, .image = image};
+  if (cf_volume_create_pulled(backend->images, request->image_uri, &pull, &volume_request, image,
+                              &volume, err) < 0) {
+    return -1;
+  }
+  int rc = start_pea_init(handle, id, request, &volume, sandbox, limits, init, err);
+  if (rc == 0 && cf_pea_copy_etc_files(sandbox, init, err) < 0) {
+    cf_runtime_container_destroy(init, NULL);
+    rc = -1;
+  }
+  cf_volume_clear(&volume);
+  if (rc < 0) {
+    delete_volume(backend, id);
+  }
+  return rc;
+}
+
 int cf_backend_pea_create(cf_backend *backend, const char *handle, const cf_pea_request *request,
                           cf_container_init *init, char **pea_id, cf_err **err)
 {
@@ -154,31 +185,9 @@ int cf_backend_pea_create(cf_backend *backend, const char *handle, const cf_pea_
   if (sandbox_get(backend, handle, &sandbox, &limits, err) < 0 || new_pea_id(&id, err) < 0) {
     return -1;
   }
-  cf_pull_options pull = backend->options.pull;
-  pull.username = request->username;
-  pull.password = request->password;
   cf_image image = {0};
-  cf_volume volume = {0};
-  int rc = cf_image_source_pull(backend->images, request->image_uri, &pull, &image, err);
-  if (rc == 0) {
-    cf_volume_request volume_request = {
-        .handle = id, .image_uri = request->image_uri, .image = &image};
-    rc = cf_volume_create_pulled(backend->images, request->image_uri, &pull, &volume_request,
-                                 &image, &volume, err);
-    if (rc == 0) {
-      rc = start_pea_init(handle, id, request, &volume, &sandbox, &limits, init, err);
-      if (rc == 0 && cf_pea_copy_etc_files(&sandbox, init, err) < 0) {
-        cf_runtime_container_destroy(init, NULL);
-        rc = -1;
-      }
-      if (rc < 0) {
-        delete_volume(backend, id);
-      }
-    }
-  }
-  if (rc < 0) {
+  if (build_pea(backend, handle, id, request, &sandbox, &limits, &image, init, err) < 0) {
     cf_image_clear(&image);
-    cf_volume_clear(&volume);
     return cf_err_wrap(err, "create pea of container %s from %s", handle, request->image_uri);
   }
 
@@ -186,14 +195,12 @@ int cf_backend_pea_create(cf_backend *backend, const char *handle, const cf_pea_
   pea->id = cf_xstrdup(id);
   pea->handle = cf_xstrdup(handle);
   pea->init = *init;
-  pea->privileged = limits.privileged;
   pea->env = image.env;
   pea->env_count = image.env_count;
   image.env = NULL;
   image.env_count = 0;
   add_pea(backend, pea);
   cf_image_clear(&image);
-  cf_volume_clear(&volume);
   cf_log(CF_LOG_INFO, "pea.created", "{s:s, s:s, s:i}", "handle", handle, "pea", id, "init-pid",
          (int)init->pid);
   *pea_id = id;
