@@ -72,7 +72,9 @@ static int signal_until_gone(const cf_container_init *init, enum cf_stop_signal 
 
 /* Stops every process of the container except its init and records the
  * container as stopped. Blocks for up to CF_STOP_GRACE_MS plus
- * KILL_WAIT_MS. */
+ * KILL_WAIT_MS.
+ * NOTE: peas run in pid namespaces of their own, so Stop does not reach
+ * them; Guardian's stopper kills them through the container's cgroup. */
 static int stop_container(cf_store *store, const char *handle, bool kill, cf_err **err)
 {
   cf_container_record record = {0};
