@@ -1615,7 +1615,7 @@ static void test_container_devices_and_mounts(void **state)
                   "grep -E '^tmpfs /dev/shm |^sysfs /sys ' /proc/mounts; stat -c %a /tmp; "
                   "ls /proc/self/fd | tr '\\n' ' '; echo; "
                   "stat -c '%F %t,%T' /proc/timer_list /proc/keys; "
-                  "grep -E '^Cap(Eff|Bnd)' /proc/self/status; "
+                  "grep -E '^(CapEff|CapBnd|Seccomp):' /proc/self/status; "
                   "[ -e /proc/latency_stats ] || echo no-latency-stats");
   assert_int_equal(result.exit_status, 0);
   assert_string_equal(out_text(&result),
@@ -1623,7 +1623,7 @@ static void test_container_devices_and_mounts(void **state)
                       "sysfs /sys sysfs ro,nosuid,nodev,noexec,relatime 0 0\n"
                       "1777\n0 1 2 3 \n"
                       "character special file 1,3\ncharacter special file 1,3\n"
-                      "CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\n"
+                      "CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nSeccomp:\t2\n"
                       "no-latency-stats\n");
   cf_garden_process_result_clear(&result);
 
@@ -1724,6 +1724,51 @@ static void test_metrics_and_limits(void **state)
   assert_int_equal(stat_of(metrics, "PidStat", "Max"), 0);
   json_decref(metrics);
   destroy_container(&server.tcp, "it-conf-no-pid-limit");
+}
+
+/* Runs `sh -c script` with a terminal; tty is the ProcessSpec's tty object
+ * (stolen). */
+static cf_garden_process_result run_tty(const char *handle, const char *script, json_t *tty)
+{
+  json_t *spec = json_pack("{s:s, s:[s, s], s:s, s:{}, s:{}, s:o}", "path", "sh", "args", "-c",
+                           script, "user", "root", "rlimits", "image", "tty", tty);
+  cf_garden_process_result result;
+  cf_garden_process_result_init(&result);
+  cf_err *err = NULL;
+  int rc = cf_garden_client_run(&server.tcp, handle, spec, NULL, 0, &result, &err);
+  json_decref(spec);
+  if (rc < 0) {
+    fail_msg("run %s with a terminal: %s", script, err->message);
+  }
+  return result;
+}
+
+/* A terminal of the default size, onlcr, and the whole output of a process
+ * that exits at once after writing it. */
+static void test_tty_processes(void **state)
+{
+  (void)state;
+  create_container(&server.tcp, "it-conf-tty", NULL);
+  cf_garden_process_result result = run_tty("it-conf-tty", "stty size; exit 3", json_object());
+  assert_int_equal(result.exit_status, 3);
+  assert_string_equal(out_text(&result), "24 80\r\n");
+  cf_garden_process_result_clear(&result);
+
+  cf_buf expected;
+  cf_buf_init(&expected, 1 << 20);
+  for (int i = 1; i <= 10000; i++) {
+    cf_buf_printf(&expected, NULL, i == 1 ? "%d" : " %d", i);
+  }
+  cf_buf_append(&expected, "\r\n", 3, NULL);
+  for (int round = 0; round < 20; round++) {
+    result = run_tty("it-conf-tty", "seq -s ' ' 10000", json_object());
+    assert_int_equal(result.exit_status, 0);
+    assert_int_equal(result.out.len, expected.len - 1);
+    assert_string_equal(out_text(&result), expected.data);
+    cf_garden_process_result_clear(&result);
+  }
+  cf_buf_free(&expected);
+  destroy_container(&server.tcp, "it-conf-tty");
 }
 
 static void test_signals_in_stream(void **state)
@@ -1875,6 +1920,7 @@ int main(void)
       TEST(test_container_devices_and_mounts),
       TEST(test_long_handle_hostname),
       TEST(test_metrics_and_limits),
+      TEST(test_tty_processes),
       TEST(test_signals_in_stream),
       TEST(test_quick_exits_keep_output),
       TEST(test_bind_mounts_without_image_rejected),
