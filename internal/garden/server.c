@@ -511,6 +511,13 @@ static void on_connection(uv_stream_t *listener, int status)
   }
   if (listener->type == UV_TCP && server->tls != NULL) {
     conn->tls = cf_tls_session_new(server->tls, send_tls_records, conn);
+    if (conn->tls == NULL) {
+      /* Never serve plain HTTP on the TLS listener. */
+      cf_log(CF_LOG_ERROR, "api.tls-session-failed", "{s:s}", "error",
+             "mbedTLS could not set up a session; the connection is closed");
+      cf_conn_close(conn);
+      return;
+    }
   }
   start_header_timer(conn);
   cf_conn_read(conn);
