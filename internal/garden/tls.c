@@ -344,6 +344,12 @@ int cf_tls_client_connect(const cf_tls_config *config, const cf_tls_io *io, cons
                           cf_tls_client **out, cf_err **err)
 {
   *out = NULL;
+  if (server_name == NULL || server_name[0] == '\0') {
+    /* mbedTLS skips the name check without one. */
+    return cf_err_set(err, CF_E_INVALID,
+                      "TLS needs the server's name to check its certificate against: give the "
+                      "host name or address the certificate names");
+  }
   cf_tls_client *client = cf_xcalloc(1, sizeof(*client));
   mbedtls_ssl_init(&client->ssl);
   client->io = *io;
