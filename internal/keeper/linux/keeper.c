@@ -369,13 +369,18 @@ static void queue_frames(keeper *k)
   }
   for (int fd = 1; fd <= 2; fd++) {
     cf_buf *data = &k->backlog[fd].data;
-    while (data->len > 0 && k->out.len < MAX_QUEUED) {
-      size_t len = data->len < CF_KEEPER_OUTPUT_CHUNK ? data->len : CF_KEEPER_OUTPUT_CHUNK;
-      uint8_t type = fd == 1 ? CF_KEEPER_STDOUT : CF_KEEPER_STDERR;
-      if (cf_keeper_frame_append(&k->out, type, data->data, len, NULL) < 0) {
-        return;
+    uint8_t type = fd == 1 ? CF_KEEPER_STDOUT : CF_KEEPER_STDERR;
+    size_t taken = 0;
+    while (taken < data->len && k->out.len < MAX_QUEUED) {
+      size_t left = data->len - taken;
+      size_t len = left < CF_KEEPER_OUTPUT_CHUNK ? left : CF_KEEPER_OUTPUT_CHUNK;
+      if (cf_keeper_frame_append(&k->out, type, data->data + taken, len, NULL) < 0) {
+        break;
       }
-      cf_buf_consume(data, len);
+      taken += len;
+    }
+    if (taken > 0) {
+      cf_buf_consume(data, taken); /* one move of the rest per call, not one per frame */
     }
   }
   bool drained = k->backlog[1].data.len == 0 && k->backlog[2].data.len == 0;
