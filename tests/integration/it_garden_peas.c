@@ -369,6 +369,24 @@ static void test_sandbox_destroy_kills_pea(void **state)
   await_peas_gone(0);
 }
 
+/* A pea process can have a terminal, from the pea's own devpts. */
+static void test_pea_with_tty(void **state)
+{
+  create(json_pack("{s:s}", "handle", "itgp-tty"));
+  json_t *spec = sh_spec("tty; stty size", pea_uri);
+  json_object_set_new(spec, "tty",
+                      json_pack("{s:{s:i, s:i}}", "window_size", "columns", 100, "rows", 30));
+  cf_garden_process_result result = run("itgp-tty", spec);
+  cf_autofree char *out = text_of(&result.out);
+  fprintf(stderr, "pea with a terminal: %s", out);
+  assert_int_equal(result.exit_status, 0);
+  assert_non_null(strstr(out, "/dev/pts/"));
+  assert_non_null(strstr(out, "30 100"));
+  cf_garden_process_result_clear(&result);
+  await_peas_gone(1);
+  destroy("itgp-tty");
+}
+
 /* The pea's user comes from its own image: root by default, a uid:gid
  * as given, and a name looked up in the pea image's /etc/passwd. */
 static void test_pea_user_and_group(void **state)
@@ -526,6 +544,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_sandbox_destroy_kills_pea, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_user_and_group, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_signal_term, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_pea_with_tty, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_hardening_matches_sandbox, take_snapshot,
                                       check_leaks),
       cmocka_unit_test_setup_teardown(test_restart_sweeps_pea, take_snapshot, check_leaks),
