@@ -9,9 +9,16 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include "base/fs.h"
 #include "base/mem.h"
+#include "keeper/keeper.h"
+#include "keeper/linux/keeper_linux.h"
 #include "keeper/protocol.h"
+#include "testutil.h"
 
 static void test_frame_header_is_big_endian(void **state)
 {
@@ -259,6 +266,82 @@ static void test_started_rejects_zero_pid(void **state)
   cf_err_free(err);
 }
 
+/* A socket path longer than sun_path is bound and reached through a
+ * /proc/self/fd link to its directory. */
+static void test_long_socket_path_reachable(void **state)
+{
+  (void)state;
+  cf_autofree char *tmp = cf_test_tmpdir("keeper");
+  char long_name[201];
+  memset(long_name, 'd', 200);
+  long_name[200] = '\0';
+  cf_autofree char *dir = cf_path_join(tmp, long_name);
+  assert_int_equal(cf_mkdir_p(dir, 0700, NULL), 0);
+  cf_autofree char *path = cf_path_join(dir, "k.sock");
+  struct sockaddr_un addr;
+  assert_true(strlen(path) >= sizeof(addr.sun_path));
+
+  int dir_fd = -1;
+  assert_int_equal(cf_keeper_socket_addr(path, &addr, &dir_fd, NULL), 0);
+  assert_true(dir_fd >= 0);
+  assert_non_null(strstr(addr.sun_path, "/proc/self/fd/"));
+  int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_int_equal(bind(listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  assert_int_equal(listen(listener, 1), 0);
+  close(dir_fd);
+  assert_int_equal(access(path, F_OK), 0);
+
+  int fd = -1;
+  cf_err *err = NULL;
+  assert_int_equal(cf_keeper_connect(path, &fd, &err), 0);
+  assert_true(fd >= 0);
+  close(fd);
+  close(listener);
+  cf_test_rmdir(tmp);
+}
+
+static void test_connect_missing_socket_not_found(void **state)
+{
+  (void)state;
+  int fd = -1;
+  cf_err *err = NULL;
+  assert_int_equal(cf_keeper_connect("/nonexistent-dir/k.sock", &fd, &err), -1);
+  assert_int_equal(err->code, CF_E_NOT_FOUND);
+  assert_int_equal(fd, -1);
+  cf_err_free(err);
+}
+
+/* The handshake reader joins a frame written in pieces and reports a peer
+ * that closes mid-frame as a system error. */
+static void test_read_frame_joins_pieces(void **state)
+{
+  (void)state;
+  int pair[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+  static const unsigned char first[] = {2, 0, 0, 0};
+  static const unsigned char second[] = {3, '{', '}', ' '};
+  assert_int_equal(write(pair[1], first, sizeof(first)), sizeof(first));
+  assert_int_equal(write(pair[1], second, sizeof(second)), sizeof(second));
+  cf_buf in;
+  cf_buf_init(&in, 1024);
+  cf_keeper_frame frame;
+  size_t consumed = 0;
+  assert_int_equal(cf_keeper_read_frame(pair[0], &in, 5000, &frame, &consumed, NULL), 0);
+  assert_int_equal(frame.type, CF_KEEPER_STARTED);
+  assert_int_equal(frame.len, 3);
+  assert_memory_equal(frame.payload, "{} ", 3);
+  cf_buf_consume(&in, consumed);
+
+  assert_int_equal(write(pair[1], first, sizeof(first)), sizeof(first));
+  close(pair[1]);
+  cf_err *err = NULL;
+  assert_int_equal(cf_keeper_read_frame(pair[0], &in, 5000, &frame, &consumed, &err), -1);
+  assert_int_equal(err->code, CF_E_SYSTEM);
+  cf_err_free(err);
+  cf_buf_free(&in);
+  close(pair[0]);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -276,6 +359,9 @@ int main(void)
       cmocka_unit_test(test_request_rejects_missing_field),
       cmocka_unit_test(test_failure_keeps_code_and_message),
       cmocka_unit_test(test_started_rejects_zero_pid),
+      cmocka_unit_test(test_long_socket_path_reachable),
+      cmocka_unit_test(test_connect_missing_socket_not_found),
+      cmocka_unit_test(test_read_frame_joins_pieces),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
