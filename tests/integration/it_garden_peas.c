@@ -8,6 +8,7 @@
  * ends with the fixture's leak check.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -369,6 +370,55 @@ static void test_sandbox_destroy_kills_pea(void **state)
   await_peas_gone(0);
 }
 
+#define CONCURRENT_PEAS 8
+
+typedef struct pea_job {
+  int index;
+  int exit_status;
+  char *out;
+} pea_job;
+
+static void *run_pea_job(void *arg)
+{
+  pea_job *job = arg;
+  cf_autofree char *script = cf_xasprintf("echo pea-%d", job->index);
+  json_t *spec = sh_spec(script, pea_uri);
+  cf_garden_process_result result;
+  cf_garden_process_result_init(&result);
+  job->exit_status = -1;
+  if (cf_garden_client_run(&server.tcp, "itgp-many", spec, NULL, 0, &result, NULL) == 0) {
+    job->exit_status = result.exit_status;
+    job->out = text_of(&result.out);
+  }
+  json_decref(spec);
+  cf_garden_process_result_clear(&result);
+  return NULL;
+}
+
+/* Peas started at the same time in one sandbox each get their own pea. */
+static void test_concurrent_peas(void **state)
+{
+  create(json_pack("{s:s}", "handle", "itgp-many"));
+  pea_job jobs[CONCURRENT_PEAS] = {0};
+  pthread_t threads[CONCURRENT_PEAS];
+  for (int i = 0; i < CONCURRENT_PEAS; i++) {
+    jobs[i].index = i;
+    assert_int_equal(pthread_create(&threads[i], NULL, run_pea_job, &jobs[i]), 0);
+  }
+  for (int i = 0; i < CONCURRENT_PEAS; i++) {
+    pthread_join(threads[i], NULL);
+  }
+  for (int i = 0; i < CONCURRENT_PEAS; i++) {
+    cf_autofree char *expected = cf_xasprintf("pea-%d\n", i);
+    assert_int_equal(jobs[i].exit_status, 0);
+    assert_non_null(jobs[i].out);
+    assert_string_equal(jobs[i].out, expected);
+    free(jobs[i].out);
+  }
+  await_peas_gone(1);
+  destroy("itgp-many");
+}
+
 /* A pea process can have a terminal, from the pea's own devpts. */
 static void test_pea_with_tty(void **state)
 {
@@ -545,6 +595,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_pea_user_and_group, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_signal_term, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_with_tty, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_concurrent_peas, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_hardening_matches_sandbox, take_snapshot,
                                       check_leaks),
       cmocka_unit_test_setup_teardown(test_restart_sweeps_pea, take_snapshot, check_leaks),
