@@ -37,7 +37,7 @@ garden_start() {
 
 # Sends one Garden call over the unix socket: garden_call METHOD PATH [BODY].
 garden_call() {
-  curl -sf --unix-socket "$work/garden.sock" -X "$1" ${3:+-d "$3"} "http://api$2"
+  curl -sS --fail-with-body --unix-socket "$work/garden.sock" -X "$1" ${3:+-d "$3"} "http://api$2"
 }
 
 # Destroys every container, then stops the server by its pid.

@@ -35,9 +35,12 @@ init_count=0
 init_rss=0
 init_pss=0
 for pid in $(pgrep -P "$garden_pid" || true); do
+  # A child that exits between pgrep and the reads is skipped.
+  rss=$(rss_kib "$pid" 2>/dev/null) || continue
+  pss=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
   init_count=$((init_count + 1))
-  init_rss=$((init_rss + $(rss_kib "$pid")))
-  init_pss=$((init_pss + $(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup")))
+  init_rss=$((init_rss + rss))
+  init_pss=$((init_pss + pss))
 done
 
 echo "cfwin serve RSS with 0 containers:  $rss_empty KiB"

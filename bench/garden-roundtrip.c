@@ -3,7 +3,8 @@
  * One Garden round trip for bench/garden-roundtrip.sh: create a container
  * with the server's default image, run `true` in it through the Run
  * protocol (control, stdout and stderr connections), destroy it. Prints the
- * wall time of the whole round trip in nanoseconds.
+ * wall time of the whole round trip and of its three steps, in nanoseconds,
+ * on one line: total, create, run, destroy.
  *
  * Usage: garden-roundtrip ADDRESS HANDLE
  * ADDRESS is a unix socket path or HOST:PORT, as `cfwin client -t` takes it.
@@ -21,8 +22,17 @@ static long long now_ns(void)
   return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int round_trip(const cf_garden_client *client, const char *handle, cf_err **err)
+/* Wall time of each step, in nanoseconds. */
+typedef struct step_times {
+  long long create;
+  long long run;
+  long long destroy;
+} step_times;
+
+static int round_trip(const cf_garden_client *client, const char *handle, step_times *times,
+                      cf_err **err)
 {
+  long long start = now_ns();
   json_t *spec = json_pack("{s:s, s:{}, s:{s:{}, s:{}, s:{}, s:{}, s:{}}}", "handle", handle,
                            "image", "limits", "bandwidth_limits", "cpu_limits", "disk_limits",
                            "memory_limits", "pid_limits");
@@ -33,6 +43,8 @@ static int round_trip(const cf_garden_client *client, const char *handle, cf_err
   if (rc < 0) {
     return -1;
   }
+  times->create = now_ns() - start;
+  start = now_ns();
   json_t *process = json_pack("{s:s, s:[], s:s, s:{}, s:{}}", "path", "true", "args", "user",
                               "root", "rlimits", "image");
   cf_garden_process_result result;
@@ -43,6 +55,8 @@ static int round_trip(const cf_garden_client *client, const char *handle, cf_err
     rc = cf_err_set(err, CF_E_SYSTEM, "true exited with status %d", result.exit_status);
   }
   cf_garden_process_result_clear(&result);
+  times->run = now_ns() - start;
+  start = now_ns();
   cf_err *destroy_err = NULL;
   if (cf_garden_client_destroy(client, handle, &destroy_err) < 0) {
     if (rc == 0) {
@@ -51,6 +65,7 @@ static int round_trip(const cf_garden_client *client, const char *handle, cf_err
     }
     cf_err_free(destroy_err);
   }
+  times->destroy = now_ns() - start;
   return rc;
 }
 
@@ -66,8 +81,9 @@ int main(int argc, char **argv)
     fprintf(stderr, "invalid address %s: %s\n", argv[1], err->message);
     return 2;
   }
+  step_times times = {0};
   long long start = now_ns();
-  int rc = round_trip(&client, argv[2], &err);
+  int rc = round_trip(&client, argv[2], &times, &err);
   long long elapsed = now_ns() - start;
   cf_garden_client_clear(&client);
   if (rc < 0) {
@@ -75,6 +91,6 @@ int main(int argc, char **argv)
     cf_err_free(err);
     return 1;
   }
-  printf("%lld\n", elapsed);
+  printf("%lld %lld %lld %lld\n", elapsed, times.create, times.run, times.destroy);
   return 0;
 }

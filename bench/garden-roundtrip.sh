@@ -25,7 +25,7 @@ dpkg-query -W -f='${Status}' runc 2>/dev/null | grep -q "ok installed" ||
 garden_build
 cc -std=gnu17 -D_GNU_SOURCE -O2 -Wall -Wextra -Iinternal -o "$build/garden-roundtrip" \
   bench/garden-roundtrip.c "$build/libcfwin_garden.a" "$build/libcfwin_base.a" \
-  $(pkg-config --libs jansson) -lhttp_parser -lmbedcrypto -lpthread
+  $(pkg-config --libs jansson) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread
 garden_start
 
 # The runc bundle: the same busybox binary the server's image is made of,
@@ -51,9 +51,16 @@ mkdir -p "$runc_root"
 now_ns() { date +%s%N; }
 
 garden_times=()
+create_times=()
+run_times=()
+destroy_times=()
 runc_times=()
 for round in $(seq "$rounds"); do
-  garden_times+=($("$build/garden-roundtrip" "$work/garden.sock" "bench-$round"))
+  read -r total create run destroy < <("$build/garden-roundtrip" "$work/garden.sock" "bench-$round")
+  garden_times+=("$total")
+  create_times+=("$create")
+  run_times+=("$run")
+  destroy_times+=("$destroy")
   start=$(now_ns)
   runc --root "$runc_root" run --bundle "$bundle" "bench-runc-$round" </dev/null >/dev/null
   runc_times+=($(($(now_ns) - start)))
@@ -71,5 +78,10 @@ echo "rounds: $rounds (interleaved); each runs /bin/true from a busybox rootfs"
 printf '%-40s median %8s ms   mean %8s ms\n' \
   "cfwin Garden create+run+destroy" "$garden_median" "$garden_mean" \
   "runc run (deletes on exit)" "$runc_median" "$runc_mean"
+read -r create_median _ < <(stats "${create_times[@]}")
+read -r run_median _ < <(stats "${run_times[@]}")
+read -r destroy_median _ < <(stats "${destroy_times[@]}")
+echo "cfwin steps (median): create $create_median ms, run $run_median ms," \
+  "destroy $destroy_median ms"
 awk -v a="$garden_median" -v b="$runc_median" \
   'BEGIN { printf "ratio cfwin/runc (median): %.2f   (target: at most 1.00)\n", a / b }'
