@@ -515,8 +515,13 @@ static void window_size(const json_t *tty, uint16_t *rows, uint16_t *columns)
   *columns = c > 0 && c <= UINT16_MAX ? (uint16_t)c : 80;
 }
 
+/* Sends the payload's window size to the keeper; a tty payload without
+ * one changes nothing. */
 static void resize_tty(cf_proc *proc, const json_t *tty)
 {
+  if (!json_is_object(cf_json_get(tty, "window_size"))) {
+    return;
+  }
   uint16_t rows = 0;
   uint16_t columns = 0;
   window_size(tty, &rows, &columns);
