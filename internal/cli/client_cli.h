@@ -134,7 +134,7 @@ void cf_client_print_properties(FILE *out, const json_t *properties);
 /* Events the watcher reports from the local terminal and signals. */
 typedef struct cf_client_term_events {
   void (*resized)(void *ctx);     /* the terminal's window size changed */
-  void (*interrupted)(void *ctx); /* SIGINT, SIGTERM or SIGHUP arrived */
+  void (*interrupted)(void *ctx); /* SIGINT, SIGTERM or SIGHUP arrived, unless ignored */
   void *ctx;
 } cf_client_term_events;
 

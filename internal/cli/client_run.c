@@ -24,6 +24,8 @@
  */
 typedef struct run_session {
   cf_garden_process process;
+  const cf_garden_client *client;
+  const char *handle; /* borrowed from argv */
   bool tty;
   atomic_int interrupts;
 } run_session;
@@ -97,6 +99,30 @@ static void send_window_size(void *arg)
   cf_err_free(err);
 }
 
+/* Sends a signal to the process. Once its stdin is closed the server reads
+ * nothing more on the run's control connection, so the signal then travels
+ * over a new attach of its own. */
+static int send_signal(run_session *s, enum cf_garden_signal signal, cf_err **err)
+{
+  cf_err *first = NULL;
+  if (cf_garden_process_signal(&s->process, signal, &first) == 0) {
+    return 0;
+  }
+  if (first->code != CF_E_BUSY) {
+    *err = first;
+    return -1;
+  }
+  cf_err_free(first);
+  cf_garden_process extra;
+  cf_garden_process_init(&extra);
+  int rc = cf_garden_process_attach(s->client, s->handle, s->process.process_id, &extra, err);
+  if (rc == 0) {
+    rc = cf_garden_process_signal(&extra, signal, err);
+  }
+  cf_garden_process_clear(&extra);
+  return rc;
+}
+
 /* The first interrupt sends SIGTERM, the second SIGKILL, the third ends
  * this program and leaves the process running on the server. */
 static void forward_interrupt(void *arg)
@@ -104,17 +130,22 @@ static void forward_interrupt(void *arg)
   run_session *s = arg;
   int count = atomic_fetch_add(&s->interrupts, 1) + 1;
   cf_err *err = NULL;
+  int rc = 0;
   if (count == 1) {
-    cf_garden_process_signal(&s->process, CF_GARDEN_SIGNAL_TERMINATE, &err);
+    rc = send_signal(s, CF_GARDEN_SIGNAL_TERMINATE, &err);
   } else if (count == 2) {
-    cf_garden_process_signal(&s->process, CF_GARDEN_SIGNAL_KILL, &err);
+    rc = send_signal(s, CF_GARDEN_SIGNAL_KILL, &err);
   } else {
     cf_client_term_leave_raw();
     fprintf(stderr, "cfwin client: interrupted; process %s keeps running on the server\n",
             s->process.process_id);
     _exit(130);
   }
-  cf_err_free(err);
+  if (rc < 0) {
+    fprintf(stderr, "cfwin client: cannot signal process %s: %s\n", s->process.process_id,
+            err->message);
+    cf_err_free(err);
+  }
 }
 
 static const cf_client_term_events events = {
@@ -125,9 +156,11 @@ static const cf_client_term_events events = {
 
 /* Starts the watcher and the stdin thread, waits for the exit status and
  * prints a failure. Returns the process's exit status, or 1. */
-static int stream_process(cf_client_ctx *ctx, bool forward_stdin)
+static int stream_process(cf_client_ctx *ctx, const char *handle, bool forward_stdin)
 {
   cf_err *err = NULL;
+  session.client = &ctx->client;
+  session.handle = handle;
   if (cf_client_term_watch(&events) < 0) {
     fprintf(stderr, "cfwin client %s: cannot watch signals; Ctrl-C ends only cfwin client\n",
             ctx->command);
@@ -278,6 +311,7 @@ int cf_client_cmd_run(cf_client_ctx *ctx, int argc, char **argv)
   }
   session.tty = o.tty;
   cf_flag_strings_clear(&o.env);
+  const char *handle = args.count > 0 ? args.positionals[0] : NULL; /* points into argv */
   free(args.positionals);
   if (rc < 0) {
     return cf_client_fail(ctx, err);
@@ -286,7 +320,7 @@ int cf_client_cmd_run(cf_client_ctx *ctx, int argc, char **argv)
     print_detached(ctx);
     return 0;
   }
-  return stream_process(ctx, true);
+  return stream_process(ctx, handle, true);
 }
 
 /* --- attach --- */
@@ -310,9 +344,10 @@ int cf_client_cmd_attach(cf_client_ctx *ctx, int argc, char **argv)
     rc = cf_garden_process_attach(&ctx->client, args.positionals[0], args.positionals[1],
                                   &session.process, &err);
   }
+  const char *handle = args.count > 0 ? args.positionals[0] : NULL; /* points into argv */
   free(args.positionals);
   if (rc < 0) {
     return cf_client_fail(ctx, err);
   }
-  return stream_process(ctx, false);
+  return stream_process(ctx, handle, false);
 }

@@ -129,7 +129,7 @@ typedef struct cf_garden_process {
   cf_buf err_early;  /* the same for stderr */
   char *process_id;  /* from the first payload */
   char *stream_id;   /* from the first payload */
-  bool stdin_closed; /* the close-stdin message was sent */
+  bool stdin_closed; /* the close-stdin message was sent; guarded by send_lock */
   pthread_mutex_t send_lock;
 } cf_garden_process;
 
@@ -158,7 +158,9 @@ int cf_garden_process_send_stdin(cf_garden_process *process, const char *data, s
  * a UTF-8 sequence. The bytes after it may be completed by the next read. */
 size_t cf_garden_utf8_complete_len(const char *data, size_t len);
 
-/* Closes the process's stdin; later stdin messages are not sent. */
+/* Closes the process's stdin; a second close does nothing. The server reads
+ * no more messages after it, as Garden's Go server does: later sends on
+ * this process fail with CF_E_BUSY, and a signal then needs a new attach. */
 int cf_garden_process_close_stdin(cf_garden_process *process, cf_err **err);
 int cf_garden_process_signal(cf_garden_process *process, enum cf_garden_signal signal,
                              cf_err **err);

@@ -178,8 +178,11 @@ int cf_garden_process_attach(const cf_garden_client *client, const char *handle,
   return 0;
 }
 
-/* Sends one payload (borrowed; process_id is added) under the send lock. */
-static int send_payload(cf_garden_process *process, json_t *payload, cf_err **err)
+/* Sends one payload (borrowed; process_id is added) under the send lock.
+ * After the close of stdin the server reads no more payloads, as Garden's
+ * Go server does, so every later send fails with CF_E_BUSY. */
+static int send_payload(cf_garden_process *process, json_t *payload, bool closes_stdin,
+                        cf_err **err)
 {
   json_object_set_new(payload, "process_id", json_string(process->process_id));
   cf_autofree char *text = cf_json_encode(payload);
@@ -188,8 +191,14 @@ static int send_payload(cf_garden_process *process, json_t *payload, cf_err **er
   if (process->control.sock == CF_SOCK_INVALID) {
     rc = cf_err_set(err, CF_E_SYSTEM, "the control connection of process %s is closed",
                     process->process_id);
+  } else if (process->stdin_closed) {
+    rc = cf_err_set(err, CF_E_BUSY,
+                    "stdin of process %s is closed, so the server reads no more messages on "
+                    "this connection; attach again to send one",
+                    process->process_id);
   } else {
     rc = cf_client_send(&process->control, text, strlen(text), err);
+    process->stdin_closed = closes_stdin;
   }
   pthread_mutex_unlock(&process->send_lock);
   return rc;
@@ -275,34 +284,34 @@ static char *utf8_coerce(const char *data, size_t len, size_t *out_len)
 int cf_garden_process_send_stdin(cf_garden_process *process, const char *data, size_t len,
                                  cf_err **err)
 {
-  if (process->stdin_closed) {
-    return cf_err_set(err, CF_E_INVALID, "stdin of process %s is already closed",
-                      process->process_id);
-  }
   size_t text_len = 0;
   cf_autofree char *text = utf8_coerce(data, len, &text_len);
   json_t *payload = json_pack("{s:i, s:s%}", "source", 0, "data", text, text_len);
-  int rc = send_payload(process, payload, err);
+  int rc = send_payload(process, payload, false, err);
   json_decref(payload);
   return rc;
 }
 
 int cf_garden_process_close_stdin(cf_garden_process *process, cf_err **err)
 {
-  if (process->stdin_closed) {
+  json_t *payload = json_pack("{s:i}", "source", 0);
+  cf_err *send_err = NULL;
+  int rc = send_payload(process, payload, true, &send_err);
+  json_decref(payload);
+  if (rc < 0 && send_err->code == CF_E_BUSY) {
+    cf_err_free(send_err); /* closed before */
     return 0;
   }
-  process->stdin_closed = true;
-  json_t *payload = json_pack("{s:i}", "source", 0);
-  int rc = send_payload(process, payload, err);
-  json_decref(payload);
+  if (rc < 0) {
+    *err = send_err;
+  }
   return rc;
 }
 
 int cf_garden_process_signal(cf_garden_process *process, enum cf_garden_signal signal, cf_err **err)
 {
   json_t *payload = json_pack("{s:i}", "signal", (int)signal);
-  int rc = send_payload(process, payload, err);
+  int rc = send_payload(process, payload, false, err);
   json_decref(payload);
   return rc;
 }
@@ -312,7 +321,7 @@ int cf_garden_process_resize(cf_garden_process *process, unsigned columns, unsig
 {
   json_t *payload = json_pack("{s:{s:{s:I, s:I}}}", "tty", "window_size", "columns",
                               (json_int_t)columns, "rows", (json_int_t)rows);
-  int rc = send_payload(process, payload, err);
+  int rc = send_payload(process, payload, false, err);
   json_decref(payload);
   return rc;
 }

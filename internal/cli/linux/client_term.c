@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The terminal and signal functions of `cfwin client` on Linux. */
 #include <pthread.h>
+#include <stddef.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -48,23 +49,31 @@ void cf_client_term_leave_raw(void)
   }
 }
 
-static void watched_signals(sigset_t *set)
+/* The signals the watcher takes: SIGWINCH, and the interrupt signals that
+ * are not ignored. A program started with SIGINT ignored (a background job
+ * of a shell script, nohup for SIGHUP) keeps ignoring it, as is the Unix
+ * convention. */
+static sigset_t watched;
+
+static void choose_signals(void)
 {
-  sigemptyset(set);
-  sigaddset(set, SIGWINCH);
-  sigaddset(set, SIGINT);
-  sigaddset(set, SIGTERM);
-  sigaddset(set, SIGHUP);
+  static const int interrupts[] = {SIGINT, SIGTERM, SIGHUP};
+  sigemptyset(&watched);
+  sigaddset(&watched, SIGWINCH);
+  for (size_t i = 0; i < sizeof(interrupts) / sizeof(interrupts[0]); i++) {
+    struct sigaction action;
+    if (sigaction(interrupts[i], NULL, &action) == 0 && action.sa_handler != SIG_IGN) {
+      sigaddset(&watched, interrupts[i]);
+    }
+  }
 }
 
 static void *watch_signals(void *arg)
 {
   const cf_client_term_events *events = arg;
-  sigset_t set;
-  watched_signals(&set);
   for (;;) {
     int sig = 0;
-    if (sigwait(&set, &sig) != 0) {
+    if (sigwait(&watched, &sig) != 0) {
       continue;
     }
     if (sig == SIGWINCH && events->resized != NULL) {
@@ -78,9 +87,8 @@ static void *watch_signals(void *arg)
 
 int cf_client_term_watch(const cf_client_term_events *events)
 {
-  sigset_t set;
-  watched_signals(&set);
-  if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) {
+  choose_signals();
+  if (pthread_sigmask(SIG_BLOCK, &watched, NULL) != 0) {
     return -1;
   }
   pthread_t thread;
