@@ -18,9 +18,9 @@
 
 /*
  * The process the helper threads talk to. It is static because the stdin
- * thread may still be blocked reading when the process has exited; the
- * command then returns and the program exits without waiting for it, so
- * the object must outlive the command.
+ * thread may still be blocked in a read after the process has exited. The
+ * command then returns without waiting for that thread, and the program
+ * exits, so the object must outlive the command.
  */
 typedef struct run_session {
   cf_garden_process process;
