@@ -17,6 +17,7 @@
 # prefixes are cached in CFWIN_DEPS_CACHE (default: PREFIX/../deps-cache):
 # a finished prefix is reused while this script and the source versions are
 # unchanged, so only the first (cold) build compiles anything.
+# CFWIN_DEPS_JOBS sets the parallel compile jobs (default 2).
 # Needs root the first time, to enable deb-src in
 # /etc/apt/sources.list.d/cfwin-deb-src.sources and run apt-get update.
 set -eu
@@ -286,6 +287,8 @@ build_jansson() {
 build_libuv1() {
   src=$(source_dir libuv1)
   cmake_build "$src" -DLIBUV_BUILD_TESTS=OFF -DLIBUV_BUILD_BENCH=OFF
+  # The DLL and its import library would win over libuv_a.a at link time.
+  rm -f "$prefix"/lib/libuv.dll.a "$prefix"/bin/libuv*.dll
 }
 
 # http-parser is one C file; Debian builds it with its own Makefile.
@@ -319,8 +322,10 @@ build_libarchive() {
   if [ "$target" = windows ]; then
     # ZLIB_WINAPI is a run test, which a cross build cannot run; zlib built
     # above uses the default calling convention, so the answer is no.
+    # The library itself never uses regex (only bsdtar's -s option does,
+    # and bsdtar is not built), so no POSIX regex library is searched for.
     extra="-DENABLE_LZMA=OFF -DENABLE_BZip2=OFF -DENABLE_CNG=OFF -DZLIB_WINAPI=OFF
-      -DZLIB_WINAPI_WITH_LIB=$prefix/lib/libz.a"
+      -DZLIB_WINAPI_WITH_LIB=$prefix/lib/libz.a -DPOSIX_REGEX_LIB=NONE"
   else
     extra="-DENABLE_LZMA=ON -DENABLE_BZip2=ON -DENABLE_XATTR=ON"
   fi
@@ -331,7 +336,12 @@ build_libarchive() {
     -DENABLE_LIBGCC=OFF -DENABLE_ACL=OFF -DENABLE_ICONV=OFF -DENABLE_TAR=OFF \
     -DENABLE_CPIO=OFF -DENABLE_CAT=OFF -DENABLE_TEST=OFF -DENABLE_WERROR=OFF
   # libarchive installs its shared library too; only the static one is used.
+  # On Windows the static one is named libarchive_static.a, which -larchive
+  # does not find.
   rm -f "$prefix"/lib/libarchive.so* "$prefix"/lib/libarchive.dll.a "$prefix"/bin/libarchive*.dll
+  if [ -f "$prefix/lib/libarchive_static.a" ]; then
+    mv "$prefix/lib/libarchive_static.a" "$prefix/lib/libarchive.a"
+  fi
 }
 
 enable_deb_src
