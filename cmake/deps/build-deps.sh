@@ -321,7 +321,7 @@ build_libarchive() {
   src=$(source_dir libarchive)
   if [ "$target" = windows ]; then
     # ZLIB_WINAPI is a run test, which a cross build cannot run; zlib built
-    # above uses the default calling convention, so the answer is no.
+    # above uses the default calling convention, so the result is no.
     # The library itself never uses regex (only bsdtar's -s option does,
     # and bsdtar is not built), so no POSIX regex library is searched for.
     extra="-DENABLE_LZMA=OFF -DENABLE_BZip2=OFF -DENABLE_CNG=OFF -DZLIB_WINAPI=OFF
