@@ -6,6 +6,8 @@
 # Rounds are interleaved so both runtimes see the same machine state. Prints
 # the median and mean wall time per container of each, and the ratio.
 # Usage: bench/runtime-lifecycle.sh [ROUNDS]   (as root; default 50 rounds)
+# CFWIN_BENCH_BINARY=PATH times that cfwin (the static build's, say) instead
+# of building build/cfwin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-50}
@@ -13,8 +15,11 @@ rounds=${1:-50}
 .ci/install-deps
 dpkg-query -W -f='${Status}' runc 2>/dev/null | grep -q "ok installed" ||
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q runc >/dev/null
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target cfwin >/dev/null
+cfwin=${CFWIN_BENCH_BINARY:-build/cfwin}
+if [ -z "${CFWIN_BENCH_BINARY:-}" ]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j"$(nproc)" --target cfwin >/dev/null
+fi
 
 work=$(mktemp -d /tmp/cfwin-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -52,7 +57,7 @@ cfwin_times=()
 runc_times=()
 for round in $(seq "$rounds"); do
   start=$(now_ns)
-  build/cfwin runtime --root "$cfwin_root" run --bundle "$work/bench-cfwin" bench-cfwin \
+  "$cfwin" runtime --root "$cfwin_root" run --bundle "$work/bench-cfwin" bench-cfwin \
     </dev/null >/dev/null
   cfwin_times+=($(($(now_ns) - start)))
 
