@@ -1533,7 +1533,7 @@ static void test_process_user_and_directory(void **state)
   destroy_container(&server.tcp, "it-conf-dir");
 }
 
-/* Runs path with args as user, with dir when not NULL. */
+/* Runs `sh -c script` as user, in dir when dir is not NULL. */
 static cf_garden_process_result run_as(const char *handle, const char *user, const char *dir,
                                        const char *script)
 {
