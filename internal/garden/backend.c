@@ -668,7 +668,9 @@ static void end_keepers(cf_backend *backend, const char *handle)
                    records[i].id);
       cf_err_free(err);
     }
-    if (records[i].socket_path != NULL) {
+    /* Without a pid the spawn was still running: that keeper sees its
+     * init gone and removes its own socket. */
+    if (records[i].socket_path != NULL && records[i].keeper_pid > 0) {
       unlink(records[i].socket_path);
     }
   }
@@ -685,7 +687,9 @@ static bool should_keep(const cf_container_record *record, bool destroy_all)
 }
 
 /* Keeps the records of processes whose keeper is alive, so the server
- * can reconnect to them, and removes the others with their sockets. */
+ * can reconnect to them, and removes the others with their sockets. A
+ * record without a keeper pid is from a crash during a spawn: its keeper
+ * may still run, so its socket stays for sweep_keepers() to end it. */
 static void drop_dead_process_records(cf_backend *backend, const char *handle)
 {
   cf_process_record *records = NULL;
@@ -703,7 +707,7 @@ static void drop_dead_process_records(cf_backend *backend, const char *handle)
     }
     cf_log(CF_LOG_INFO, "reconcile.process-keeper-gone", "{s:s, s:s}", "handle", handle, "process",
            record->id);
-    if (record->socket_path != NULL) {
+    if (record->socket_path != NULL && record->keeper_pid > 0) {
       unlink(record->socket_path);
     }
     if (cf_store_process_delete(backend->store, handle, record->id, &err) < 0) {

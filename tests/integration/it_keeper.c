@@ -587,21 +587,29 @@ static void test_kill_during_creates_and_streams(void **state)
   assert_store_intact();
 }
 
-/* A keeper that no record names, as a crash between its spawn and its
- * record leaves, is told to kill its process and end at the next start. */
+/* Keepers a crash leaves without a usable record are told to kill their
+ * process and end at the next start: one whose record is gone, and one
+ * whose record lacks its pid (a crash between the spawn and recording
+ * the pid). */
 static void test_orphan_keeper_ended_on_start(void **state)
 {
   (void)state;
   create_with_shared_dir("it-keep-orphan");
   start_detached("it-keep-orphan", "unrecorded", "exec sleep 1000");
+  start_detached("it-keep-orphan", "pidless", "exec sleep 1000");
   kill_server();
-  assert_int_equal(count_keepers(), 1);
+  assert_int_equal(count_keepers(), 2);
   cf_autofree char *path = cf_path_join(server.depot, "cfwin.db");
   sqlite3 *db = NULL;
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   assert_int_equal(
       sqlite3_exec(db, "DELETE FROM processes WHERE id = 'unrecorded'", NULL, NULL, NULL),
       SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+                                "UPDATE processes SET pid = 0, start_time = 0, keeper_pid = 0,"
+                                " keeper_start_time = 0 WHERE id = 'pidless'",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
   sqlite3_close(db);
 
   it_server_start(&server);
