@@ -66,6 +66,8 @@ int cf_client_io_connect_tcp(const char *host, int port, cf_sock *out, cf_err **
   if (fd < 0) {
     return cf_err_sys(err, errno, "create TCP socket");
   }
+  /* NOTE: connect has no timeout of its own, unlike the Go client's 2 s dial
+   * timeout, so an unreachable remote host blocks until the kernel gives up. */
   if (connect(fd, (struct sockaddr *)&addr, len) < 0) {
     int saved = errno;
     close(fd);
