@@ -11,6 +11,8 @@
  * Expected bytes come from the Go server's replies as recorded on the wire
  * (garden `server` package), not from cfwin's own encoder.
  */
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1771,15 +1773,108 @@ static void test_tty_processes(void **state)
   destroy_container(&server.tcp, "it-conf-tty");
 }
 
+/* Writes a tar stream of one regular file into out (at most size bytes)
+ * and returns its length. */
+static size_t one_file_tar(const char *name, const char *content, char *out, size_t size)
+{
+  struct archive *tar = archive_write_new();
+  assert_int_equal(archive_write_set_format_pax_restricted(tar), ARCHIVE_OK);
+  size_t used = 0;
+  assert_int_equal(archive_write_open_memory(tar, out, size, &used), ARCHIVE_OK);
+  struct archive_entry *entry = archive_entry_new();
+  archive_entry_set_pathname(entry, name);
+  archive_entry_set_filetype(entry, AE_IFREG);
+  archive_entry_set_perm(entry, 0644);
+  archive_entry_set_size(entry, (la_int64_t)strlen(content));
+  assert_int_equal(archive_write_header(tar, entry), ARCHIVE_OK);
+  assert_int_equal(archive_write_data(tar, content, strlen(content)), (la_ssize_t)strlen(content));
+  archive_entry_free(entry);
+  assert_int_equal(archive_write_close(tar), ARCHIVE_OK);
+  archive_write_free(tar);
+  return used;
+}
+
+/* Streams a one-file tar into handle at destination (URL-escaped) as root. */
+static void stream_in_file(const char *handle, const char *destination, const char *name,
+                           const char *content)
+{
+  static char tar[64 * 1024];
+  size_t tar_len = one_file_tar(name, content, tar, sizeof(tar));
+  cf_autofree char *head =
+      cf_xasprintf("PUT /containers/%s/files?destination=%s&user= HTTP/1.1\r\nHost: api\r\n"
+                   "Connection: close\r\nContent-Type: application/x-tar\r\n"
+                   "Content-Length: %zu\r\n\r\n",
+                   handle, destination, tar_len);
+  cf_buf request;
+  cf_buf_init(&request, 1 << 20);
+  cf_buf_append(&request, head, strlen(head), NULL);
+  cf_buf_append(&request, tar, tar_len, NULL);
+  cf_garden_response response;
+  cf_garden_response_init(&response);
+  cf_err *err = NULL;
+  if (cf_garden_client_exchange(&server.tcp, request.data, request.len, &response, &err) < 0) {
+    fail_msg("stream in to %s: %s", handle, err->message);
+  }
+  if (response.status != 200) {
+    fail_msg("stream in to %s at %s: %d %.*s", handle, destination, response.status,
+             (int)response.body.len, response.body.data);
+  }
+  cf_garden_response_clear(&response);
+  cf_buf_free(&request);
+}
+
+/* StreamIn to "/" and, in a privileged container, to a destination
+ * relative to root's home. */
+static void test_stream_in_destinations(void **state)
+{
+  (void)state;
+  create_container(&server.tcp, "it-conf-files", NULL);
+  stream_in_file("it-conf-files", "%2F", "conf-root-file", "at the root\n");
+  cf_garden_process_result result = run_sh("it-conf-files", "cat /conf-root-file", NULL);
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "at the root\n");
+  cf_garden_process_result_clear(&result);
+  destroy_container(&server.tcp, "it-conf-files");
+
+  create_container(&server.tcp, "it-conf-files-privileged", json_pack("{s:b}", "privileged", 1));
+  stream_in_file("it-conf-files-privileged", ".", "conf-relative", "in root's home\n");
+  result = run_sh("it-conf-files-privileged", "cat /root/conf-relative", NULL);
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "in root's home\n");
+  cf_garden_process_result_clear(&result);
+  destroy_container(&server.tcp, "it-conf-files-privileged");
+}
+
+/* Wait returns when the process has exited even though a background child
+ * it started still holds its stdout open. */
+static void test_wait_ignores_background_child(void **state)
+{
+  (void)state;
+  create_container(&server.tcp, "it-conf-orphan", NULL);
+  cf_garden_process_result result =
+      run_sh("it-conf-orphan", "sleep 1000 & echo started; exit 4", NULL);
+  assert_int_equal(result.exit_status, 4);
+  assert_string_equal(out_text(&result), "started\n");
+  cf_garden_process_result_clear(&result);
+  destroy_container(&server.tcp, "it-conf-orphan");
+}
+
 static void test_signals_in_stream(void **state)
 {
   (void)state;
   create_container(&server.tcp, "it-conf-signal", NULL);
+  /* TERM once, then KILL 20 times: the suite's race check runs and kills
+   * 20 processes in turn. No stdout or stderr stream is opened, as in its
+   * "process that does not use streaming" case. */
   struct {
     int signal;
     int exit_status;
-  } cases[] = {{0, 143}, {1, 137}};
-  for (size_t i = 0; i < 2; i++) {
+  } cases[21] = {{0, 143}};
+  for (size_t i = 1; i < 21; i++) {
+    cases[i].signal = 1;
+    cases[i].exit_status = 137;
+  }
+  for (size_t i = 0; i < 21; i++) {
     control c;
     cf_autofree char *spec = sh_spec("exec sleep 1000");
     control_run(&c, "it-conf-signal", spec);
@@ -1921,6 +2016,8 @@ int main(void)
       TEST(test_long_handle_hostname),
       TEST(test_metrics_and_limits),
       TEST(test_tty_processes),
+      TEST(test_stream_in_destinations),
+      TEST(test_wait_ignores_background_child),
       TEST(test_signals_in_stream),
       TEST(test_quick_exits_keep_output),
       TEST(test_bind_mounts_without_image_rejected),
