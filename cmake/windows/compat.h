@@ -1,11 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* C library functions that base uses and mingw-w64's msvcrt lacks; the
- * cross build includes this header in every file (-include). */
+/* C library functions and flags that cfwin uses and mingw-w64's msvcrt
+ * lacks; the cross build includes this header in every file (-include). */
 #ifndef CFWIN_MINGW_COMPAT_H
 #define CFWIN_MINGW_COMPAT_H
 
 #include <stddef.h>
 
 char *strndup(const char *s, size_t n);
+
+/* mingw-w64's time.h declares gmtime_r and localtime_r only with this. */
+#ifndef _POSIX_THREAD_SAFE_FUNCTIONS
+#define _POSIX_THREAD_SAFE_FUNCTIONS 200112L
+#endif
+
+/* POSIX open flags msvcrt lacks. _O_NOINHERIT is Windows' close-on-exec. */
+#include <fcntl.h>
+#ifndef O_CLOEXEC
+#define O_CLOEXEC _O_NOINHERIT
+#endif
+/* NOTE: msvcrt has no write-through open flag, so files opened with O_SYNC
+ * (the network role's log) are not written synchronously on Windows. */
+#ifndef O_SYNC
+#define O_SYNC 0
+#endif
 
 #endif

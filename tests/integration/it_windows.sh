@@ -1,7 +1,7 @@
 #!/bin/sh
 # Checks the mingw-w64 build of cfwin.exe: it imports only Windows system
-# DLLs, and under Wine `version`, `help` and `serve` behave as on a Windows
-# host without the Host Compute Service. When cfwin.exe has the client
+# DLLs, and under Wine `version`, `help`, `serve` and `network up` behave as
+# on a Windows host without the Containers feature. When cfwin.exe has the client
 # role, `client ping` must reach a Linux `cfwin serve` on loopback.
 # Usage: tests/integration/it_windows.sh MINGW_BUILD_DIR [LINUX_CFWIN]
 # Exits 77 (skip) for the Wine part when wine64 is not installed.
@@ -60,6 +60,11 @@ cleanup() {
 trap cleanup EXIT
 export WINEPREFIX="$work/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 
+# Prints the Windows path of a Unix path: Wine maps / to drive Z:.
+winepath_of() {
+  echo "Z:$1" | tr '/' '\\'
+}
+
 # Runs cfwin.exe with the given arguments; stdout and stderr go to
 # $work/out and $work/err, the exit status to $rc.
 run_exe() {
@@ -87,6 +92,20 @@ run_exe serve
 [ "$rc" = 1 ] || fail "cfwin.exe serve exited $rc, expected 1"
 grep -q 'Host Compute Service is not available' "$work/err" ||
   fail "serve printed no message about the Host Compute Service: $(cat "$work/err")"
+
+# The network role reaches the HCN backend, which must name the missing
+# computenetwork.dll instead of failing somewhere else.
+printf '{"network_name":"winc-nat","subnet_range":"172.30.0.0/22","gateway_address":"172.30.0.1"}' \
+  >"$work/network.json"
+set +e
+echo '{"Pid":1234,"Properties":{}}' |
+  "$wine" "$exe" network --configFile "$(winepath_of "$work/network.json")" --action up \
+    --handle it-windows >"$work/out" 2>"$work/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "cfwin.exe network up exited $rc, expected 1"
+grep -q 'computenetwork.dll' "$work/err" ||
+  fail "network up printed no message about computenetwork.dll: $(cat "$work/err")"
 
 run_exe client ping
 if grep -q 'client role is not built' "$work/err"; then

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The runtime, network and image roles in cfwin.exe. Their command-line
- * front ends (internal/cli/runtime*.c, network.c, image.c) and base/fs.c
- * under them use POSIX names mingw-w64 lacks (O_CLOEXEC, O_SYNC, sigset_t,
- * sys/statvfs.h, sys/random.h), so they are not compiled for Windows yet.
- * Each role exits 1 with a message that states this. The Windows backends of the
- * runtime, network and image modules are built into the check programs
+ * The runtime and image roles in cfwin.exe. Their command-line front ends
+ * (internal/cli/runtime*.c, image.c) use POSIX names mingw-w64 lacks
+ * (sigset_t, sys/statvfs.h), so they are not compiled for Windows yet. Each
+ * role exits 1 with a message that states this. The Windows backends of the
+ * runtime and image modules are built into the check programs
  * cfwin-hcscheck.exe and cfwin-wincheck.exe instead.
  */
 #include <stdio.h>
@@ -25,11 +24,6 @@ static int not_on_windows(const char *role, const char *upstream)
 int cf_cli_runtime(int argc, char **argv, int start)
 {
   return not_on_windows("runtime", "winc");
-}
-
-int cf_cli_network(int argc, char **argv, int start)
-{
-  return not_on_windows("network", "winc-network");
 }
 
 int cf_cli_image(int argc, char **argv, int start)
