@@ -93,6 +93,20 @@ run_exe serve
 grep -q 'Host Compute Service is not available' "$work/err" ||
   fail "serve printed no message about the Host Compute Service: $(cat "$work/err")"
 
+# Run by Wine's service control manager, serve must report SERVICE_STOPPED
+# with ERROR_SERVICE_SPECIFIC_ERROR (1066) and its exit status 1. `sc start`
+# prints the status the service reported last.
+service="cfwin-it-$$"
+set +e
+exe_path=$(winepath_of "$(cd "$(dirname "$exe")" && pwd)/cfwin.exe")
+"$wine" sc create "$service" binPath= "$exe_path serve" >"$work/sc-create" 2>&1
+"$wine" sc start "$service" >"$work/sc-start" 2>&1
+set -e
+grep -q 'WIN32_EXIT_CODE *: *1066' "$work/sc-start" ||
+  fail "serve as a service did not stop with exit code 1066: $(cat "$work/sc-create" "$work/sc-start")"
+grep -q 'SERVICE_EXIT_CODE *: *1 ' "$work/sc-start" ||
+  fail "serve as a service did not report exit status 1: $(cat "$work/sc-start")"
+
 # The network role reaches the HCN backend, which must name the missing
 # computenetwork.dll instead of failing somewhere else.
 printf '{"network_name":"winc-nat","subnet_range":"172.30.0.0/22","gateway_address":"172.30.0.1"}' \
