@@ -1859,6 +1859,55 @@ static void test_wait_ignores_background_child(void **state)
   destroy_container(&server.tcp, "it-conf-orphan");
 }
 
+/* The security and users specs that the busybox image can check: host
+ * files stay out of reach, root can write its home, a non-root process has
+ * no effective capabilities, a privileged container has no cgroup mounts,
+ * and a rootfs without /etc/passwd still runs root but not other users. */
+static void test_security_defaults(void **state)
+{
+  (void)state;
+  create_container(&server.tcp, "it-conf-secure", NULL);
+  cf_garden_process_result result =
+      run_as("it-conf-secure", "root", NULL,
+             "echo x >/proc/sysrq-trigger 2>/dev/null || echo sysrq-denied; "
+             "touch /root/written && echo root-writable");
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "sysrq-denied\nroot-writable\n");
+  cf_garden_process_result_clear(&result);
+
+  result =
+      run_as("it-conf-secure", "1001:1002", "/tmp", "grep -E '^Cap(Eff|Bnd):' /proc/self/status");
+  assert_int_equal(result.exit_status, 0);
+  assert_string_equal(out_text(&result), "CapEff:\t0000000000000000\nCapBnd:\t00000000a80425fb\n");
+  cf_garden_process_result_clear(&result);
+
+  result = run_as("it-conf-secure", "root", NULL, "rm /etc/passwd");
+  assert_int_equal(result.exit_status, 0);
+  cf_garden_process_result_clear(&result);
+  result = run_as("it-conf-secure", "root", NULL, "id -u");
+  assert_string_equal(out_text(&result), "0\n");
+  cf_garden_process_result_clear(&result);
+  json_t *spec = json_pack("{s:s, s:s, s:{}, s:{}}", "path", "true", "user", "invalid-user",
+                           "rlimits", "image");
+  cf_err *err = NULL;
+  cf_garden_process_result_init(&result);
+  assert_int_equal(
+      cf_garden_client_run(&server.tcp, "it-conf-secure", spec, NULL, 0, &result, &err), -1);
+  assert_non_null(
+      strstr(err->message, "unable to find user invalid-user: no matching entries in passwd file"));
+  cf_err_free(err);
+  json_decref(spec);
+  cf_garden_process_result_clear(&result);
+  destroy_container(&server.tcp, "it-conf-secure");
+
+  create_container(&server.tcp, "it-conf-secure-privileged", json_pack("{s:b}", "privileged", 1));
+  result = run_as("it-conf-secure-privileged", "root", NULL,
+                  "touch /root/written && echo root-writable; grep -c cgroup /proc/mounts");
+  assert_string_equal(out_text(&result), "root-writable\n0\n");
+  cf_garden_process_result_clear(&result);
+  destroy_container(&server.tcp, "it-conf-secure-privileged");
+}
+
 static void test_signals_in_stream(void **state)
 {
   (void)state;
@@ -2018,6 +2067,7 @@ int main(void)
       TEST(test_tty_processes),
       TEST(test_stream_in_destinations),
       TEST(test_wait_ignores_background_child),
+      TEST(test_security_defaults),
       TEST(test_signals_in_stream),
       TEST(test_quick_exits_keep_output),
       TEST(test_bind_mounts_without_image_rejected),
