@@ -2,8 +2,10 @@
 /*
  * The runtime and image roles in cfwin.exe. Their command-line front ends
  * (internal/cli/runtime*.c, image.c) use POSIX names mingw-w64 lacks
- * (sigset_t, sys/statvfs.h), so they are not compiled for Windows yet. Each
- * role exits 1 with a message that states this. The Windows backends of the
+ * (sigset_t, sys/statvfs.h), and the image module keeps Linux-only files
+ * outside internal/image/linux (volume_loop.c, volume_ext4.c, fts in
+ * volume_stats.c), so they are not compiled for Windows yet. Each role
+ * exits 1 with a message that states this. The Windows backends of the
  * runtime and image modules are built into the check programs
  * cfwin-hcscheck.exe and cfwin-wincheck.exe instead.
  */
