@@ -204,29 +204,57 @@ static char *absolute_path(const char *path, const cf_user *user)
   return cf_xasprintf("%s/%s", user->home, path);
 }
 
+/* Creates name in the directory parent as root and gives it to the user,
+ * or opens it when it exists. Returns a descriptor of the directory. A
+ * process of the container may swap a new directory for a link before
+ * its owner changes, and chown(2) would then give the link's target to
+ * the user. So the new directory is opened without following links and
+ * must still be owned by root. */
+static int make_directory(int parent, const char *name, const char *path, const cf_user *user)
+{
+  if (mkdirat(parent, name, 0755) < 0) {
+    if (errno != EEXIST) {
+      child_fail("create destination %s: %s", path, strerror(errno));
+    }
+    int fd = openat(parent, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      child_fail("create destination %s: %s", path, strerror(errno));
+    }
+    return fd;
+  }
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
+    child_fail("create destination %s: it was replaced while being created", path);
+  }
+  if (fchown(fd, user->uid, user->gid) < 0) {
+    child_fail("change owner of %s: %s", path, strerror(errno));
+  }
+  return fd;
+}
+
 /* Creates dir and its missing parents as root, each new one owned by the
  * user, as gdn does, so a user can stream into a new directory under one
  * it cannot write. */
 static void make_destination(char *dir, const cf_user *user)
 {
-  for (char *p = dir + 1;; p++) {
-    if (*p != '/' && *p != '\0') {
-      continue;
-    }
-    char saved = *p;
-    *p = '\0';
-    if (mkdir(dir, 0755) == 0) {
-      if (chown(dir, user->uid, user->gid) < 0) {
-        child_fail("change owner of %s: %s", dir, strerror(errno));
-      }
-    } else if (errno != EEXIST) {
-      child_fail("create destination %s: %s", dir, strerror(errno));
-    }
-    *p = saved;
-    if (saved == '\0') {
-      return;
-    }
+  int parent = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (parent < 0) {
+    child_fail("open the root directory of the container: %s", strerror(errno));
   }
+  for (char *name = dir; *name != '\0';) {
+    char *end = name + strcspn(name, "/");
+    char saved = *end;
+    *end = '\0';
+    if (end > name) {
+      int next = make_directory(parent, name, dir, user);
+      close(parent);
+      parent = next;
+    }
+    *end = saved;
+    name = saved == '\0' ? end : end + 1;
+  }
+  close(parent);
 }
 
 /* Root keeps only the capabilities that writing files for other owners
