@@ -679,7 +679,10 @@ static void end_keepers(cf_backend *backend, const char *handle)
 
 static bool should_keep(const cf_container_record *record, bool destroy_all)
 {
-  if (destroy_all || strcmp(record->state, CF_CONTAINER_CREATED) != 0) {
+  /* A stopped container keeps its init (Stop spares it), so it stays too. */
+  bool complete = strcmp(record->state, CF_CONTAINER_CREATED) == 0 ||
+                  strcmp(record->state, CF_CONTAINER_STOPPED) == 0;
+  if (destroy_all || !complete) {
     return false;
   }
   cf_container_init init = {.pid = (pid_t)record->init_pid, .start_time = record->init_start_time};

@@ -304,6 +304,21 @@ static void test_run_after_stop_rejected(void **state)
   destroy("stop-run");
 }
 
+/* Stop spares the init, so a restarted server keeps the container and
+ * still reports it stopped. */
+static void test_stopped_container_survives_restart(void **state)
+{
+  (void)state;
+  create("stop-restart", 0, NULL);
+  stop("stop-restart", false);
+  assert_int_equal(it_server_stop(&server), 0);
+  it_server_start(&server);
+  assert_true(listed("", "stop-restart"));
+  cf_autofree char *state_text = info_state("stop-restart");
+  assert_string_equal(state_text, "stopped");
+  destroy("stop-restart");
+}
+
 static void test_stop_bad_requests(void **state)
 {
   (void)state;
@@ -479,6 +494,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_reaper_destroys_idle_container, take_snapshot,
                                       check_leaks),
       cmocka_unit_test_setup_teardown(test_reaper_pauses_while_run_open, take_snapshot,
+                                      check_leaks),
+      cmocka_unit_test_setup_teardown(test_stopped_container_survives_restart, take_snapshot,
                                       check_leaks),
       cmocka_unit_test_setup_teardown(test_set_grace_time_survives_restart, take_snapshot,
                                       check_leaks),
