@@ -77,6 +77,12 @@ static int read_entry(const char *path, int number, char *line, cf_flag *flags, 
   *eq = '\0';
   char *key = trim(line);
   char *value = trim(eq + 1);
+  if (strcmp(key, "config") == 0) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "config %s, line %d: key \"config\" is not allowed in a config file: "
+                      "give --config on the command line",
+                      path, number);
+  }
   int index = -1;
   cf_flag *flag = find(flags, count, key, &index);
   if (flag == NULL) {
@@ -106,6 +112,10 @@ int cf_serve_config_apply(const char *path, char *text, cf_flag *flags, int coun
   bool in_server = false;
   int number = 0;
   char *next = text;
+  /* Skips a UTF-8 byte order mark, which Windows editors such as Notepad write. */
+  if (strncmp(next, "\xef\xbb\xbf", 3) == 0) {
+    next += 3;
+  }
   while (next != NULL) {
     char *line = next;
     next = strchr(line, '\n');

@@ -94,6 +94,23 @@ static void test_config_section_name_any_case(void **state)
   free(storage);
 }
 
+/* Windows editors such as Notepad start a UTF-8 file with a byte order
+ * mark, which is not part of the first line. */
+static void test_config_skips_byte_order_mark(void **state)
+{
+  (void)state;
+  options o;
+  cf_flag flags[FLAG_COUNT];
+  init_flags(&o, flags);
+  char *storage = NULL;
+  cf_err *err = NULL;
+  int rc = apply("\xef\xbb\xbf[server]\r\nbind-port = 9242\r\n", flags, NULL, &storage, &err);
+  assert_null(err);
+  assert_int_equal(rc, 0);
+  assert_int_equal(o.bind_port, 9242);
+  free(storage);
+}
+
 static void test_config_command_line_wins(void **state)
 {
   (void)state;
@@ -138,6 +155,8 @@ static void test_config_errors_name_line_key_value(void **state)
       {"[server\n", {"/etc/gdn.ini", "line 1", "[server", "[server]"}},
       {"[server]\nbind-port\n", {"/etc/gdn.ini", "line 2", "bind-port", "key = value"}},
       {"[server]\nbind-ip = \"10.0.0.5\n", {"/etc/gdn.ini", "line 2", "\"bind-ip\"", "10.0.0.5"}},
+      {"[server]\nconfig = /etc/other.ini\n",
+       {"/etc/gdn.ini", "line 2", "\"config\"", "command line"}},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     options o;
@@ -212,6 +231,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_config_sets_every_flag_type),
       cmocka_unit_test(test_config_section_name_any_case),
+      cmocka_unit_test(test_config_skips_byte_order_mark),
       cmocka_unit_test(test_config_command_line_wins),
       cmocka_unit_test(test_config_errors_name_line_key_value),
       cmocka_unit_test(test_config_errors_through_binary),
