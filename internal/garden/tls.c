@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "garden/tls.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
@@ -34,6 +37,22 @@ static int tls_fail(cf_err **err, int code, const char *action)
   mbedtls_strerror(code, reason, sizeof(reason));
   return cf_err_set(err, CF_E_INVALID, "%s: %s (mbedTLS error -0x%04x)", action, reason,
                     (unsigned)-code);
+}
+
+/* Writes mbedTLS's reasons for a failed certificate check, such as "The
+ * certificate is not correctly signed by the trusted CA", on one line. */
+static void describe_verify_result(uint32_t flags, char *out, size_t size)
+{
+  int n = mbedtls_x509_crt_verify_info(out, size, "", flags);
+  if (n <= 0) {
+    snprintf(out, size, "verification flags 0x%x", (unsigned)flags);
+    return;
+  }
+  for (char *p = out; *p != '\0'; p++) {
+    if (*p == '\n') {
+      *p = p[1] != '\0' ? ',' : '\0';
+    }
+  }
 }
 
 static cf_tls_config *config_alloc(void)
@@ -301,7 +320,8 @@ int cf_tls_session_write(cf_tls_session *session, const void *data, size_t len, 
 struct cf_tls_client {
   mbedtls_ssl_context ssl;
   cf_tls_io io;
-  cf_err *io_err; /* the transport's error behind the last failed call */
+  cf_err *io_err;        /* the transport's error behind the last failed call */
+  unsigned char ipv4[4]; /* the server's IPv4 address, when that is its name */
 };
 
 static int client_bio_send(void *ctx, const unsigned char *data, size_t len)
@@ -337,7 +357,129 @@ static int client_fail(cf_tls_client *client, int code, const char *action, cf_e
     cf_err_free(io_err);
     return -1;
   }
+  if (code == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+    char reasons[512];
+    describe_verify_result(mbedtls_ssl_get_verify_result(&client->ssl), reasons, sizeof(reasons));
+    cf_autofree char *detailed = cf_xasprintf("%s: %s", action, reasons);
+    return tls_fail(err, code, detailed);
+  }
   return tls_fail(err, code, action);
+}
+
+#if MBEDTLS_VERSION_MAJOR < 3
+/* mbedTLS 2.28 keeps only the dNSName and otherName entries of a
+ * certificate's subjectAltName (see its x509_crt.h), so a client that
+ * addresses the server by an IPv4 address checks the iPAddress entries
+ * itself.
+ * NOTE: IPv6 addresses, and IP addresses under mbedTLS 3 releases, are
+ * left to mbedTLS; neither was tried here. */
+
+/* Parses dotted-quad IPv4 text such as "192.0.2.7" into out. */
+static bool parse_ipv4(const char *text, unsigned char out[4])
+{
+  const char *p = text;
+  for (int i = 0; i < 4; i++) {
+    if (*p < '0' || *p > '9') {
+      return false;
+    }
+    unsigned value = 0;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 4) {
+      value = value * 10 + (unsigned)(*p++ - '0');
+      digits++;
+    }
+    if (value > 255 || digits > 3 || *p != (i < 3 ? '.' : '\0')) {
+      return false;
+    }
+    out[i] = (unsigned char)value;
+    p += i < 3 ? 1 : 0;
+  }
+  return true;
+}
+
+/* Looks for an iPAddress entry equal to address in a GeneralNames
+ * sequence (RFC 5280, section 4.2.1.6). */
+static bool general_names_contain(unsigned char *p, const unsigned char *end,
+                                  const unsigned char *address, size_t address_len)
+{
+  size_t len = 0;
+  if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0) {
+    return false;
+  }
+  end = p + len;
+  while (p < end) {
+    unsigned char tag = *p++;
+    if (mbedtls_asn1_get_len(&p, end, &len) != 0) {
+      return false;
+    }
+    if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && len == address_len &&
+        memcmp(p, address, len) == 0) {
+      return true;
+    }
+    p += len;
+  }
+  return false;
+}
+
+/* Finds the subjectAltName extension among the certificate's extensions
+ * and checks its iPAddress entries. */
+static bool certificate_names_address(const mbedtls_x509_crt *crt, const unsigned char *address,
+                                      size_t address_len)
+{
+  unsigned char *p = crt->v3_ext.p;
+  size_t len = 0;
+  if (p == NULL || mbedtls_asn1_get_tag(&p, crt->v3_ext.p + crt->v3_ext.len, &len,
+                                        MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0) {
+    return false;
+  }
+  const unsigned char *end = p + len;
+  while (p < end) {
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) !=
+        0) {
+      return false;
+    }
+    const unsigned char *extension_end = p + len;
+    mbedtls_x509_buf oid = {.tag = MBEDTLS_ASN1_OID};
+    if (mbedtls_asn1_get_tag(&p, extension_end, &oid.len, MBEDTLS_ASN1_OID) != 0) {
+      return false;
+    }
+    oid.p = p;
+    p += oid.len;
+    int critical = 0;
+    mbedtls_asn1_get_bool(&p, extension_end, &critical); /* optional, so no error */
+    if (mbedtls_asn1_get_tag(&p, extension_end, &len, MBEDTLS_ASN1_OCTET_STRING) != 0) {
+      return false;
+    }
+    if (MBEDTLS_OID_CMP(MBEDTLS_OID_SUBJECT_ALT_NAME, &oid) == 0) {
+      return general_names_contain(p, p + len, address, address_len);
+    }
+    p = (unsigned char *)extension_end;
+  }
+  return false;
+}
+
+/* Marks the server's own certificate (depth 0) as a name mismatch unless
+ * it names the address the client connected to. */
+static int verify_ipv4(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+  const cf_tls_client *client = ctx;
+  if (depth == 0 && !certificate_names_address(crt, client->ipv4, sizeof(client->ipv4))) {
+    *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+  }
+  return 0;
+}
+#endif
+
+/* Sets the name the server's certificate must carry. */
+static int set_server_name(cf_tls_client *client, const char *server_name)
+{
+#if MBEDTLS_VERSION_MAJOR < 3
+  if (parse_ipv4(server_name, client->ipv4)) {
+    mbedtls_ssl_set_verify(&client->ssl, verify_ipv4, client);
+    return 0;
+  }
+#endif
+  return mbedtls_ssl_set_hostname(&client->ssl, server_name);
 }
 
 int cf_tls_client_connect(const cf_tls_config *config, const cf_tls_io *io, const char *server_name,
@@ -355,7 +497,7 @@ int cf_tls_client_connect(const cf_tls_config *config, const cf_tls_io *io, cons
   client->io = *io;
   int rc = mbedtls_ssl_setup(&client->ssl, &config->ssl);
   if (rc == 0) {
-    rc = mbedtls_ssl_set_hostname(&client->ssl, server_name);
+    rc = set_server_name(client, server_name);
   }
   if (rc != 0) {
     tls_fail(err, rc, "set up TLS session");

@@ -45,7 +45,7 @@ static int run_shell(const char *script)
   return it_run_command(argv);
 }
 
-/* Makes two CAs, a server certificate for "localhost" from ca, and client
+/* Makes two CAs, a server certificate for "localhost" and TLS_HOST from ca, and client
  * certificates from ca (good) and from other-ca (foreign). */
 static void make_certificates(void)
 {
@@ -55,7 +55,7 @@ static void make_certificates(void)
       "  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=$ca "
       "    -keyout $ca.key -out $ca.pem 2>/dev/null; "
       "done; "
-      "printf 'subjectAltName=DNS:localhost\\n' > san.ext; "
+      "printf 'subjectAltName=DNS:localhost,IP:" TLS_HOST "\\n' > san.ext; "
       "sign() { openssl req -newkey rsa:2048 -nodes -subj /CN=$2 -keyout $1.key -out $1.csr "
       "  2>/dev/null; openssl x509 -req -in $1.csr -CA $3.pem -CAkey $3.key -CAcreateserial "
       "  -days 2 $4 -out $1.pem 2>/dev/null; }; "
@@ -180,10 +180,10 @@ static int connect_tcp(void)
 }
 
 /* Opens a TLS session with the client certificate named prefix (NULL for
- * none), verifying the server against ca_name. Returns -1 with *err when
- * the handshake fails. */
-static int tls_open(const char *prefix, const char *ca_name, int *fd, cf_tls_config **config,
-                    cf_tls_client **client, cf_err **err)
+ * none), verifying the server against ca_name and server_name. Returns -1
+ * with *err when the handshake fails. */
+static int tls_open_named(const char *prefix, const char *ca_name, const char *server_name, int *fd,
+                          cf_tls_config **config, cf_tls_client **client, cf_err **err)
 {
   cf_autofree char *cert = prefix != NULL ? cf_xasprintf("%s/%s.pem", certs, prefix) : NULL;
   cf_autofree char *key = prefix != NULL ? cf_xasprintf("%s/%s.key", certs, prefix) : NULL;
@@ -194,7 +194,13 @@ static int tls_open(const char *prefix, const char *ca_name, int *fd, cf_tls_con
   }
   *fd = connect_tcp();
   cf_tls_io io = {.send = fd_send, .recv = fd_recv, .ctx = fd};
-  return cf_tls_client_connect(*config, &io, "localhost", client, err);
+  return cf_tls_client_connect(*config, &io, server_name, client, err);
+}
+
+static int tls_open(const char *prefix, const char *ca_name, int *fd, cf_tls_config **config,
+                    cf_tls_client **client, cf_err **err)
+{
+  return tls_open_named(prefix, ca_name, "localhost", fd, config, client, err);
 }
 
 /* Sends one request and reads the response until the server closes. */
@@ -384,6 +390,40 @@ static void test_tls_client_rejects_unknown_server_ca(void **state)
   close(fd);
 }
 
+/* A client that addresses the server by IP address accepts a certificate
+ * whose subjectAltName carries that address, and no other address. */
+static void test_tls_client_checks_ip_address(void **state)
+{
+  (void)state;
+  int fd = -1;
+  cf_tls_config *config = NULL;
+  cf_tls_client *client = NULL;
+  cf_err *err = NULL;
+  int rc = tls_open_named("client", "ca.pem", TLS_HOST, &fd, &config, &client, &err);
+  if (rc < 0) {
+    fail_msg("handshake by address failed: %s", err->message);
+  }
+  cf_buf response;
+  cf_buf_init(&response, 1024 * 1024);
+  assert_int_equal(tls_exchange(client,
+                                "GET /ping HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n",
+                                &response, &err),
+                   0);
+  assert_non_null(strstr(response.data, "HTTP/1.1 200"));
+  cf_buf_free(&response);
+  cf_tls_client_close(client);
+  cf_tls_config_free(config);
+  close(fd);
+
+  rc = tls_open_named("client", "ca.pem", "127.0.0.3", &fd, &config, &client, &err);
+  assert_int_equal(rc, -1);
+  assert_non_null(err);
+  assert_non_null(strstr(err->message, "does not match"));
+  cf_err_free(err);
+  cf_tls_config_free(config);
+  close(fd);
+}
+
 static void test_tls_port_gives_plain_http_nothing(void **state)
 {
   (void)state;
@@ -435,6 +475,7 @@ int main(void)
       cmocka_unit_test(test_tls_rejects_foreign_client_certificate),
       cmocka_unit_test(test_tls_rejects_client_without_certificate),
       cmocka_unit_test(test_tls_client_rejects_unknown_server_ca),
+      cmocka_unit_test(test_tls_client_checks_ip_address),
       cmocka_unit_test(test_tls_port_gives_plain_http_nothing),
       cmocka_unit_test(test_unix_socket_stays_plain),
       cmocka_unit_test(test_tls_flag_errors),
