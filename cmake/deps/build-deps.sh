@@ -43,6 +43,10 @@ cache=$(cd "$cache" && pwd)
 jobs=${CFWIN_DEPS_JOBS:-2}
 script="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 mingw=x86_64-w64-mingw32
+# CMake exports its compiler as CC when it runs this script at configure
+# time; for the Windows target that is mingw-w64's gcc, which would break
+# the native steps (SQLite's amalgamation). Each step names its compiler.
+unset CC CXX CFLAGS CXXFLAGS CPPFLAGS LDFLAGS
 
 if [ "$target" = linux ]; then
   packages="curl libarchive"
