@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "base/mem.h"
 #include "garden/json.h"
@@ -154,15 +155,15 @@ static const cf_mount_spec base_mounts[] = {
 #define BASE_COUNT (sizeof(base_mounts) / sizeof(base_mounts[0]))
 
 /* nosuid keeps set-user-id programs of a host path from gaining privilege
- * in the container. With "ro" the runtime remounts the bind read-only,
- * because the kernel ignores MS_RDONLY on the first bind. */
-static const char *const bind_ro_options[] = {"bind", "ro", "nosuid"};
-static const char *const bind_rw_options[] = {"bind", "rw", "nosuid"};
+ * in the container. The runtime remounts each bind with exactly the flags
+ * of its options, which would clear the source mount's ro, nodev and
+ * noexec, so bind_options() copies those flags from the source. */
+#define MAX_BIND_OPTIONS 5
 
-static int check_source(const cf_bind_mount *bind, cf_err **err)
+static int check_source(const cf_bind_mount *bind, struct statvfs *fs, cf_err **err)
 {
   struct stat st;
-  if (stat(bind->src_path, &st) == 0) {
+  if (stat(bind->src_path, &st) == 0 && statvfs(bind->src_path, fs) == 0) {
     return 0;
   }
   int saved = errno;
@@ -175,13 +176,33 @@ static int check_source(const cf_bind_mount *bind, cf_err **err)
   return cf_err_sys(err, saved, "bind mount source %s for %s", bind->src_path, bind->dst_path);
 }
 
+/* Builds the options of one bind in a new array of string constants. */
+static const char **bind_options(const cf_bind_mount *bind, const struct statvfs *fs, size_t *count)
+{
+  const char **options = cf_xcalloc(MAX_BIND_OPTIONS, sizeof(*options));
+  size_t n = 0;
+  options[n++] = "bind";
+  options[n++] = bind->read_write && (fs->f_flag & ST_RDONLY) == 0 ? "rw" : "ro";
+  options[n++] = "nosuid";
+  if (fs->f_flag & ST_NODEV) {
+    options[n++] = "nodev";
+  }
+  if (fs->f_flag & ST_NOEXEC) {
+    options[n++] = "noexec";
+  }
+  *count = n;
+  return options;
+}
+
 int cf_mount_list_build(const cf_bind_mount *binds, size_t bind_count, cf_mount_list *out,
                         cf_err **err)
 {
   out->mounts = NULL;
   out->count = 0;
+  struct statvfs *sources = cf_xcalloc(bind_count + 1, sizeof(*sources));
   for (size_t i = 0; i < bind_count; i++) {
-    if (check_source(&binds[i], err) < 0) {
+    if (check_source(&binds[i], &sources[i], err) < 0) {
+      free(sources);
       return -1;
     }
   }
@@ -192,9 +213,9 @@ int cf_mount_list_build(const cf_bind_mount *binds, size_t bind_count, cf_mount_
     m->destination = binds[i].dst_path;
     m->type = "bind";
     m->source = binds[i].src_path;
-    m->options = binds[i].read_write ? bind_rw_options : bind_ro_options;
-    m->option_count = 3;
+    m->options = bind_options(&binds[i], &sources[i], &m->option_count);
   }
+  free(sources);
   out->mounts = mounts;
   out->count = BASE_COUNT + bind_count;
   return 0;
@@ -202,6 +223,9 @@ int cf_mount_list_build(const cf_bind_mount *binds, size_t bind_count, cf_mount_
 
 void cf_mount_list_free(cf_mount_list *list)
 {
+  for (size_t i = BASE_COUNT; i < list->count; i++) {
+    free((void *)list->mounts[i].options);
+  }
   free(list->mounts);
   list->mounts = NULL;
   list->count = 0;

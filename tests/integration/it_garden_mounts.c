@@ -5,8 +5,10 @@
  * to them. Create requests that must fail without leaving anything: a
  * missing source, a destination with "..", a relative path, a container
  * origin, and a destination behind an image symlink that points at the
- * host. Every test ends with the fixture's leak check.
+ * host. A bind keeps the read-only, nodev and noexec flags of its source's
+ * mount. Every test ends with the fixture's leak check.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -253,6 +256,75 @@ static void test_bind_with_disk_limit(void **state)
   destroy("itgm-disk");
 }
 
+/* Host mounts that test_bind_keeps_source_flags binds: a read-only bind of
+ * a directory onto itself, and a nodev, noexec tmpfs. */
+static char *read_only_source;
+static char *noexec_source;
+
+static int mount_flagged_sources(void **state)
+{
+  if (take_snapshot(state) < 0) {
+    return -1;
+  }
+  read_only_source = cf_path_join(server.dir, "read-only-source");
+  noexec_source = cf_path_join(server.dir, "noexec-source");
+  cf_err *err = NULL;
+  if (cf_mkdir_p(read_only_source, 0755, &err) < 0 || cf_mkdir_p(noexec_source, 0755, &err) < 0) {
+    fprintf(stderr, "mkdir: %s\n", err->message);
+    return -1;
+  }
+  if (mount(read_only_source, read_only_source, NULL, MS_BIND, NULL) < 0 ||
+      mount(NULL, read_only_source, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0 ||
+      mount("tmpfs", noexec_source, "tmpfs", MS_NODEV | MS_NOEXEC | MS_NOSUID, "size=1m") < 0) {
+    fprintf(stderr, "mount the flagged sources: %s\n", strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static int unmount_flagged_sources(void **state)
+{
+  umount2(read_only_source, MNT_DETACH);
+  umount2(noexec_source, MNT_DETACH);
+  free(read_only_source);
+  free(noexec_source);
+  return check_leaks(state);
+}
+
+/* A read-write bind of a read-only host mount stays read-only. A bind of a
+ * nodev, noexec mount stays nodev and noexec. */
+static void test_bind_keeps_source_flags(void **state)
+{
+  json_t *mounts = json_pack("[o, o]", bind_mount(read_only_source, "/mnt/read-only", 1),
+                             bind_mount(noexec_source, "/mnt/noexec", 1));
+  create("itgm-flags", mounts);
+
+  int status = -1;
+  cf_autofree char *write_out =
+      run_sh("itgm-flags", "{ echo x > /mnt/read-only/new; } 2>&1; echo status=$?", &status);
+  fprintf(stderr, "write to the bind of a read-only mount: %s", write_out);
+  assert_non_null(strstr(write_out, "Read-only file system"));
+  cf_autofree char *host_new = cf_path_join(read_only_source, "new");
+  assert_int_not_equal(access(host_new, F_OK), 0);
+  cf_autofree char *read_only = mount_options("itgm-flags", "/mnt/read-only");
+  assert_true(has_option(read_only, "ro"));
+
+  cf_autofree char *noexec = mount_options("itgm-flags", "/mnt/noexec");
+  fprintf(stderr, "bind of a nodev, noexec mount: %s\n", noexec);
+  assert_true(has_option(noexec, "nodev"));
+  assert_true(has_option(noexec, "noexec"));
+  assert_true(has_option(noexec, "rw"));
+  cf_autofree char *exec_out = run_sh(
+      "itgm-flags",
+      "printf '#!/bin/sh\\necho ran\\n' > /mnt/noexec/script && chmod +x /mnt/noexec/script && "
+      "/mnt/noexec/script 2>&1; echo status=$?",
+      &status);
+  fprintf(stderr, "run a script on the noexec bind: %s", exec_out);
+  assert_null(strstr(exec_out, "ran"));
+  assert_null(strstr(exec_out, "status=0"));
+  destroy("itgm-flags");
+}
+
 static void expect_rejected(const char *handle, json_t *mounts, const char *image_uri,
                             const char *text)
 {
@@ -323,6 +395,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_read_write_bind, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_file_bind_keeps_base_mounts, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_bind_with_disk_limit, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_bind_keeps_source_flags, mount_flagged_sources,
+                                      unmount_flagged_sources),
       cmocka_unit_test_setup_teardown(test_missing_source_fails, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_bad_paths_rejected, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_symlink_destination_rejected, take_snapshot,
