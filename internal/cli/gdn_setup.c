@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cli/gdn_setup.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "garden/backend.h"
@@ -39,11 +43,19 @@ static int delete_network(const cf_backend_network *network, cf_err **err)
   return 0;
 }
 
-int cf_gdn_cleanup(const cf_server_config *config, cf_err **err)
+/* Destroys every container of the depot. A depot without a store has
+ * no container, and cleanup creates no store in it. */
+static int destroy_containers(const cf_server_config *config, cf_err **err)
 {
+  cf_autofree char *store = cf_path_join(config->depot, "cfwin.db");
+  struct stat st;
+  if (stat(store, &st) < 0 && errno == ENOENT) {
+    cf_log(CF_LOG_INFO, "cleanup.no-store", "{s:s}", "depot", config->depot);
+    return 0;
+  }
   cf_backend *backend = NULL;
   if (open_backend(config, &backend, err) < 0) {
-    return cf_err_wrap(err, "cleanup");
+    return -1;
   }
   char **kept = NULL;
   size_t count = 0;
@@ -51,7 +63,15 @@ int cf_gdn_cleanup(const cf_server_config *config, cf_err **err)
   cf_strv_free(kept, count);
   cf_backend_close(backend);
   if (rc < 0) {
-    return cf_err_wrap(err, "cleanup: destroy the containers of %s", config->depot);
+    return cf_err_wrap(err, "destroy the containers of %s", config->depot);
+  }
+  return 0;
+}
+
+int cf_gdn_cleanup(const cf_server_config *config, cf_err **err)
+{
+  if (destroy_containers(config, err) < 0) {
+    return cf_err_wrap(err, "cleanup");
   }
   if (config->network != NULL && delete_network(config->network, err) < 0) {
     return cf_err_wrap(err, "cleanup");

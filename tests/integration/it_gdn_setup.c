@@ -55,18 +55,23 @@ static bool bridge_exists(void)
   return if_nametoindex(NET_NAME) != 0;
 }
 
-/* Runs `cfwin gdn COMMAND` with the depot and network flags; returns its
- * exit status. */
-static int run_gdn(const char *command)
+/* Runs `cfwin gdn COMMAND` with depot and the network flags and returns
+ * its exit status. */
+static int run_gdn_on(const char *command, const char *depot)
 {
   const char *binary = getenv("CFWIN_BINARY") != NULL ? getenv("CFWIN_BINARY") : "build/cfwin";
-  char *argv[16] = {(char *)binary, "gdn", (char *)command, "--depot", server.depot};
+  char *argv[16] = {(char *)binary, "gdn", (char *)command, "--depot", (char *)depot};
   size_t n = 5;
   for (size_t i = 0; network_args[i] != NULL; i++) {
     argv[n++] = (char *)network_args[i];
   }
   argv[n] = NULL;
   return it_run_command(argv);
+}
+
+static int run_gdn(const char *command)
+{
+  return run_gdn_on(command, server.depot);
 }
 
 static bool cgroup_has_processes(const char *handle)
@@ -177,11 +182,31 @@ static void test_cleanup_removes_containers_and_host_state(void **state)
   it_leak_check_end(&server, (void **)&before);
 }
 
+/* Cleanup of a depot that was never created removes the host state and
+ * creates no store there.
+ * NOTE: the command line creates the depot directory itself before any
+ * command runs, so only its contents are checked. */
+static void test_cleanup_of_missing_depot(void **state)
+{
+  (void)state;
+  assert_int_equal(run_gdn("setup"), 0);
+  assert_true(bridge_exists());
+  cf_autofree char *missing = cf_path_join(server.dir, "never-created");
+  assert_int_equal(run_gdn_on("cleanup", missing), 0);
+  cf_autofree char *store = cf_path_join(missing, "cfwin.db");
+  cf_autofree char *containers = cf_path_join(missing, "containers");
+  assert_int_equal(access(store, F_OK), -1);
+  assert_int_equal(access(containers, F_OK), -1);
+  assert_false(bridge_exists());
+  assert_false(table_exists());
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_setup_prepares_and_repeats),
       cmocka_unit_test(test_cleanup_removes_containers_and_host_state),
+      cmocka_unit_test(test_cleanup_of_missing_depot),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
