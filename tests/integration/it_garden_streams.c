@@ -10,6 +10,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -1014,6 +1015,72 @@ static void test_client_vanishes_mid_stream(void **state)
   destroy_container("it-files-vanish");
 }
 
+/* Reads the capability set named field ("CapEff", "CapBnd") of pid. */
+static uint64_t read_capabilities(pid_t pid, const char *field)
+{
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) {
+    return UINT64_MAX;
+  }
+  char line[256];
+  uint64_t value = UINT64_MAX;
+  size_t len = strlen(field);
+  while (fgets(line, sizeof(line), f) != NULL) {
+    if (strncmp(line, field, len) == 0 && line[len] == ':') {
+      value = strtoull(line + len + 1, NULL, 16);
+    }
+  }
+  fclose(f);
+  return value;
+}
+
+static pid_t find_stream_child(void)
+{
+  char command[64];
+  snprintf(command, sizeof(command), "pgrep -x -P %d cfwin", (int)server.pid);
+  FILE *p = popen(command, "r");
+  int pid = -1;
+  if (p != NULL && fscanf(p, "%d", &pid) != 1) {
+    pid = -1;
+  }
+  if (p != NULL) {
+    pclose(p);
+  }
+  return (pid_t)pid;
+}
+
+/* A root StreamIn keeps only the capabilities that writing files for
+ * other owners needs. CAP_DAC_READ_SEARCH is not one of them, and with it
+ * open_by_handle_at(2) could reach files outside the container's root. */
+static void test_root_stream_capabilities(void **state)
+{
+  (void)state;
+  create_container("it-files-caps");
+  int fd = open_stream_in("it-files-caps", "/tmp/caps", "");
+  send_file_header(fd, "f", MIB);
+  assert_true(wait_stream_child(true));
+  pid_t child = find_stream_child();
+  assert_true(child > 0);
+  /* The child limits its capabilities before it reads the tar. */
+  uint64_t effective = UINT64_MAX;
+  for (int i = 0; i < 100; i++) {
+    effective = read_capabilities(child, "CapEff");
+    if ((effective & (1ULL << CAP_SYS_ADMIN)) == 0) {
+      break;
+    }
+    usleep(100 * 1000);
+  }
+  assert_int_equal(effective & (1ULL << CAP_SYS_ADMIN), 0);
+  assert_int_not_equal(effective & (1ULL << CAP_CHOWN), 0);
+  assert_int_equal(effective & (1ULL << CAP_DAC_READ_SEARCH), 0);
+  assert_int_equal(read_capabilities(child, "CapBnd") & (1ULL << CAP_DAC_READ_SEARCH), 0);
+  close(fd);
+  assert_true(wait_no_stream_child());
+  destroy_container("it-files-caps");
+}
+
 static void test_destroy_ends_stream(void **state)
 {
   (void)state;
@@ -1213,6 +1280,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_large_stream_bounded_memory, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_client_vanishes_mid_stream, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_destroy_ends_stream, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_root_stream_capabilities, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_user_namespace_container, take_snapshot, check_leaks),
   };
   return cmocka_run_group_tests(tests, setup_server, teardown_server);

@@ -258,11 +258,13 @@ static void make_destination(char *dir, const cf_user *user)
 }
 
 /* Root keeps only the capabilities that writing files for other owners
- * needs; device nodes (CAP_MKNOD), mounts and chroot are out of reach. */
+ * needs. Device nodes (CAP_MKNOD), mounts and chroot are out of reach,
+ * and so is open_by_handle_at(2) (CAP_DAC_READ_SEARCH), which opens files
+ * by handle past the chroot. CAP_DAC_OVERRIDE already lets root read and
+ * search every directory. */
 static void limit_root(void)
 {
-  static const int kept[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
-                             CAP_FOWNER, CAP_FSETID,       CAP_SETFCAP};
+  static const int kept[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_SETFCAP};
   uint64_t mask = 0;
   for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
     mask |= 1ULL << kept[i];
