@@ -251,6 +251,89 @@ static void test_pea_copies_etc_files(void **state)
   destroy("itgp-etc");
 }
 
+/* Writes an image of the pea root filesystem plus entries, and returns its
+ * URI. */
+static char *write_image_with(const char *name, const cf_tar_entry *entries, size_t count)
+{
+  cf_autofree char *rootfs = cf_path_join(server.dir, "pea-rootfs");
+  cf_autofree char *layout = cf_path_join(server.dir, name);
+  cf_test_layer layers[] = {
+      {.source_dir = rootfs, .compression = CF_TEST_GZIP},
+      {.entries = entries, .entry_count = count, .compression = CF_TEST_GZIP},
+  };
+  cf_test_image image = {.layers = layers, .layer_count = 2, .tag = "latest"};
+  cf_err *err = NULL;
+  if (cf_test_layout_write(layout, &image, 1, NULL, &err) < 0) {
+    fail_msg("write image %s: %s", name, err->message);
+  }
+  return cf_xasprintf("oci://%s:latest", layout);
+}
+
+/* The sandbox's /etc files replace what the pea image has at their paths:
+ * a device is not written to and a symlink is not followed. */
+static void test_pea_etc_replaces_image_files(void **state)
+{
+  cf_tar_entry entries[] = {
+      {.type = CF_TAR_FILE, .path = "etc/pea-release", .data = "pea image\n"},
+      {.type = CF_TAR_CHAR_DEVICE, .path = "etc/hosts"},
+      {.type = CF_TAR_SYMLINK, .path = "etc/resolv.conf", .data = "/etc/pea-release"},
+  };
+  cf_autofree char *uri = write_image_with("etc-special-image", entries, 3);
+  create(json_pack("{s:s}", "handle", "itgp-etc-special"));
+  cf_autofree char *sandbox = output_of("itgp-etc-special",
+                                        "echo '10.9.8.7 marker-host' > /etc/hosts && echo "
+                                        "'nameserver 10.9.8.53' > /etc/resolv.conf && echo ok",
+                                        NULL);
+  assert_string_equal(sandbox, "ok\n");
+
+  cf_autofree char *kinds = output_of(
+      "itgp-etc-special",
+      "for f in /etc/hosts /etc/resolv.conf; do test -f $f && ! test -L $f && echo regular; done",
+      uri);
+  assert_string_equal(kinds, "regular\nregular\n");
+  cf_autofree char *hosts = output_of("itgp-etc-special", "cat /etc/hosts", uri);
+  assert_string_equal(hosts, "10.9.8.7 marker-host\n");
+  cf_autofree char *resolv = output_of("itgp-etc-special", "cat /etc/resolv.conf", uri);
+  assert_string_equal(resolv, "nameserver 10.9.8.53\n");
+  cf_autofree char *release = output_of("itgp-etc-special", "cat /etc/pea-release", uri);
+  assert_string_equal(release, "pea image\n");
+  await_peas_gone(1);
+  destroy("itgp-etc-special");
+}
+
+/* A bind mount of the process spec on /etc/hosts stays: the sandbox's copy
+ * is not written through it to the host file. */
+static void test_pea_etc_keeps_bind_mount(void **state)
+{
+  create(json_pack("{s:s}", "handle", "itgp-etc-bind"));
+  cf_autofree char *sandbox =
+      output_of("itgp-etc-bind", "echo '10.9.8.7 marker-host' > /etc/hosts && echo ok", NULL);
+  assert_string_equal(sandbox, "ok\n");
+  cf_autofree char *note = cf_path_join(host_dir, "note");
+
+  for (int mode = 0; mode <= 1; mode++) {
+    json_t *spec = sh_spec("cat /etc/hosts", pea_uri);
+    json_object_set_new(
+        spec, "bind_mounts",
+        json_pack("[{s:s, s:s, s:i}]", "src_path", note, "dst_path", "/etc/hosts", "mode", mode));
+    cf_garden_process_result result = run("itgp-etc-bind", spec);
+    cf_autofree char *out = text_of(&result.out);
+    cf_autofree char *err = text_of(&result.err);
+    fprintf(stderr, "pea /etc/hosts bound in mode %d: %s%s", mode, out, err);
+    assert_int_equal(result.exit_status, 0);
+    assert_string_equal(out, "from the host\n");
+    cf_garden_process_result_clear(&result);
+  }
+  cf_buf text;
+  cf_buf_init(&text, 4096);
+  assert_int_equal(cf_read_file(note, &text, NULL), 0);
+  assert_int_equal(text.len, strlen("from the host\n"));
+  assert_memory_equal(text.data, "from the host\n", text.len);
+  cf_buf_free(&text);
+  await_peas_gone(1);
+  destroy("itgp-etc-bind");
+}
+
 /* The pea shares the sandbox's network namespace but not its mount
  * namespace. */
 static void test_pea_shares_network_only(void **state)
@@ -588,6 +671,9 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_pea_runs_in_own_rootfs, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_shares_network_only, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_copies_etc_files, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_pea_etc_replaces_image_files, take_snapshot,
+                                      check_leaks),
+      cmocka_unit_test_setup_teardown(test_pea_etc_keeps_bind_mount, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_bind_mounts, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_limits, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_pea_pid_limits, take_snapshot, check_leaks),

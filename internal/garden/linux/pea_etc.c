@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -87,14 +89,53 @@ static int read_file(int root_fd, const char *path, cf_buf *text, bool *found, c
   return 0;
 }
 
+/* Sets *mount_id to the id of the mount that contains path below dir_fd ("" for
+ * dir_fd itself), or to 0 when path does not exist. */
+static int get_mount_id(int dir_fd, const char *path, uint64_t *mount_id)
+{
+  struct statx stx;
+  int flags = AT_SYMLINK_NOFOLLOW | (path[0] == '\0' ? AT_EMPTY_PATH : 0);
+  if (statx(dir_fd, path, flags, STATX_MNT_ID, &stx) < 0) {
+    *mount_id = 0;
+    return errno == ENOENT ? 0 : -1;
+  }
+  *mount_id = (stx.stx_mask & STATX_MNT_ID) != 0 ? stx.stx_mnt_id : 0;
+  return 0;
+}
+
+/* Replaces the pea's file with a new regular file. Whatever the pea image
+ * has at that path is unlinked first and never opened, because opening a
+ * FIFO for writing would block until a reader comes, and a device or a
+ * symlink would take the text elsewhere. A bind mount of the process spec
+ * on /etc or on the file itself is left as it is: writing there would
+ * change a host file. */
 static int write_file(int root_fd, const char *path, const cf_buf *text, cf_err **err)
 {
   if (mkdirat(root_fd, "etc", 0755) < 0 && errno != EEXIST) {
     return cf_err_sys(err, errno, "make /etc in the pea");
   }
-  cf_autoclose int fd = open_in_root(root_fd, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  cf_autoclose int etc_fd = open_in_root(root_fd, "etc", O_PATH | O_DIRECTORY, 0);
+  if (etc_fd < 0) {
+    return cf_err_sys(err, errno, "open /etc of the pea");
+  }
+  const char *name = path + strlen("etc/");
+  uint64_t root_mount = 0;
+  uint64_t etc_mount = 0;
+  uint64_t file_mount = 0;
+  if (get_mount_id(root_fd, "", &root_mount) < 0 || get_mount_id(etc_fd, "", &etc_mount) < 0 ||
+      get_mount_id(etc_fd, name, &file_mount) < 0) {
+    return cf_err_sys(err, errno, "stat /%s of the pea", path);
+  }
+  if (etc_mount != root_mount || (file_mount != 0 && file_mount != root_mount)) {
+    return 0;
+  }
+  if (unlinkat(etc_fd, name, 0) < 0 && errno != ENOENT) {
+    return cf_err_sys(err, errno, "replace /%s of the pea", path);
+  }
+  cf_autoclose int fd =
+      openat(etc_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return cf_err_sys(err, errno, "open /%s of the pea", path);
+    return cf_err_sys(err, errno, "create /%s of the pea", path);
   }
   return cf_write_all(fd, text->data, text->len, err);
 }
