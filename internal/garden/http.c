@@ -21,6 +21,7 @@ static int count_header_bytes(cf_http_request *req, size_t len)
   req->header_bytes += len;
   if (req->header_bytes > req->max_header_bytes) {
     req->callback_error = CF_E_LIMIT;
+    req->headers_too_large = true;
     return -1;
   }
   return 0;
@@ -35,6 +36,7 @@ static int append_or_stop(cf_http_request *req, cf_buf *buf, const char *at, siz
   if (cf_buf_append(buf, at, len, &err) < 0) {
     cf_err_free(err);
     req->callback_error = CF_E_LIMIT;
+    req->headers_too_large = true;
     return -1;
   }
   return 0;
@@ -54,6 +56,7 @@ static int flush_header(cf_http_request *req)
   }
   if (req->header_count == CF_HTTP_MAX_HEADERS) {
     req->callback_error = CF_E_LIMIT;
+    req->headers_too_large = true;
     return -1;
   }
   cf_http_header *h = &req->headers[req->header_count++];
@@ -194,12 +197,23 @@ void cf_http_request_reset(cf_http_request *req)
   req->stop_after_headers = stop_after_headers;
 }
 
+static int reject_large_headers(cf_http_request *req, cf_err **err)
+{
+  req->headers_too_large = true;
+  return cf_err_set(err, CF_E_LIMIT,
+                    "request headers too large: the request line and headers may have at most "
+                    "%zu bytes in at most %d header fields",
+                    req->max_header_bytes, CF_HTTP_MAX_HEADERS);
+}
+
 static int parse_error(cf_http_request *req, cf_err **err)
 {
+  if (req->callback_error == CF_E_LIMIT && req->headers_too_large) {
+    return reject_large_headers(req, err);
+  }
   if (req->callback_error == CF_E_LIMIT) {
-    return cf_err_set(err, CF_E_LIMIT,
-                      "request too large: headers may have %zu bytes and the body %zu bytes",
-                      req->max_header_bytes, req->body.max);
+    return cf_err_set(err, CF_E_LIMIT, "request body too large: it may have at most %zu bytes",
+                      req->body.max);
   }
   if (req->callback_error == CF_E_INVALID || req->callback_error == CF_E_NOT_IMPLEMENTED) {
     return cf_err_set(err, req->callback_error, "unsupported HTTP version %u.%u: use HTTP/1.1",
@@ -207,9 +221,7 @@ static int parse_error(cf_http_request *req, cf_err **err)
   }
   enum http_errno code = HTTP_PARSER_ERRNO(&req->parser);
   if (code == HPE_HEADER_OVERFLOW) {
-    return cf_err_set(err, CF_E_LIMIT,
-                      "request too large: headers may have %zu bytes and the body %zu bytes",
-                      req->max_header_bytes, req->body.max);
+    return reject_large_headers(req, err);
   }
   return cf_err_set(err, CF_E_INVALID, "malformed HTTP request: %s", http_errno_description(code));
 }

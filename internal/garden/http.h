@@ -40,6 +40,9 @@ typedef struct cf_http_request {
   bool headers_complete;   /* the request line and headers have been parsed */
   cf_http_body_fn body_fn; /* set: the body streams to it instead of body */
   void *body_ctx;
+  /* Set when the request line and headers exceed max_header_bytes or
+   * CF_HTTP_MAX_HEADERS. The server then responds with 431 instead of 413. */
+  bool headers_too_large;
 
   /* Parser state. */
   http_parser parser;
@@ -63,8 +66,9 @@ void cf_http_request_reset(cf_http_request *req);
  * req->stop_after_headers, a feed also returns early, once per request,
  * when the headers are complete. Fails with
  * CF_E_INVALID for malformed input or HTTP/0.9, CF_E_NOT_IMPLEMENTED for
- * HTTP/2 and later, and CF_E_LIMIT for headers or a body over the limits;
- * the request cannot be fed again after an error. */
+ * HTTP/2 and later, and CF_E_LIMIT for headers or a body over the limits
+ * (req->headers_too_large is set for headers). The request cannot be fed again
+ * after an error. */
 int cf_http_request_feed(cf_http_request *req, const char *data, size_t len, size_t *consumed,
                          cf_err **err);
 

@@ -170,7 +170,11 @@ void cf_conn_respond(cf_conn *conn, int status, const char *content_type, const 
                    content_type != NULL ? content_type : "", content_type != NULL ? "\r\n" : "");
   cf_autofree char *framing = cf_xasprintf("Content-Length: %zu\r\n", body_len);
   append_head(&head, status, headers, framing, !conn->keep_alive);
-  cf_buf_append(&head, body, body_len, NULL);
+  /* A response to HEAD has no body, but its Content-Length is the length
+   * the body would have, as in Go's net/http. */
+  if (strcmp(conn->req.method, "HEAD") != 0) {
+    cf_buf_append(&head, body, body_len, NULL);
+  }
   cf_conn_write(conn, head.data, head.len);
   cf_buf_free(&head);
 }
@@ -259,7 +263,9 @@ static void alloc_chunk(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 static void reject_request(cf_conn *conn, const cf_err *err)
 {
   int status = 400;
-  if (err->code == CF_E_LIMIT) {
+  if (err->code == CF_E_LIMIT && conn->req.headers_too_large) {
+    status = 431; /* what Go's net/http sends for headers over MaxHeaderBytes */
+  } else if (err->code == CF_E_LIMIT) {
     status = 413;
   } else if (err->code == CF_E_NOT_IMPLEMENTED) {
     status = 505;

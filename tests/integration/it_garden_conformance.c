@@ -43,6 +43,11 @@ static it_server server;
 /* A handle no test creates; the integration suite uses the same one. */
 #define UNKNOWN_HANDLE "potato-sandwhich-policy"
 
+/* Sizes above the server's limits of 64 KiB for the request line and
+ * headers and 1 MiB for a kept body. */
+#define OVER_HEADER_LIMIT (65 * 1024)
+#define OVER_BODY_LIMIT (2 * 1024 * 1024)
+
 /* A guard against a server that hangs, never a timing assertion. */
 #define READ_TIMEOUT_S 120
 
@@ -732,6 +737,51 @@ static void test_unknown_path_is_404(void **state)
 }
 
 /* --- Transport --- */
+
+static void test_head_response_has_no_body(void **state)
+{
+  (void)state;
+  /* No route takes HEAD, so the server responds 405 with the length of the
+   * GET body's text. The bytes after that head must be the next response. */
+  int fd = raw_connect(&server.tcp);
+  raw_write_str(fd, "HEAD /ping HTTP/1.1\r\nHost: api\r\n\r\n"
+                    "GET /ping HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n");
+  cf_buf rest;
+  cf_buf_init(&rest, 1 << 20);
+  cf_autofree char *head = read_head(fd, &rest);
+  assert_int_equal(status_of(head), 405);
+  assert_non_null(strstr(head, "\r\nContent-Length: 19\r\n"));
+  assert_true(read_to_eof(fd, &rest));
+  close(fd);
+  cf_buf_append(&rest, "", 1, NULL);
+  if (strncmp(rest.data, "HTTP/1.1 200 OK\r\n", 17) != 0) {
+    fail_msg("bytes after the HEAD response: %.60s", rest.data);
+  }
+  cf_buf_free(&rest);
+}
+
+static void test_large_headers_are_431(void **state)
+{
+  (void)state;
+  cf_autofree char *big = cf_xmalloc(OVER_HEADER_LIMIT + 1);
+  memset(big, 'x', OVER_HEADER_LIMIT);
+  big[OVER_HEADER_LIMIT] = '\0';
+  cf_autofree char *request =
+      cf_xasprintf("GET /ping HTTP/1.1\r\nHost: api\r\nX-Big: %s\r\n\r\n", big);
+  reply r = exchange_on(&server.tcp, request);
+  assert_int_equal(r.status, 431);
+  assert_non_null(strstr(r.head, "HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+  assert_non_null(strstr(r.head, "\r\nConnection: close\r\n"));
+  reply_clear(&r);
+
+  /* A body over the limit stays 413, because only headers get 431. */
+  cf_autofree char *post = cf_xasprintf("POST /containers HTTP/1.1\r\nHost: api\r\n"
+                                        "Content-Length: %d\r\n\r\n",
+                                        OVER_BODY_LIMIT);
+  r = exchange_on(&server.tcp, post);
+  assert_int_equal(r.status, 413);
+  reply_clear(&r);
+}
 
 /* Counts how often needle occurs in haystack. */
 static size_t count_of(const char *haystack, const char *needle)
@@ -2036,6 +2086,11 @@ int main(void)
   it_require_root();
   /* Writes to a connection the server closed fail with EPIPE instead. */
   signal(SIGPIPE, SIG_IGN);
+  /* CFWIN_TEST_FILTER=<pattern> runs only the tests whose names match. */
+  const char *filter = getenv("CFWIN_TEST_FILTER");
+  if (filter != NULL) {
+    cmocka_set_test_filter(filter);
+  }
   const struct CMUnitTest tests[] = {
       TEST(test_unknown_handle_every_route),
       TEST(test_hijack_route_errors_keep_framing),
@@ -2043,6 +2098,8 @@ int main(void)
       TEST(test_every_route_reaches_handler),
       TEST(test_wrong_method_is_405),
       TEST(test_unknown_path_is_404),
+      TEST(test_head_response_has_no_body),
+      TEST(test_large_headers_are_431),
       TEST(test_keep_alive_and_close),
       TEST(test_chunked_request_bodies),
       TEST(test_listeners_share_containers),

@@ -211,6 +211,8 @@ static void test_request_headers_too_large(void **state)
   cf_err *err = NULL;
   assert_int_equal(feed_all(&req, text, &consumed, &err), -1);
   assert_int_equal(err->code, CF_E_LIMIT);
+  assert_true(req.headers_too_large);
+  assert_non_null(strstr(err->message, "request headers too large"));
   cf_err_free(err);
   cf_http_request_clear(&req);
 }
@@ -226,6 +228,8 @@ static void test_request_body_too_large(void **state)
       feed_all(&req, "POST /containers HTTP/1.1\r\nContent-Length: 100\r\n\r\n", &consumed, &err),
       -1);
   assert_int_equal(err->code, CF_E_LIMIT);
+  assert_false(req.headers_too_large);
+  assert_non_null(strstr(err->message, "request body too large"));
   cf_err_clear(&err);
   cf_http_request_clear(&req);
 
@@ -237,6 +241,7 @@ static void test_request_body_too_large(void **state)
                             &consumed, &err),
                    -1);
   assert_int_equal(err->code, CF_E_LIMIT);
+  assert_false(req.headers_too_large);
   cf_err_free(err);
   cf_http_request_clear(&req);
 }
@@ -257,6 +262,7 @@ static void test_request_too_many_headers(void **state)
   cf_err *err = NULL;
   assert_int_equal(feed_all(&req, text.data, &consumed, &err), -1);
   assert_int_equal(err->code, CF_E_LIMIT);
+  assert_true(req.headers_too_large);
   cf_err_free(err);
   cf_http_request_clear(&req);
   cf_buf_free(&text);
