@@ -709,6 +709,22 @@ static void test_stream_errors(void **state)
   cf_autofree char *cut_message = error_message(&cut);
   assert_non_null(strstr(cut_message, "error streaming in"));
 
+  /* A destination longer than PATH_MAX fails before any directory of it
+   * is made. */
+  cf_buf deep;
+  cf_buf_init(&deep, 8192);
+  for (int i = 0; i < 2500; i++) {
+    cf_buf_append(&deep, "/d", 2, NULL);
+  }
+  http_result too_long = {0};
+  stream_in("it-files-errors", deep.data, "", &truncated, &too_long);
+  assert_int_equal(too_long.status, 500);
+  cf_autofree char *too_long_message = error_message(&too_long);
+  assert_non_null(strstr(too_long_message, "PATH_MAX"));
+  int status = -1;
+  free(run_shell("it-files-errors", "test ! -e /d", &status));
+  assert_int_equal(status, 0);
+
   http_result unknown_in = {0};
   stream_in("no-such-container", "/tmp", "", &truncated, &unknown_in);
   assert_int_equal(unknown_in.status, 404);
@@ -720,6 +736,8 @@ static void test_stream_errors(void **state)
 
   http_result_clear(&missing);
   http_result_clear(&cut);
+  http_result_clear(&too_long);
+  cf_buf_free(&deep);
   http_result_clear(&unknown_in);
   http_result_clear(&unknown_out);
   cf_buf_free(&truncated);

@@ -12,6 +12,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -238,6 +239,11 @@ static int make_directory(int parent, const char *name, const char *path, const 
  * it cannot write. */
 static void make_destination(char *dir, const cf_user *user)
 {
+  /* mkdir(2) would reject such a path, and the walk below would not. */
+  if (strlen(dir) >= PATH_MAX) {
+    child_fail("create destination: the path has %zu bytes, more than PATH_MAX (%d)", strlen(dir),
+               PATH_MAX);
+  }
   int parent = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (parent < 0) {
     child_fail("open the root directory of the container: %s", strerror(errno));
