@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -142,10 +143,28 @@ static void exec_server(const it_server *server)
   _exit(127);
 }
 
+/* Makes the kernel send SIGTERM to this child when the test program dies,
+ * even by SIGKILL, so the server's own shutdown runs and no server outlives
+ * its test. The signal follows the death of the thread that forked, so a
+ * server must be started from a thread that lives as long as the test. */
+static void die_with_parent(pid_t parent)
+{
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) {
+    fprintf(stderr, "prctl(PR_SET_PDEATHSIG) failed for cfwin serve: %s\n", strerror(errno));
+    _exit(127);
+  }
+  /* The parent may have died before prctl(), when no signal will come. */
+  if (getppid() != parent) {
+    _exit(127);
+  }
+}
+
 void it_server_start(it_server *server)
 {
+  pid_t parent = getpid();
   server->pid = fork();
   if (server->pid == 0) {
+    die_with_parent(parent);
     exec_server(server);
   }
   /* 30 s: a sanitized server on a busy 2-CPU machine has taken over 10 s

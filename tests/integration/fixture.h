@@ -35,7 +35,8 @@ void it_require_root(void);
 
 /* Makes the directory and the image; does not start the server. */
 void it_server_prepare(it_server *server);
-/* Starts `cfwin serve` and waits until it responds to ping on both listeners. */
+/* Starts `cfwin serve` and waits until it responds to ping on both listeners.
+ * The server gets SIGTERM when the calling thread exits. */
 void it_server_start(it_server *server);
 /* Sends SIGTERM and waits for the server to exit; returns its exit status. */
 int it_server_stop(it_server *server);
