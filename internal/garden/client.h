@@ -188,8 +188,10 @@ void cf_garden_process_result_clear(cf_garden_process_result *result);
 
 /* Runs a process (spec is a ProcessSpec object, borrowed), sends stdin_data
  * (when not NULL) followed by the close-stdin message, collects stdout and
- * stderr and waits for the exit status. A Run rejected by the server
- * returns its error as cf_garden_client_call() does. */
+ * stderr and waits for the exit status. A failed stdin write is ignored,
+ * as in the Go client, because a process may exit before reading its stdin.
+ * A Run rejected by the server returns its error as cf_garden_client_call()
+ * does. */
 int cf_garden_client_run(const cf_garden_client *client, const char *handle, const json_t *spec,
                          const char *stdin_data, size_t stdin_len, cf_garden_process_result *result,
                          cf_err **err);

@@ -492,13 +492,21 @@ static int append_err(void *ctx, const char *data, size_t len, cf_err **err)
   return cf_buf_append(&result->err, data, len, err);
 }
 
-/* Sends stdin as one message, then closes it. */
-static int send_all_stdin(cf_garden_process *process, const char *data, size_t len, cf_err **err)
+/* Sends stdin as one message, then closes it. A failed write is ignored,
+ * as in the Go client. A process that exits without reading its stdin
+ * makes the server close the control connection, but the exit status sent
+ * before that close can still be read. Other connection failures show up
+ * in the wait that follows. */
+static void send_all_stdin(cf_garden_process *process, const char *data, size_t len)
 {
-  if (len > 0 && cf_garden_process_send_stdin(process, data, len, err) < 0) {
-    return -1;
+  cf_err *err = NULL;
+  if (len > 0 && cf_garden_process_send_stdin(process, data, len, &err) < 0) {
+    cf_err_free(err);
+    return;
   }
-  return cf_garden_process_close_stdin(process, err);
+  if (cf_garden_process_close_stdin(process, &err) < 0) {
+    cf_err_free(err);
+  }
 }
 
 int cf_garden_client_run(const cf_garden_client *client, const char *handle, const json_t *spec,
@@ -513,14 +521,11 @@ int cf_garden_client_run(const cf_garden_client *client, const char *handle, con
   }
   result->process_id = cf_xstrdup(process.process_id);
   result->stream_id = cf_xstrdup(process.stream_id);
-  int rc = 0;
   if (stdin_data != NULL) {
-    rc = send_all_stdin(&process, stdin_data, stdin_len, err);
+    send_all_stdin(&process, stdin_data, stdin_len);
   }
-  if (rc == 0) {
-    rc = cf_garden_process_wait(client, &process, append_out, append_err, result,
-                                &result->exit_status, err);
-  }
+  int rc = cf_garden_process_wait(client, &process, append_out, append_err, result,
+                                  &result->exit_status, err);
   cf_garden_process_clear(&process);
   if (rc < 0) {
     return cf_err_wrap(err, "run in %s", handle);

@@ -2059,6 +2059,33 @@ static void test_bind_mounts_without_image_rejected(void **state)
   destroy_container(&server.tcp, "it-conf-mounts");
 }
 
+/* A process that exits before the client has written its stdin still
+ * gives the client its exit status. The server may close the control
+ * connection before the last stdin bytes arrive. */
+static void test_run_quick_exit_big_stdin(void **state)
+{
+  (void)state;
+  create_container(&server.tcp, "it-conf-stdin-race", NULL);
+  size_t stdin_len = 1024 * 1024;
+  cf_autofree char *stdin_data = cf_xmalloc(stdin_len);
+  memset(stdin_data, 'x', stdin_len);
+  json_t *spec = json_pack("{s:s, s:{}, s:{}}", "path", "true", "rlimits", "image");
+  for (int i = 0; i < 20; i++) {
+    cf_garden_process_result result;
+    cf_garden_process_result_init(&result);
+    cf_err *err = NULL;
+    int rc = cf_garden_client_run(&server.tcp, "it-conf-stdin-race", spec, stdin_data, stdin_len,
+                                  &result, &err);
+    if (rc < 0) {
+      fail_msg("run %d of 20: %s", i + 1, err->message);
+    }
+    assert_int_equal(result.exit_status, 0);
+    cf_garden_process_result_clear(&result);
+  }
+  json_decref(spec);
+  destroy_container(&server.tcp, "it-conf-stdin-race");
+}
+
 /* An unknown stream id is an empty stream: 200, then the server closes. */
 static void test_unknown_stream_is_empty(void **state)
 {
@@ -2129,6 +2156,7 @@ int main(void)
       TEST(test_quick_exits_keep_output),
       TEST(test_bind_mounts_without_image_rejected),
       TEST(test_unknown_stream_is_empty),
+      TEST(test_run_quick_exit_big_stdin),
   };
   return cmocka_run_group_tests(tests, setup_server, teardown_server);
 }
