@@ -90,18 +90,51 @@ static int parse_key(cf_tls_config *config, const char *path)
 #endif
 }
 
+/* Reads every certificate of a PEM file into chain. mbedTLS returns a
+ * positive count when only some of them parse, which is an error here. */
+static int read_certificates(mbedtls_x509_crt *chain, const char *path, const char *what,
+                             cf_err **err)
+{
+  int rc = mbedtls_x509_crt_parse_file(chain, path);
+  if (rc > 0) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "read %s %s: %d of its certificates are invalid, so fix or remove them", what,
+                      path, rc);
+  }
+  if (rc < 0) {
+    cf_autofree char *action = cf_xasprintf("read %s %s", what, path);
+    return tls_fail(err, rc, action);
+  }
+  return 0;
+}
+
+static int check_pair(cf_tls_config *config)
+{
+#if MBEDTLS_VERSION_MAJOR >= 3
+  return mbedtls_pk_check_pair(&config->cert.pk, &config->key, mbedtls_ctr_drbg_random,
+                               &config->drbg);
+#else
+  return mbedtls_pk_check_pair(&config->cert.pk, &config->key);
+#endif
+}
+
 /* Loads the certificate chain and its key and checks that they belong
  * together. */
 static int load_identity(cf_tls_config *config, const cf_tls_paths *paths, cf_err **err)
 {
-  int rc = mbedtls_x509_crt_parse_file(&config->cert, paths->cert_path);
-  if (rc != 0) {
-    cf_autofree char *action = cf_xasprintf("read TLS certificate %s", paths->cert_path);
-    return tls_fail(err, rc, action);
+  if (read_certificates(&config->cert, paths->cert_path, "TLS certificate", err) < 0) {
+    return -1;
   }
-  rc = parse_key(config, paths->key_path);
+  int rc = parse_key(config, paths->key_path);
   if (rc != 0) {
     cf_autofree char *action = cf_xasprintf("read TLS private key %s", paths->key_path);
+    return tls_fail(err, rc, action);
+  }
+  rc = check_pair(config);
+  if (rc != 0) {
+    cf_autofree char *action =
+        cf_xasprintf("TLS private key %s does not belong to the first certificate of %s",
+                     paths->key_path, paths->cert_path);
     return tls_fail(err, rc, action);
   }
   rc = mbedtls_ssl_conf_own_cert(&config->ssl, &config->cert, &config->key);
@@ -113,10 +146,8 @@ static int load_identity(cf_tls_config *config, const cf_tls_paths *paths, cf_er
 
 static int load_ca(cf_tls_config *config, const char *path, cf_err **err)
 {
-  int rc = mbedtls_x509_crt_parse_file(&config->ca, path);
-  if (rc != 0) {
-    cf_autofree char *action = cf_xasprintf("read TLS CA certificates %s", path);
-    return tls_fail(err, rc, action);
+  if (read_certificates(&config->ca, path, "TLS CA certificates", err) < 0) {
+    return -1;
   }
   mbedtls_ssl_conf_ca_chain(&config->ssl, &config->ca, NULL);
   mbedtls_ssl_conf_authmode(&config->ssl, MBEDTLS_SSL_VERIFY_REQUIRED);

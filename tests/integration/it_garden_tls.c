@@ -465,6 +465,30 @@ static void test_tls_flag_errors(void **state)
       "--tls-key %s 2>&1 | grep -q 'read TLS certificate %s'",
       binary, depot, missing, key, missing);
   assert_int_equal(run_shell(bad_cert), 0);
+
+  cf_autofree char *server_cert = cert_file("server.pem");
+  cf_autofree char *client_key = cert_file("client.key");
+  /* timeout: a server that accepted the pair would run until killed. */
+  cf_autofree char *wrong_key =
+      cf_xasprintf("timeout 30 %s serve --depot %s --disable-network --bind-ip 127.0.0.2 "
+                   "--bind-port 1 --tls-cert %s "
+                   "--tls-key %s 2>&1 | grep -q 'TLS private key %s does not belong'",
+                   binary, depot, server_cert, client_key, client_key);
+  assert_int_equal(run_shell(wrong_key), 0);
+
+  cf_autofree char *ca = cert_file("ca.pem");
+  cf_autofree char *partial = cert_file("partial-ca.pem");
+  cf_autofree char *make_partial = cf_xasprintf(
+      "(cat %s; printf -- '-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n') "
+      "> %s",
+      ca, partial);
+  assert_int_equal(run_shell(make_partial), 0);
+  cf_autofree char *partial_ca =
+      cf_xasprintf("timeout 30 %s serve --depot %s --disable-network --bind-ip 127.0.0.2 "
+                   "--bind-port 1 --tls-cert %s "
+                   "--tls-key %s --tls-ca %s 2>&1 | grep -q '1 of its certificates are invalid'",
+                   binary, depot, server_cert, key, partial);
+  assert_int_equal(run_shell(partial_ca), 0);
 }
 
 int main(void)
