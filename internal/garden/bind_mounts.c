@@ -58,6 +58,54 @@ static int read_choice(const json_t *entry, size_t index, const char *key, long 
   return 0;
 }
 
+/* Writes path into out (of size size) with empty and "." components
+ * dropped: "//dev/./" becomes "/dev". Returns false when it does not fit. */
+static bool normalize_path(const char *path, char *out, size_t size)
+{
+  size_t len = 0;
+  for (const char *p = path; *p != '\0';) {
+    size_t n = strcspn(p, "/");
+    bool skip = n == 0 || (n == 1 && p[0] == '.');
+    if (!skip) {
+      if (len + 1 + n >= size) {
+        return false;
+      }
+      out[len++] = '/';
+      memcpy(out + len, p, n);
+      len += n;
+    }
+    p += n;
+    p += strspn(p, "/");
+  }
+  out[len] = '\0';
+  return true;
+}
+
+/* Tells whether dst_path is a mount the runtime makes itself. A bind on /dev
+ * would receive the init's device nodes in the host directory, and a bind
+ * below /proc or /sys lands on a kernel file system. */
+static bool is_runtime_mount(const char *dst_path)
+{
+  static const char *const exact[] = {"/dev", "/dev/pts", "/dev/shm"};
+  static const char *const trees[] = {"/proc", "/sys"};
+  char path[4096];
+  if (!normalize_path(dst_path, path, sizeof(path))) {
+    return false; /* too long to be one of them */
+  }
+  for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+    if (strcmp(path, exact[i]) == 0) {
+      return true;
+    }
+  }
+  for (size_t i = 0; i < sizeof(trees) / sizeof(trees[0]); i++) {
+    size_t n = strlen(trees[i]);
+    if (strncmp(path, trees[i], n) == 0 && (path[n] == '\0' || path[n] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static int parse_entry(const json_t *entry, size_t index, cf_bind_mount *out, cf_err **err)
 {
   if (!json_is_object(entry)) {
@@ -89,6 +137,13 @@ static int parse_entry(const json_t *entry, size_t index, cf_bind_mount *out, cf
     return cf_err_set(err, CF_E_INVALID,
                       "bind_mounts[%zu].dst_path %s is the container's root: give a directory "
                       "or file below it",
+                      index, out->dst_path);
+  }
+  if (is_runtime_mount(out->dst_path)) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "bind_mounts[%zu].dst_path %s is a mount the runtime makes itself (/dev, "
+                      "/dev/pts, /dev/shm, /proc, /sys and below /proc and /sys): give another "
+                      "directory",
                       index, out->dst_path);
   }
   return 0;

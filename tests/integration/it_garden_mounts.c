@@ -360,6 +360,26 @@ static void test_bad_paths_rejected(void **state)
   expect_rejected("itgm-origin", json_pack("[o]", origin), NULL, "origin 1");
 }
 
+/* A bind on /dev made the init write its device nodes into the host
+ * directory; binds on the runtime's own mounts are refused. */
+static void test_runtime_mounts_rejected(void **state)
+{
+  (void)state;
+  static const char *const destinations[] = {"/dev",  "//dev/./",    "/dev/pts", "/dev/shm",
+                                             "/proc", "/proc/sys/x", "/sys/",    "/sys/fs"};
+  for (size_t i = 0; i < sizeof(destinations) / sizeof(destinations[0]); i++) {
+    expect_rejected("itgm-runtime", json_pack("[o]", bind_mount(host_dir, destinations[i], 1)),
+                    NULL, "is a mount the runtime makes itself");
+  }
+  /* Names that only start like one of them stay allowed. */
+  json_t *mounts = json_pack("[o]", bind_mount(host_dir, "/device", 1));
+  cf_err *err = try_create("itgm-device", mounts, NULL);
+  if (err != NULL) {
+    fail_msg("create with a bind on /device: %s", err->message);
+  }
+  destroy("itgm-device");
+}
+
 /* An image whose /escape is a symlink to a host directory: a mount point
  * below it must not be made on the host. */
 static void test_symlink_destination_rejected(void **state)
@@ -398,6 +418,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_bind_keeps_source_flags, mount_flagged_sources,
                                       unmount_flagged_sources),
       cmocka_unit_test_setup_teardown(test_missing_source_fails, take_snapshot, check_leaks),
+      cmocka_unit_test_setup_teardown(test_runtime_mounts_rejected, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_bad_paths_rejected, take_snapshot, check_leaks),
       cmocka_unit_test_setup_teardown(test_symlink_destination_rejected, take_snapshot,
                                       check_leaks),
