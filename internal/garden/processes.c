@@ -714,13 +714,20 @@ static int parse_rlimits(const json_t *spec, json_t **config, cf_err **err)
       continue;
     }
     const char *type = rlimit_type(key);
-    if (type == NULL || !json_is_integer(value) || json_integer_value(value) < 0) {
+    if (type == NULL) {
       json_decref(list);
       return cf_err_set(err, CF_E_INVALID,
-                        "invalid process spec: rlimits.%s must be one of Garden's limit names "
+                        "invalid process spec: rlimits.%s is not one of Garden's limit names "
                         "(as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, "
-                        "nproc, rss, rtprio, sigpending, stack) with a non-negative integer",
+                        "nproc, rss, rtprio, sigpending, stack)",
                         key);
+    }
+    if (!json_is_integer(value) || json_integer_value(value) < 0) {
+      json_decref(list);
+      cf_autofree char *text = json_dumps(value, JSON_ENCODE_ANY);
+      return cf_err_set(err, CF_E_INVALID,
+                        "invalid process spec: rlimits.%s is %s; give a non-negative integer", key,
+                        text != NULL ? text : "not JSON");
     }
     json_array_append_new(list,
                           json_pack("{s:s, s:O, s:O}", "type", type, "hard", value, "soft", value));

@@ -458,7 +458,15 @@ static void test_rlimit_nofile_applies(void **state)
   json_t *bad = json_pack("{s:s, s:{s:i}, s:{}}", "path", "true", "rlimits", "files", 3, "image");
   assert_int_equal(cf_garden_client_run(&server.tcp, "it-keep-rlimit", bad, NULL, 0, &result, &err),
                    -1);
-  assert_non_null(strstr(err->message, "rlimits.files"));
+  assert_non_null(strstr(err->message, "rlimits.files is not one of Garden's limit names"));
+  cf_err_clear(&err);
+  json_decref(bad);
+
+  /* A known name with a bad value blames the value. */
+  bad = json_pack("{s:s, s:{s:i}, s:{}}", "path", "true", "rlimits", "nofile", -1, "image");
+  assert_int_equal(cf_garden_client_run(&server.tcp, "it-keep-rlimit", bad, NULL, 0, &result, &err),
+                   -1);
+  assert_non_null(strstr(err->message, "rlimits.nofile is -1; give a non-negative integer"));
   cf_err_clear(&err);
   json_decref(bad);
   destroy("it-keep-rlimit");
