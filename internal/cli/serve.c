@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -249,6 +250,14 @@ static int load_config(const char *path, cf_flag *flags, int count, cf_buf *stor
   bool from_command_line[MAX_FLAGS];
   for (int i = 0; i < count; i++) {
     from_command_line[i] = flags[i].seen;
+  }
+  /* A FIFO or a device would block the read, or never end. */
+  struct stat st;
+  if (stat(path, &st) < 0) {
+    return cf_err_sys(err, errno, "read config %s", path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return cf_err_set(err, CF_E_INVALID, "config %s is not a regular file; give a text file", path);
   }
   if (cf_read_file(path, storage, err) < 0) {
     return cf_err_wrap(err, "read config");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -226,6 +227,41 @@ static void test_config_errors_through_binary(void **state)
   rmdir(dir);
 }
 
+/* A FIFO as config file would block the read forever: it must be rejected
+ * before it is opened. */
+static void test_config_fifo_rejected(void **state)
+{
+  (void)state;
+  const char *binary = getenv("CFWIN_BINARY");
+  if (binary == NULL) {
+    skip();
+  }
+  char dir[] = "/tmp/cfwin-serve-config-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof(path), "%s/gdn.ini", dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  char command[1024];
+  snprintf(command, sizeof(command), "timeout 10 %s serve --config %s --depot %s/depot 2>&1",
+           binary, path, dir);
+  FILE *out = popen(command, "r");
+  assert_non_null(out);
+  char text[4096] = {0};
+  size_t n = fread(text, 1, sizeof(text) - 1, out);
+  text[n] = '\0';
+  int status = pclose(out);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 2);
+  if (strstr(text, "is not a regular file") == NULL) {
+    fail_msg("output lacks the reason: %s", text);
+  }
+  remove(path);
+  char depot[256];
+  snprintf(depot, sizeof(depot), "%s/depot", dir);
+  rmdir(depot);
+  rmdir(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -235,6 +271,7 @@ int main(void)
       cmocka_unit_test(test_config_command_line_wins),
       cmocka_unit_test(test_config_errors_name_line_key_value),
       cmocka_unit_test(test_config_errors_through_binary),
+      cmocka_unit_test(test_config_fifo_rejected),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
