@@ -59,7 +59,7 @@ int cf_client_open(const cf_garden_client *client, cf_garden_conn *conn, cf_err 
   if (cf_tls_client_connect(client->tls, &io, name != NULL ? name : "localhost", &conn->tls, err) <
       0) {
     cf_client_io_close(&conn->sock);
-    return cf_err_wrap(err, "TLS handshake with %s", name != NULL ? name : client->socket_path);
+    return -1; /* the message names the handshake and the server already */
   }
   return 0;
 }
