@@ -13,7 +13,10 @@
 set(CFWIN_DEPS_PREFIX "${PROJECT_BINARY_DIR}/deps/linux" CACHE PATH
   "Install prefix of the static libraries built by cmake/deps/build-deps.sh")
 
-if(NOT EXISTS "${CFWIN_DEPS_PREFIX}/lib/pkgconfig/libcurl.pc")
+# The script runs at every configure unless the prefix is a complete
+# directory of the caller's: with a warm cache it only points the prefix's
+# link at the build for the current script and source versions.
+if(IS_SYMLINK "${CFWIN_DEPS_PREFIX}" OR NOT EXISTS "${CFWIN_DEPS_PREFIX}/lib/pkgconfig/libcurl.pc")
   message(STATUS "Building static dependencies into ${CFWIN_DEPS_PREFIX} (cached)")
   execute_process(
     COMMAND ${PROJECT_SOURCE_DIR}/cmake/deps/build-deps.sh linux ${CFWIN_DEPS_PREFIX}

@@ -35,8 +35,15 @@ if [ -z "$prefix" ]; then
   echo "usage: $0 linux|windows PREFIX" >&2
   exit 2
 fi
-mkdir -p "$prefix"
-prefix=$(cd "$prefix" && pwd)
+# PREFIX becomes a symbolic link to the cached build. A real directory
+# there is someone else's, so it is never replaced unless it is empty.
+mkdir -p "$(dirname "$prefix")"
+prefix="$(cd "$(dirname "$prefix")" && pwd)/$(basename "$prefix")"
+if [ -d "$prefix" ] && [ ! -L "$prefix" ] && [ -n "$(ls -A "$prefix")" ]; then
+  echo "build-deps: $prefix is a directory this script did not make; remove it or pass" \
+    "another PREFIX" >&2
+  exit 1
+fi
 cache=${CFWIN_DEPS_CACHE:-$(dirname "$prefix")/deps-cache}
 mkdir -p "$cache/src"
 cache=$(cd "$cache" && pwd)
@@ -376,6 +383,9 @@ else
   log "cold build of $target dependencies took $(($(date +%s) - started)) s"
 fi
 
-rm -rf "$prefix"
-mkdir -p "$(dirname "$prefix")"
-ln -sfn "$cached" "$prefix"
+if [ -L "$prefix" ]; then
+  rm -f "$prefix"
+elif [ -d "$prefix" ]; then
+  rmdir "$prefix"
+fi
+ln -s "$cached" "$prefix"
