@@ -400,14 +400,19 @@ int cf_backend_limits(cf_backend *backend, const char *handle, cf_limits_record 
 int cf_backend_check_usage(cf_backend *backend, const char *handle, cf_container_usage *usage,
                            cf_err **err)
 {
-  cf_container_usage read = {0};
-  if (cf_runtime_container_usage(handle, &read, err) < 0) {
-    return cf_err_wrap(err, "read cgroup usage of container %s", handle);
+  uint64_t oom_kills = 0;
+  if (usage == NULL) {
+    /* Info needs only the OOM kill count, which is in one cgroup file. */
+    if (cf_runtime_container_oom_kills(handle, &oom_kills, err) < 0) {
+      return cf_err_wrap(err, "read the OOM kill count of container %s", handle);
+    }
+  } else {
+    if (cf_runtime_container_usage(handle, usage, err) < 0) {
+      return cf_err_wrap(err, "read cgroup usage of container %s", handle);
+    }
+    oom_kills = usage->memory_oom_kills;
   }
-  if (usage != NULL) {
-    *usage = read;
-  }
-  if (read.memory_oom_kills == 0) {
+  if (oom_kills == 0) {
     return 0;
   }
   bool added = false;
@@ -416,7 +421,7 @@ int cf_backend_check_usage(cf_backend *backend, const char *handle, cf_container
   }
   if (added) {
     cf_log(CF_LOG_INFO, "container.out-of-memory", "{s:s, s:I}", "handle", handle, "oom-kills",
-           (json_int_t)read.memory_oom_kills);
+           (json_int_t)oom_kills);
   }
   return 0;
 }

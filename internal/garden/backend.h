@@ -111,7 +111,8 @@ int cf_backend_limits(cf_backend *backend, const char *handle, cf_limits_record 
 
 /* Reads the container's cgroup figures into *usage and records the
  * CF_EVENT_OUT_OF_MEMORY event (once) when the kernel has killed a process
- * of it for its memory limit. usage may be NULL. */
+ * of it for its memory limit. With usage NULL it reads only the OOM kill
+ * count. */
 int cf_backend_check_usage(cf_backend *backend, const char *handle, cf_container_usage *usage,
                            cf_err **err);
 

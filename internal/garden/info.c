@@ -3,7 +3,7 @@
  * Info and BulkInfo: a container's state, events, addresses, properties,
  * directory and processes, as Garden's ContainerInfo. Both run on the loop
  * thread, because the process list lives there. The cgroup read that finds
- * OOM kills is a few small file reads.
+ * OOM kills is one small file read.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -155,6 +155,12 @@ typedef struct cf_container_usage {
  * has no cgroup. */
 int cf_runtime_container_usage(const char *handle, cf_container_usage *out, cf_err **err);
 
+/* Reads how many processes of the container handle the kernel killed for
+ * its memory limit. It reads one cgroup file, where
+ * cf_runtime_container_usage() reads them all. CF_E_NOT_FOUND when the
+ * container has no cgroup. */
+int cf_runtime_container_oom_kills(const char *handle, uint64_t *count, cf_err **err);
+
 /* Formats the cgroup statistics of the container handle as `events --stats`
  * prints them: winc's document plus runc's throttling, usage and limit keys,
  * indented by 2 spaces with no final newline. *json is freed by the caller.

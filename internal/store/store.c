@@ -242,8 +242,10 @@ void cf_store_close(cf_store *store)
   if (store->in_transaction) {
     cf_store_rollback(store);
   }
-  /* Every statement is finalized before its call returns, so nothing keeps
-   * the connection open. The _v2 variant would free it in any case. */
+  /* The cached statements are the only ones left, because every other
+   * statement is finalized before its call returns. The _v2 variant would
+   * free the connection in any case. */
+  cf_store__finalize_cached(store);
   sqlite3_close_v2(store->db);
   pthread_mutex_destroy(&store->mutex);
   free(store->path);

@@ -107,8 +107,8 @@ int cf_store_container_get(cf_store *store, const char *handle, cf_container_rec
   memset(out, 0, sizeof(*out));
 
   CF_STORE_LOCK(store);
-  sqlite3_stmt *stmt cf_autofinalize = NULL;
-  if (sqlite3_prepare_v2(store->db, select_sql, -1, &stmt, NULL) != SQLITE_OK ||
+  sqlite3_stmt *stmt cf_autoreset = NULL;
+  if (cf_store__prepare_cached(store, select_sql, &stmt) != SQLITE_OK ||
       cf_store__bind_text(stmt, 1, handle) != SQLITE_OK) {
     return cf_store__fail(store, err, "read container %s", handle);
   }
@@ -203,10 +203,10 @@ int cf_store_container_delete(cf_store *store, const char *handle, cf_err **err)
 
 int cf_store__container_exists(cf_store *store, const char *handle, bool *exists, cf_err **err)
 {
+  static const char exists_sql[] = "SELECT 1 FROM containers WHERE handle = ?1";
   CF_STORE_LOCK(store);
-  sqlite3_stmt *stmt cf_autofinalize = NULL;
-  if (sqlite3_prepare_v2(store->db, "SELECT 1 FROM containers WHERE handle = ?1", -1, &stmt,
-                         NULL) != SQLITE_OK ||
+  sqlite3_stmt *stmt cf_autoreset = NULL;
+  if (cf_store__prepare_cached(store, exists_sql, &stmt) != SQLITE_OK ||
       cf_store__bind_text(stmt, 1, handle) != SQLITE_OK) {
     return cf_store__fail(store, err, "look up container %s", handle);
   }

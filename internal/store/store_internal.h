@@ -15,11 +15,21 @@
 #include "base/err.h"
 #include "store/store.h"
 
+/* A prepared statement kept for the life of the connection, keyed by the
+ * address of its SQL text. */
+typedef struct cf_store__cached_stmt {
+  const char *sql;
+  sqlite3_stmt *stmt;
+} cf_store__cached_stmt;
+
 struct cf_store {
   sqlite3 *db;           /* opened with SQLITE_OPEN_FULLMUTEX */
   char *path;            /* <dir>/cfwin.db, for messages */
   pthread_mutex_t mutex; /* recursive, held by every public call */
   bool in_transaction;   /* true from cf_store_begin() to commit or rollback */
+  /* Statements prepared by cf_store__prepare_cached(), finalized on close. */
+  cf_store__cached_stmt *cached;
+  size_t cached_count;
 };
 
 /* Schema migrations, oldest first. Migration i moves the schema from version
@@ -42,6 +52,24 @@ void cf_store__finalizep(sqlite3_stmt **stmt);
   cf_store *store_lock_ __attribute__((cleanup(cf_store__unlockp), unused)) = cf_store__lock(store)
 
 #define cf_autofinalize __attribute__((cleanup(cf_store__finalizep)))
+
+/* Sets *stmt to the store's prepared statement for sql, preparing it with
+ * SQLITE_PREPARE_PERSISTENT on first use, and returns an SQLite result
+ * code. The cache is keyed by the address of sql, so sql must be a string
+ * with static storage duration. The caller holds the mutex, declares *stmt
+ * with cf_autoreset, and must not use a statement that a caller further up
+ * the stack is still stepping. */
+int cf_store__prepare_cached(cf_store *store, const char *sql, sqlite3_stmt **stmt);
+/* Resets *stmt and clears its bindings when it is not NULL, for
+ * __attribute__((cleanup)). A reset statement keeps no read transaction open. */
+void cf_store__resetp(sqlite3_stmt **stmt);
+/* Finalizes every cached statement. cf_store_close() calls it before it
+ * closes the connection. */
+void cf_store__finalize_cached(cf_store *store);
+
+/* Resets a cached statement at the end of the enclosing block. Declare it
+ * after CF_STORE_LOCK, so the reset runs while the mutex is still held. */
+#define cf_autoreset __attribute__((cleanup(cf_store__resetp)))
 
 /* Sets *err to "store: <context>: <sqlite3_errmsg>" and returns -1. The code
  * is CF_E_BUSY when the database stayed locked past the busy timeout,

@@ -149,8 +149,8 @@ int cf_store_event_list(cf_store *store, const char *handle, char ***events, siz
   *count = 0;
 
   CF_STORE_LOCK(store);
-  sqlite3_stmt *stmt cf_autofinalize = NULL;
-  if (sqlite3_prepare_v2(store->db, event_list_sql, -1, &stmt, NULL) != SQLITE_OK ||
+  sqlite3_stmt *stmt cf_autoreset = NULL;
+  if (cf_store__prepare_cached(store, event_list_sql, &stmt) != SQLITE_OK ||
       cf_store__bind_text(stmt, 1, handle) != SQLITE_OK) {
     return cf_store__fail(store, err, "list events of container %s", handle);
   }

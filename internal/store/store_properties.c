@@ -122,8 +122,8 @@ static void append_property(cf_property **props, size_t *count, size_t *capacity
 static int read_properties(cf_store *store, const char *handle, cf_property **props, size_t *count,
                            cf_err **err)
 {
-  sqlite3_stmt *stmt cf_autofinalize = NULL;
-  if (sqlite3_prepare_v2(store->db, list_sql, -1, &stmt, NULL) != SQLITE_OK ||
+  sqlite3_stmt *stmt cf_autoreset = NULL;
+  if (cf_store__prepare_cached(store, list_sql, &stmt) != SQLITE_OK ||
       cf_store__bind_text(stmt, 1, handle) != SQLITE_OK) {
     return cf_store__fail(store, err, "list properties of container %s", handle);
   }

@@ -40,6 +40,46 @@ void cf_store__finalizep(sqlite3_stmt **stmt)
   *stmt = NULL;
 }
 
+int cf_store__prepare_cached(cf_store *store, const char *sql, sqlite3_stmt **stmt)
+{
+  for (size_t i = 0; i < store->cached_count; i++) {
+    if (store->cached[i].sql == sql) {
+      *stmt = store->cached[i].stmt;
+      return SQLITE_OK;
+    }
+  }
+  *stmt = NULL;
+  sqlite3_stmt *prepared = NULL;
+  int rc = sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &prepared, NULL);
+  if (rc != SQLITE_OK) {
+    return rc;
+  }
+  store->cached = cf_xrealloc(store->cached, (store->cached_count + 1) * sizeof(*store->cached));
+  store->cached[store->cached_count++] = (cf_store__cached_stmt){.sql = sql, .stmt = prepared};
+  *stmt = prepared;
+  return SQLITE_OK;
+}
+
+void cf_store__resetp(sqlite3_stmt **stmt)
+{
+  if (*stmt == NULL) {
+    return;
+  }
+  /* The result repeats the last step's error, which the caller has handled. */
+  (void)sqlite3_reset(*stmt);
+  sqlite3_clear_bindings(*stmt);
+}
+
+void cf_store__finalize_cached(cf_store *store)
+{
+  for (size_t i = 0; i < store->cached_count; i++) {
+    sqlite3_finalize(store->cached[i].stmt);
+  }
+  free(store->cached);
+  store->cached = NULL;
+  store->cached_count = 0;
+}
+
 static enum cf_code code_for_sqlite(int rc)
 {
   switch (rc & 0xff) {

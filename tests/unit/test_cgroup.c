@@ -897,6 +897,31 @@ static void open_from_other_process(void **state)
   destroy_cgroup(f);
 }
 
+/* Opening one controller's hierarchy finds that directory and no other. */
+static void open_memory_controller_only(void **state)
+{
+  fixture *f = real_fixture(state);
+  cf_cgroup *cg = create_cgroup(f, "onectl");
+  cf_err *err = NULL;
+  cf_cgroup *opened = NULL;
+  assert_int_equal(
+      cf_cgroup_open_controller(f->layout, &f->config, "onectl", CF_CGROUP_MEMORY, &opened, &err),
+      0);
+  assert_string_equal(cf_cgroup_dir(opened, CF_CGROUP_MEMORY), cf_cgroup_dir(cg, CF_CGROUP_MEMORY));
+  assert_null(cf_cgroup_dir(opened, CF_CGROUP_PIDS));
+  uint64_t kills = 99;
+  assert_int_equal(cf_cgroup_oom_kill_count(opened, &kills, &err), 0);
+  assert_int_equal(kills, 0);
+  cf_cgroup_free(opened);
+
+  assert_int_equal(cf_cgroup_open_controller(f->layout, &f->config, "no-such-cgroup",
+                                             CF_CGROUP_MEMORY, &opened, &err),
+                   -1);
+  assert_int_equal(err->code, CF_E_NOT_FOUND);
+  cf_err_free(err);
+  destroy_cgroup(f);
+}
+
 static void stats_of_real_cgroup(void **state)
 {
   fixture *f = real_fixture(state);
@@ -962,6 +987,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(kill_through_v1_freezer, real_setup, real_teardown),
       cmocka_unit_test_setup_teardown(destroy_is_idempotent, real_setup, real_teardown),
       cmocka_unit_test_setup_teardown(open_from_other_process, real_setup, real_teardown),
+      cmocka_unit_test_setup_teardown(open_memory_controller_only, real_setup, real_teardown),
       cmocka_unit_test_setup_teardown(stats_of_real_cgroup, real_setup, real_teardown),
   };
   int failed = cmocka_run_group_tests(pure, NULL, NULL);

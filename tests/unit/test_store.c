@@ -448,6 +448,68 @@ static void test_container_insert_duplicate_handle(void **state)
   cf_container_record_clear(&got);
 }
 
+/* Counts the statements prepared on db that are not finalized, and fails
+ * when one of them is still in the middle of a step. */
+static size_t count_idle_statements(sqlite3 *db)
+{
+  size_t count = 0;
+  for (sqlite3_stmt *stmt = sqlite3_next_stmt(db, NULL); stmt != NULL;
+       stmt = sqlite3_next_stmt(db, stmt)) {
+    if (sqlite3_stmt_busy(stmt)) {
+      fail_msg("statement left unreset: %s", sqlite3_sql(stmt));
+    }
+    count++;
+  }
+  return count;
+}
+
+/* Runs the store queries of a Garden Info request for handle. */
+static void read_info(cf_store *store, const char *handle)
+{
+  cf_err *err = NULL;
+  cf_container_record record = {0};
+  assert_ok(cf_store_container_get(store, handle, &record, &err), &err);
+  assert_string_equal(record.handle, handle);
+  cf_container_record_clear(&record);
+
+  char **events = NULL;
+  size_t event_count = 0;
+  assert_ok(cf_store_event_list(store, handle, &events, &event_count, &err), &err);
+  cf_strv_free(events, event_count);
+
+  cf_property *props = NULL;
+  size_t prop_count = 0;
+  assert_ok(cf_store_property_list(store, handle, &props, &prop_count, &err), &err);
+  assert_int_equal(prop_count, 1);
+  assert_string_equal(props[0].value, handle);
+  cf_properties_free(props, prop_count);
+}
+
+static void test_info_statements_stay_prepared(void **state)
+{
+  struct fixture *f = *state;
+  insert_container(f->store, "first");
+  insert_container(f->store, "second");
+  set_property(f->store, "first", "name", "first");
+  set_property(f->store, "second", "name", "second");
+  assert_int_equal(count_idle_statements(f->store->db), 0);
+
+  /* Container record, existence check, events and properties. */
+  read_info(f->store, "first");
+  assert_int_equal(count_idle_statements(f->store->db), 4);
+
+  /* A lookup that fails leaves the statement ready for the next handle. */
+  cf_err *err = NULL;
+  cf_container_record record = {0};
+  assert_error(cf_store_container_get(f->store, "missing", &record, &err), &err, CF_E_NOT_FOUND,
+               "unknown handle: missing");
+  read_info(f->store, "second");
+  assert_int_equal(count_idle_statements(f->store->db), 4);
+
+  cf_store__finalize_cached(f->store);
+  assert_int_equal(count_idle_statements(f->store->db), 0);
+}
+
 static void test_container_unknown_handle(void **state)
 {
   struct fixture *f = *state;
@@ -1067,6 +1129,7 @@ int main(void)
       STORE_TEST(test_current_schema_runs_no_migration),
       STORE_TEST(test_container_insert_duplicate_handle),
       STORE_TEST(test_container_unknown_handle),
+      STORE_TEST(test_info_statements_stay_prepared),
       STORE_TEST(test_container_setters_update_fields),
       STORE_TEST(test_container_rejects_invalid_state),
       STORE_TEST(test_property_set_get_replace),

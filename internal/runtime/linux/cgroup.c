@@ -236,14 +236,13 @@ int cf_cgroup_create(const cf_cgroup_layout *layout, const cf_cgroup_config *con
   return 0;
 }
 
-int cf_cgroup_open(const cf_cgroup_layout *layout, const cf_cgroup_config *config,
-                   const char *handle, cf_cgroup **out, cf_err **err)
+/* Opens the directories of handle in the target hierarchies that have one. */
+static int open_targets(const target *targets, size_t count, const cf_cgroup_config *config,
+                        const char *handle, cf_cgroup **out, cf_err **err)
 {
   if (check_names(config, handle, err) < 0) {
     return cf_err_wrap(err, "open cgroup");
   }
-  target targets[CG_DIRS_MAX];
-  size_t count = select_targets(layout, targets);
   cf_cgroup *cg = cf_xcalloc(1, sizeof(*cg));
   cg->handle = cf_xstrdup(handle);
   for (size_t i = 0; i < count; i++) {
@@ -263,6 +262,29 @@ int cf_cgroup_open(const cf_cgroup_layout *layout, const cf_cgroup_config *confi
   }
   *out = cg;
   return 0;
+}
+
+int cf_cgroup_open(const cf_cgroup_layout *layout, const cf_cgroup_config *config,
+                   const char *handle, cf_cgroup **out, cf_err **err)
+{
+  target targets[CG_DIRS_MAX];
+  size_t count = select_targets(layout, targets);
+  return open_targets(targets, count, config, handle, out, err);
+}
+
+int cf_cgroup_open_controller(const cf_cgroup_layout *layout, const cf_cgroup_config *config,
+                              const char *handle, unsigned controller, cf_cgroup **out,
+                              cf_err **err)
+{
+  const cf_cgroup_hierarchy *h = cf_cgroup_layout_find(layout, controller);
+  if (h == NULL) {
+    return cf_err_set(err, CF_E_NOT_FOUND,
+                      "open cgroup %s: the host has no hierarchy with controller %#x", handle,
+                      controller);
+  }
+  /* A co-mounted v1 hierarchy (cpu,cpuacct) serves all its controllers. */
+  target only = {.hierarchy = h, .controllers = h->v2 ? controller : h->controllers};
+  return open_targets(&only, 1, config, handle, out, err);
 }
 
 void cf_cgroup_free(cf_cgroup *cg)

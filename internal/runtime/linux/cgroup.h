@@ -113,6 +113,13 @@ int cf_cgroup_create(const cf_cgroup_layout *layout, const cf_cgroup_config *con
 int cf_cgroup_open(const cf_cgroup_layout *layout, const cf_cgroup_config *config,
                    const char *handle, cf_cgroup **out, cf_err **err);
 
+/* Opens the existing cgroup of handle like cf_cgroup_open(), but only in the
+ * hierarchy of controller (one CF_CGROUP_* bit), so a reader of one
+ * controller's files pays one stat() instead of one per hierarchy. */
+int cf_cgroup_open_controller(const cf_cgroup_layout *layout, const cf_cgroup_config *config,
+                              const char *handle, unsigned controller, cf_cgroup **out,
+                              cf_err **err);
+
 /* Frees the object only; the cgroup stays. NULL is allowed. */
 void cf_cgroup_free(cf_cgroup *cg);
 

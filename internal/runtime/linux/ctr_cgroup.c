@@ -124,15 +124,20 @@ int cf_ctr_cgroup_create(const cf_container_spec *spec, cf_cgroup **out, cf_err 
   return 0;
 }
 
+static int no_memory_hierarchy(const char *handle, cf_err **err)
+{
+  return cf_err_set(err, CF_E_NOT_FOUND,
+                    "container %s has no cgroup: the host has no cgroup hierarchy with the "
+                    "memory controller",
+                    handle);
+}
+
 int cf_ctr_cgroup_open(const char *handle, cf_cgroup **out, cf_err **err)
 {
   *out = NULL;
   const cf_cgroup_layout *layout = usable_layout();
   if (layout == NULL) {
-    return cf_err_set(err, CF_E_NOT_FOUND,
-                      "container %s has no cgroup: the host has no cgroup hierarchy with the "
-                      "memory controller",
-                      handle);
+    return no_memory_hierarchy(handle, err);
   }
   return cf_cgroup_open(layout, &default_config, handle, out, err);
 }
@@ -287,6 +292,22 @@ int cf_runtime_container_usage(const char *handle, cf_container_usage *out, cf_e
     }
   }
   free(stats);
+  cf_cgroup_free(cg);
+  return rc;
+}
+
+int cf_runtime_container_oom_kills(const char *handle, uint64_t *count, cf_err **err)
+{
+  *count = 0;
+  const cf_cgroup_layout *layout = usable_layout();
+  if (layout == NULL) {
+    return no_memory_hierarchy(handle, err);
+  }
+  cf_cgroup *cg = NULL;
+  if (cf_cgroup_open_controller(layout, &default_config, handle, CF_CGROUP_MEMORY, &cg, err) < 0) {
+    return -1;
+  }
+  int rc = cf_cgroup_oom_kill_count(cg, count, err);
   cf_cgroup_free(cg);
   return rc;
 }
