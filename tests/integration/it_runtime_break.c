@@ -273,6 +273,38 @@ static void test_missing_bind_source_names_the_mount(void **state)
   assert_failed_with(&r, expected);
 }
 
+/* A file bind on a FIFO of the root filesystem made create wait forever for
+ * a writer, because the mount point was opened for writing. */
+static void test_file_bind_on_fifo_does_not_hang(void **state)
+{
+  (void)state;
+  cf_autofree char *source = cf_path_join(server.dir, "bind-source");
+  FILE *f = fopen(source, "w");
+  assert_non_null(f);
+  fputs("from the host\n", f);
+  fclose(f);
+  cf_autofree char *fifo = cf_path_join(rootfs, "fifo-point");
+  assert_int_equal(mkfifo(fifo, 0644), 0);
+  json_t *bind = json_pack("{s:s, s:s, s:s, s:[s]}", "destination", "/fifo-point", "type", "bind",
+                           "source", source, "options", "rbind");
+  json_t *mounts = json_pack("[o, o, o]", proc_mount(), dev_mount("/dev"), bind);
+  cf_autofree char *dir = write_bundle("fifobind", config_with(mounts));
+  result r = RT("create", "--bundle", dir, "fifobind");
+  int create_status = r.status;
+  result_clear(&r);
+  if (create_status == 0) {
+    RT_OK("start", "fifobind");
+    r = RT("exec", "fifobind", "cat", "/fifo-point");
+  }
+  /* Removing the FIFO earlier would detach the bind mount on it. */
+  result deleted = RT("delete", "--force", "fifobind");
+  result_clear(&deleted);
+  unlink(fifo);
+  assert_int_equal(create_status, 0);
+  assert_string_equal(r.out, "from the host\n");
+  result_clear(&r);
+}
+
 /* Mounts without /dev leave the init without /dev/null. */
 static void test_bundle_without_dev_is_explained(void **state)
 {
@@ -427,6 +459,7 @@ int main(void)
       TEST(test_mount_destination_cannot_leave_the_root),
       TEST(test_mount_destination_spellings_of_dev),
       TEST(test_missing_bind_source_names_the_mount),
+      TEST(test_file_bind_on_fifo_does_not_hang),
       TEST(test_bundle_without_dev_is_explained),
       TEST(test_network_path_must_be_a_network_namespace),
       TEST(test_memory_limit_too_low_for_the_init),

@@ -224,7 +224,9 @@ static int make_mount_path(cf_init_plan *plan, char *path, bool file)
   if (!file) {
     return 0;
   }
-  int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  /* O_NONBLOCK: a FIFO of the image at the mount point must not wait for a
+   * writer. */
+  int fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
   if (fd < 0) {
     return FAIL(plan, "create mount point ", plan->target, "/", path);
   }
