@@ -461,20 +461,43 @@ static int load_env(const char *text, json_t **env, cf_err **err)
   return 0;
 }
 
+/* Returns whether two "NAME=value" entries set the same variable. An
+ * entry without '=' is its own name. */
+static bool env_same_name(const char *a, const char *b)
+{
+  size_t a_len = strcspn(a, "=");
+  return a_len == strcspn(b, "=") && strncmp(a, b, a_len) == 0;
+}
+
 /* The process's environment: the container's (image, then container
- * spec), then the process spec's own. The strings are borrowed from
+ * spec), then the process spec's own. A variable set more than once keeps
+ * only its last entry, so the process's value replaces the container's and
+ * the container spec's replaces the image's. The strings are borrowed from
  * stored_env and spec; free the array with free(). */
 static const char **merge_env(const json_t *stored_env, const cf_process_spec *spec, size_t *count)
 {
   size_t stored_count = json_array_size(stored_env);
-  *count = stored_count + spec->env_count;
-  const char **env = cf_xcalloc(*count + 1, sizeof(*env));
+  size_t all_count = stored_count + spec->env_count;
+  cf_autofree const char **all = cf_xcalloc(all_count + 1, sizeof(*all));
   for (size_t i = 0; i < stored_count; i++) {
-    env[i] = json_string_value(json_array_get(stored_env, i));
+    all[i] = json_string_value(json_array_get(stored_env, i));
   }
   for (size_t i = 0; i < spec->env_count; i++) {
-    env[stored_count + i] = spec->env[i];
+    all[stored_count + i] = spec->env[i];
   }
+  const char **env = cf_xcalloc(all_count + 1, sizeof(*env));
+  size_t n = 0;
+  for (size_t i = 0; i < all_count; i++) {
+    /* A stored entry that is not a JSON string has no value to pass on. */
+    bool skip = all[i] == NULL;
+    for (size_t later = i + 1; later < all_count && !skip; later++) {
+      skip = all[later] != NULL && env_same_name(all[i], all[later]);
+    }
+    if (!skip) {
+      env[n++] = all[i];
+    }
+  }
+  *count = n;
   return env;
 }
 
