@@ -95,20 +95,42 @@ static json_t *mapped_ports_json(const json_t *props)
   return ports;
 }
 
+/* Reads the container's record, events and properties in one read
+ * transaction. Returns -1 with *err, and then nothing to free. */
+static int read_info_records(cf_store *store, const char *handle, cf_container_record *record,
+                             json_t **events, json_t **props, cf_err **err)
+{
+  if (cf_store_read_begin(store, err) < 0) {
+    return -1;
+  }
+  *events = NULL;
+  *props = NULL;
+  if (cf_store_container_get(store, handle, record, err) == 0) {
+    *events = events_json(store, handle, err);
+  }
+  if (*events != NULL) {
+    *props = cf_properties_json(store, handle, err);
+  }
+  cf_store_read_end(store);
+  if (*props == NULL) {
+    json_decref(*events);
+    *events = NULL;
+    cf_container_record_clear(record);
+    return -1;
+  }
+  return 0;
+}
+
 /* The ContainerInfo of a usable container, or NULL with *err. */
 static json_t *info_json(cf_server *server, const char *handle, cf_err **err)
 {
   cf_store *store = cf_backend_store(server->backend);
-  cf_container_record record = {0};
-  if (cf_store_container_get(store, handle, &record, err) < 0) {
-    return NULL;
-  }
+  /* Before the read transaction, because recording an OOM event writes. */
   check_oom(server, handle);
-  json_t *events = events_json(store, handle, err);
-  json_t *props = events != NULL ? cf_properties_json(store, handle, err) : NULL;
-  if (props == NULL) {
-    json_decref(events);
-    cf_container_record_clear(&record);
+  cf_container_record record = {0};
+  json_t *events = NULL;
+  json_t *props = NULL;
+  if (read_info_records(store, handle, &record, &events, &props, err) < 0) {
     return NULL;
   }
   const char *state = strcmp(record.state, CF_CONTAINER_STOPPED) == 0 ? "stopped" : "active";

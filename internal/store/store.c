@@ -294,6 +294,39 @@ int cf_store_commit(cf_store *store, cf_err **err)
   return rc;
 }
 
+int cf_store_read_begin(cf_store *store, cf_err **err)
+{
+  static const char begin_sql[] = "BEGIN DEFERRED";
+  cf_store__lock(store);
+  sqlite3_stmt *stmt = NULL;
+  int rc = 0;
+  if (cf_store__prepare_cached(store, begin_sql, &stmt) != SQLITE_OK ||
+      sqlite3_step(stmt) != SQLITE_DONE) {
+    rc = cf_store__fail(store, err, "begin read transaction");
+  }
+  cf_store__resetp(&stmt);
+  if (rc < 0) {
+    cf_store__unlock(store);
+  }
+  return rc;
+}
+
+void cf_store_read_end(cf_store *store)
+{
+  static const char commit_sql[] = "COMMIT";
+  sqlite3_stmt *stmt = NULL;
+  if (cf_store__prepare_cached(store, commit_sql, &stmt) == SQLITE_OK) {
+    sqlite3_step(stmt);
+  }
+  cf_store__resetp(&stmt);
+  /* A read transaction has nothing to lose, so a failed COMMIT is rolled
+   * back, which always ends the transaction. */
+  if (!sqlite3_get_autocommit(store->db)) {
+    sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+  }
+  cf_store__unlock(store);
+}
+
 void cf_store_rollback(cf_store *store)
 {
   CF_STORE_LOCK(store);

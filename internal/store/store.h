@@ -42,6 +42,17 @@ int cf_store_commit(cf_store *store, cf_err **err);
 /* Never fails in a way the caller can act on; logs nothing. */
 void cf_store_rollback(cf_store *store);
 
+/* Starts a deferred read transaction, so that the reads up to
+ * cf_store_read_end() see one snapshot and take the database's shared lock
+ * once instead of once per query. Holds the store's mutex until
+ * cf_store_read_end(), which the same thread must call. Fails inside a
+ * transaction that cf_store_begin() opened. */
+int cf_store_read_begin(cf_store *store, cf_err **err);
+/* Ends the read transaction and releases the mutex. A failed COMMIT is
+ * rolled back, so only reads belong between the two calls: a write made
+ * there may be lost without an error. */
+void cf_store_read_end(cf_store *store);
+
 /* Container states, in lifecycle order. */
 #define CF_CONTAINER_CREATING "creating"
 #define CF_CONTAINER_CREATED "created"

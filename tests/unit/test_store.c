@@ -510,6 +510,37 @@ static void test_info_statements_stay_prepared(void **state)
   assert_int_equal(count_idle_statements(f->store->db), 0);
 }
 
+static void test_read_transaction_one_snapshot(void **state)
+{
+  struct fixture *f = *state;
+  insert_container(f->store, "early");
+  cf_err *err = NULL;
+  assert_ok(cf_store_read_begin(f->store, &err), &err);
+  cf_container_record record = {0};
+  assert_ok(cf_store_container_get(f->store, "early", &record, &err), &err);
+  cf_container_record_clear(&record);
+
+  /* A row another connection commits now is not in this snapshot. */
+  sqlite3 *db = open_raw(f->dir);
+  exec_raw(db, "UPDATE containers SET state = 'stopped' WHERE handle = 'early'");
+  assert_ok(cf_store_container_get(f->store, "early", &record, &err), &err);
+  assert_string_equal(record.state, CF_CONTAINER_CREATED);
+  cf_container_record_clear(&record);
+  cf_store_read_end(f->store);
+
+  assert_ok(cf_store_container_get(f->store, "early", &record, &err), &err);
+  assert_string_equal(record.state, CF_CONTAINER_STOPPED);
+  cf_container_record_clear(&record);
+  sqlite3_close(db);
+
+  /* A read transaction cannot start inside a write transaction. */
+  assert_ok(cf_store_begin(f->store, &err), &err);
+  assert_int_equal(cf_store_read_begin(f->store, &err), -1);
+  assert_non_null(err);
+  cf_err_clear(&err);
+  assert_ok(cf_store_commit(f->store, &err), &err);
+}
+
 static void test_container_unknown_handle(void **state)
 {
   struct fixture *f = *state;
@@ -1130,6 +1161,7 @@ int main(void)
       STORE_TEST(test_container_insert_duplicate_handle),
       STORE_TEST(test_container_unknown_handle),
       STORE_TEST(test_info_statements_stay_prepared),
+      STORE_TEST(test_read_transaction_one_snapshot),
       STORE_TEST(test_container_setters_update_fields),
       STORE_TEST(test_container_rejects_invalid_state),
       STORE_TEST(test_property_set_get_replace),
