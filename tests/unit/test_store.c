@@ -520,7 +520,7 @@ static void test_read_transaction_one_snapshot(void **state)
   assert_ok(cf_store_container_get(f->store, "early", &record, &err), &err);
   cf_container_record_clear(&record);
 
-  /* A row another connection commits now is not in this snapshot. */
+  /* An update that another connection commits now is not in this snapshot. */
   sqlite3 *db = open_raw(f->dir);
   exec_raw(db, "UPDATE containers SET state = 'stopped' WHERE handle = 'early'");
   assert_ok(cf_store_container_get(f->store, "early", &record, &err), &err);
