@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -25,6 +26,9 @@
 /* Exit status of a process that failed before execve(); the caller gets the
  * reported error instead and reaps the process. */
 #define EXIT_SETUP_FAILED 127
+
+/* Exit status of a process whose user may not enter its working directory. */
+#define EXIT_NO_ACCESS 1
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -126,12 +130,41 @@ static int switch_user(cf_exec_plan *plan)
   return 0;
 }
 
+/* Writes the strings given, up to a NULL, to the process's stderr. */
+static void write_stderr(const char *first, ...)
+{
+  va_list ap;
+  va_start(ap, first);
+  for (const char *s = first; s != NULL; s = va_arg(ap, const char *)) {
+    size_t len = strlen(s);
+    while (len > 0) {
+      ssize_t n = write(STDERR_FILENO, s, len);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        break;
+      }
+      s += n;
+      len -= (size_t)n;
+    }
+  }
+  va_end(ap);
+}
+
+/* Enters the working directory as the user. A directory the user may not
+ * enter fails the process, not the start: the caller gets a pid, and the
+ * process writes the reason to its stderr and exits with EXIT_NO_ACCESS. */
 static int enter_dir(cf_exec_plan *plan)
 {
-  if (chdir(plan->dir) < 0) {
-    return FAIL(plan, "enter working directory ", plan->dir);
+  if (chdir(plan->dir) == 0) {
+    return 0;
   }
-  return 0;
+  if (errno == EACCES) {
+    write_stderr("cfwin: enter working directory ", plan->dir, ": Permission denied\n", NULL);
+    _exit(EXIT_NO_ACCESS);
+  }
+  return FAIL(plan, "enter working directory ", plan->dir);
 }
 
 /* rlimits, the bounding set and keep-caps, and seccomp when no_new_privs
