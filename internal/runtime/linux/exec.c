@@ -139,6 +139,9 @@ static int prepare_isolation(const cf_process_spec *spec, exec_setup *setup, cf_
   if (rc < 0) {
     return -1;
   }
+  if (setup->plan.uid != 0) {
+    cf_sec_plan_limit_privileged_user(&setup->sec);
+  }
   setup->plan.join_userns = in_own_userns(setup->init_pid);
   return cf_ctr_cgroup_of_pid(setup->init_pid, &setup->cgroup, err);
 }

@@ -457,6 +457,18 @@ static int redirect_stdio(cf_init_plan *plan)
   return 0;
 }
 
+/* Reduces the init's capabilities to the plan's sets, which a root process
+ * of the container gets too. Runs last, because the steps before need
+ * CAP_SYS_ADMIN and CAP_NET_ADMIN. A privileged init keeps every capability. */
+static int drop_capabilities(cf_init_plan *plan)
+{
+  cf_sec_fault fault;
+  if (cf_sec_apply_bounding(plan->sec, &fault) < 0 || cf_sec_apply_caps(plan->sec, &fault) < 0) {
+    return fail_step(plan, &fault);
+  }
+  return 0;
+}
+
 /* Reaps every process reparented to the init. All signals stay blocked and
  * are consumed here, so none queues up; only the host can end the init,
  * with SIGKILL. */
@@ -480,7 +492,8 @@ _Noreturn void cf_init_run(cf_init_plan *plan)
   if (await_parent(plan) < 0 || join_network(plan) < 0 || make_mounts_private(plan) < 0 ||
       attach_upper_fs(plan) < 0 || close_host_fds(plan) < 0 || mount_rootfs(plan) < 0 ||
       make_filesystems(plan) < 0 || switch_root(plan) < 0 || protect_paths(plan) < 0 ||
-      set_identity(plan) < 0 || bring_loopback_up(plan) < 0 || redirect_stdio(plan) < 0) {
+      set_identity(plan) < 0 || bring_loopback_up(plan) < 0 || redirect_stdio(plan) < 0 ||
+      drop_capabilities(plan) < 0) {
     _exit(1);
   }
   cf_report_ready(plan->report_fd);

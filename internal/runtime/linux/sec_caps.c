@@ -36,6 +36,18 @@ void cf_sec_caps_default(cf_sec_caps *caps)
   *caps = (cf_sec_caps){.bounding = set, .effective = set, .permitted = set};
 }
 
+void cf_sec_plan_limit_privileged_user(cf_sec_plan *plan)
+{
+  if (!plan->privileged || !plan->keep_caps) {
+    return;
+  }
+  cf_sec_caps defaults;
+  cf_sec_caps_default(&defaults);
+  uint64_t known = plan->cap_last >= 63 ? UINT64_MAX : (UINT64_C(1) << (plan->cap_last + 1)) - 1;
+  plan->keep_caps = false;
+  plan->caps = (cf_sec_caps){.bounding = (defaults.bounding | CAP_BIT(CAP_SYS_ADMIN)) & known};
+}
+
 int cf_sec_cap_from_name(const char *name, int *value, cf_err **err)
 {
   cap_value_t cap;

@@ -89,6 +89,14 @@ int cf_sec_seccomp_from_oci(const json_t *seccomp, struct sock_fprog *out, cf_er
 /* The capability sets of runc's default spec. */
 void cf_sec_caps_default(cf_sec_caps *caps);
 
+/* Narrows the plan of a non-root process in a privileged container, which
+ * otherwise keeps the server's capabilities. Its bounding set becomes the
+ * default set plus CAP_SYS_ADMIN and its other sets become empty, which is
+ * CapBnd a82425fb in garden-integration-tests' security_test.go. Changes
+ * nothing when the plan is unprivileged or its capabilities come from an
+ * OCI config. */
+void cf_sec_plan_limit_privileged_user(cf_sec_plan *plan);
+
 /* Parses an OCI capability name such as "CAP_CHOWN". */
 int cf_sec_cap_from_name(const char *name, int *value, cf_err **err);
 
