@@ -1144,11 +1144,17 @@ static void exec_creates_missing_dir(void **state)
   assert_sh_output(c, NULL, "stat -c '%u:%g' /home/bob", "1001:1001\n");
 }
 
+/* The exec succeeds, and the process reports the closed directory on its
+ * stderr and exits with status 1 without running pwd. */
 static void exec_dir_permission_denied(void **state)
 {
   cf_process_spec spec = {.path = "pwd", .user = "alice", .dir = "/root"};
-  assert_exec_fails(shared(state), &spec, CF_E_SYSTEM,
-                    "enter working directory /root: Permission denied");
+  run_result r;
+  run_spec(shared(state), &spec, NULL, &r);
+  assert_string_equal(r.out.data, "");
+  assert_string_equal(r.err.data, "cfwin: enter working directory /root: Permission denied\n");
+  assert_int_equal(r.status, 1);
+  result_free(&r);
 }
 
 static void exec_env_defaults(void **state)
