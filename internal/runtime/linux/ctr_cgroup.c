@@ -194,7 +194,22 @@ int cf_ctr_cgroup_of_pid(pid_t pid, cf_cgroup **out, cf_err **err)
   if (handle[0] == '\0') {
     return 0;
   }
-  return cf_ctr_cgroup_open(handle, out, err);
+  /* A concurrent delete may have removed the directories since the init's
+   * cgroup file was read; then there is nothing left to destroy. */
+  cf_err *open_err = NULL;
+  if (cf_ctr_cgroup_open(handle, out, &open_err) < 0) {
+    if (open_err->code == CF_E_NOT_FOUND) {
+      cf_err_free(open_err);
+      return 0;
+    }
+    if (err != NULL && *err == NULL) {
+      *err = open_err;
+    } else {
+      cf_err_free(open_err);
+    }
+    return -1;
+  }
+  return 0;
 }
 
 /* Adds the entries of dir to *names once each. */
