@@ -541,24 +541,13 @@ static void close_plan(child_plan *plan)
   cf_closep(&plan->null_fd);
 }
 
-/* Opens the init's pidfd and root and checks that the pid still belongs
- * to the init once both are open. */
+/* Opens the init's pidfd and root, checking that the pid still belongs to
+ * the init once both are open, and notes whether it has a user namespace. */
 static int open_init(const cf_stream_child_spec *spec, child_plan *plan, cf_err **err)
 {
-  if (cf_proc_open_verified(spec->init_pid, spec->init_start_time, &plan->init_fd, err) < 0) {
+  if (cf_proc_open_init(spec->init_pid, spec->init_start_time, &plan->init_fd, &plan->root_fd,
+                        err) < 0) {
     return -1;
-  }
-  if (plan->init_fd < 0) {
-    return cf_err_set(err, CF_E_NOT_FOUND, "container init %d is not running", (int)spec->init_pid);
-  }
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/root", (int)spec->init_pid);
-  plan->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (plan->root_fd < 0) {
-    return cf_err_sys(err, errno, "open %s", path);
-  }
-  if (cf_sys_pidfd_send_signal(plan->init_fd, 0) < 0) {
-    return cf_err_set(err, CF_E_NOT_FOUND, "container init %d is not running", (int)spec->init_pid);
   }
   plan->join_userns = in_own_userns(spec->init_pid);
   return 0;

@@ -100,22 +100,7 @@ static int open_init(const cf_container_init *init, cf_exec_plan *plan, cf_err *
   if (!cf_runtime_container_alive(init)) {
     return cf_err_set(err, CF_E_NOT_FOUND, "container init %d is not running", (int)init->pid);
   }
-  if (cf_proc_open_verified(init->pid, init->start_time, &plan->init_pidfd, err) < 0) {
-    return -1;
-  }
-  if (plan->init_pidfd < 0) {
-    return cf_err_set(err, CF_E_NOT_FOUND, "container init %d is not running", (int)init->pid);
-  }
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/root", (int)init->pid);
-  plan->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (plan->root_fd < 0) {
-    return cf_err_sys(err, errno, "open %s", path);
-  }
-  if (cf_sys_pidfd_send_signal(plan->init_pidfd, 0) < 0) {
-    return cf_err_set(err, CF_E_NOT_FOUND, "container init %d is not running", (int)init->pid);
-  }
-  return 0;
+  return cf_proc_open_init(init->pid, init->start_time, &plan->init_pidfd, &plan->root_fd, err);
 }
 
 /* True when the init lives in a user namespace other than the caller's. */

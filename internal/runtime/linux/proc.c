@@ -175,6 +175,38 @@ static bool read_status_ids(const char *name, long *ppid, long *ns_pid)
   return have_ppid && have_ns_pid;
 }
 
+static int init_gone(pid_t pid, int *pidfd, int *root_fd, cf_err **err)
+{
+  cf_closep(pidfd);
+  cf_closep(root_fd);
+  return cf_err_set(err, CF_E_NOT_FOUND, "container init %d is not running", (int)pid);
+}
+
+int cf_proc_open_init(pid_t pid, uint64_t start_time, int *pidfd, int *root_fd, cf_err **err)
+{
+  *root_fd = -1;
+  if (cf_proc_open_verified(pid, start_time, pidfd, err) < 0) {
+    return -1;
+  }
+  if (*pidfd < 0) {
+    return init_gone(pid, pidfd, root_fd, err);
+  }
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+  *root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (*root_fd < 0) {
+    int saved = errno;
+    cf_closep(pidfd);
+    return cf_err_sys(err, saved, "open %s", path);
+  }
+  /* The root was opened by pid: it is the init's only if the init still
+   * runs now. */
+  if (cf_sys_pidfd_send_signal(*pidfd, 0) < 0) {
+    return init_gone(pid, pidfd, root_fd, err);
+  }
+  return 0;
+}
+
 int cf_proc_host_pid(pid_t parent, pid_t ns_pid, pid_t *pid, cf_err **err)
 {
   DIR *proc = opendir("/proc");

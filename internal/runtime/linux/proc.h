@@ -22,6 +22,12 @@ int cf_proc_self_args(char **start, size_t *len, cf_err **err);
  * gone, even when another process now has its pid. */
 int cf_proc_open_verified(pid_t pid, uint64_t start_time, int *pidfd, cf_err **err);
 
+/* Opens a pidfd of the container init with this pid and start time and an
+ * O_PATH descriptor of its root directory, then checks that the pid still
+ * belongs to the init. Fails with CF_E_NOT_FOUND when the init is gone. On
+ * failure both descriptors are -1. */
+int cf_proc_open_init(pid_t pid, uint64_t start_time, int *pidfd, int *root_fd, cf_err **err);
+
 /* Finds the host pid of the child of parent whose pid in its own pid
  * namespace is ns_pid (the last NSpid field of /proc/<pid>/status). Fails
  * with CF_E_NOT_FOUND when there is none. */
