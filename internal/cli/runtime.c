@@ -241,10 +241,10 @@ static rt_flag global_flags[] = {
 static void print_app_help(FILE *out, const char *program)
 {
   fprintf(out,
-          "NAME:\n   %s - Open Container Initiative runtime for Windows (cfwin, Linux backend)\n"
+          "NAME:\n   %s - Open Container Initiative runtime for Windows (cfwin, %s)\n"
           "\nUSAGE:\n   %s [global options] command [command options] [arguments...]\n"
           "\nCOMMANDS:\n",
-          program, program);
+          program, rt_backend_name, program);
   for (size_t i = 0; i < rt_command_count; i++) {
     fprintf(out, "     %-10s %s\n", rt_commands[i].name, rt_commands[i].usage);
   }
@@ -288,7 +288,12 @@ static int use_log_handle(const char *text, cf_err **err)
   if (value == 0) {
     return 0;
   }
-  if (value > 1024 * 1024 || fcntl((int)value, F_GETFD) < 0) {
+  // fstat, unlike fcntl, exists on both platforms and fails with EBADF on
+  // a descriptor that is not open.
+  // NOTE: winc passes a Windows HANDLE here, which cfwin.exe takes as a C
+  // runtime file descriptor, so --log-handle does not work on Windows yet.
+  struct stat st;
+  if (value > 1024 * 1024 || fstat((int)value, &st) < 0) {
     return cf_err_sys(err, value > 1024 * 1024 ? EBADF : errno, "log handle %llu invalid", value);
   }
   rt_log.fd = (int)value;

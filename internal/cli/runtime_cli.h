@@ -3,13 +3,11 @@
 #ifndef CFWIN_CLI_RUNTIME_CLI_H
 #define CFWIN_CLI_RUNTIME_CLI_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
-#include "runtime/runtime.h"
 #include "store/store.h"
 
 /* Flag kinds of urfave/cli that winc and runc use. */
@@ -68,30 +66,14 @@ void rt_log_error(const char *msg);
 /* Logs err at error level, prints it on stderr, frees it and returns 1. */
 int rt_fail(cf_err *err);
 
-/* The command table of runtime_commands.c. */
+/* The command table: linux/runtime_commands.c on Linux, windows/runtime_commands.c
+ * on Windows. */
 extern const rt_command rt_commands[];
 extern const size_t rt_command_count;
+/* The backend the help text names, e.g. "Linux backend". */
+extern const char rt_backend_name[];
 
 /* Opens the store under the root when a command first needs it. */
 int rt_open_store(rt_context *ctx, cf_err **err);
-
-/* The signals an attached runtime forwards to its process (runtime_commands.c). */
-void rt_forwarded_signals(sigset_t *set);
-
-/* The window size of the CLI's terminal (stdin, else stdout); 0 and 0 when
- * it has none. */
-void rt_tty_size(uint16_t *rows, uint16_t *columns);
-
-/* Relays between the CLI's stdin and stdout and the terminal of an attached
- * process (stdin_fd and stdout_fd are its master) until the process exits,
- * with the CLI's terminal in raw mode meanwhile. SIGWINCH resizes the
- * process's terminal to the CLI's; other forwarded signals are sent to the
- * process. Returns its exit status (128+signal when killed), or -1 with
- * *err. */
-int rt_tty_relay(cf_process *process, cf_err **err);
-
-/* Sends the terminal master of a process over the unix socket at path,
- * as runc's --console-socket does. */
-int rt_tty_send_console(const char *path, const cf_process *process, cf_err **err);
 
 #endif

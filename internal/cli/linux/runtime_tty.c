@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/mem.h"
+#include "cli/linux/runtime_tty.h"
 #include "cli/runtime_cli.h"
 
 /* The CLI's stdin or, failing that, stdout when it is a terminal. */

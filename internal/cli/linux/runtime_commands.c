@@ -19,6 +19,7 @@
 
 #include "base/fs.h"
 #include "base/mem.h"
+#include "cli/linux/runtime_tty.h"
 #include "cli/runtime_cli.h"
 #include "runtime/bundle.h"
 #include "runtime/lifecycle.h"
@@ -904,3 +905,4 @@ const rt_command rt_commands[] = {
 };
 
 const size_t rt_command_count = sizeof(rt_commands) / sizeof(rt_commands[0]);
+const char rt_backend_name[] = "Linux backend";
