@@ -238,3 +238,26 @@ int cf_client_parse_globals(cf_client_ctx *ctx, int argc, char **argv, int start
   *next = i;
   return 0;
 }
+
+int cf_client_scan_globals(cf_client_ctx *ctx, int argc, char **argv, cf_err **err)
+{
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--") == 0) {
+      break; /* the rest belongs to the process */
+    }
+    if (arg[0] != '-' || arg[1] == '\0') {
+      continue;
+    }
+    const char *name = arg + (arg[1] == '-' ? 2 : 1);
+    const char *eq = strchr(name, '=');
+    size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+    int used_next = 0;
+    if (cf_client_global_option(ctx, name, len, eq != NULL ? eq + 1 : NULL, &used_next, argc, argv,
+                                i, err) < 0) {
+      return -1;
+    }
+    i += used_next;
+  }
+  return 0;
+}

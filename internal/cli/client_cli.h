@@ -66,6 +66,11 @@ int cf_client_global_option(cf_client_ctx *ctx, const char *name, size_t len, co
 int cf_client_parse_globals(cf_client_ctx *ctx, int argc, char **argv, int start, int *next,
                             bool *help, cf_err **err);
 
+/* Reads the global options (-t, --json, --tls-*) among a command's
+ * arguments, up to a "--", before the connection is set up; the command's
+ * own parser accepts them again. */
+int cf_client_scan_globals(cf_client_ctx *ctx, int argc, char **argv, cf_err **err);
+
 /* Value parsers; their errors name the option and the accepted form. */
 int cf_client_parse_uint(const char *option, const char *text, unsigned long long max,
                          unsigned long long *out, cf_err **err);

@@ -326,7 +326,8 @@ static int load_tls(cf_client_ctx *ctx, cf_tls_config **config, cf_err **err)
 static int run_command(cf_client_ctx *ctx, const command *cmd, int argc, char **argv)
 {
   cf_err *err = NULL;
-  if (cf_garden_client_init(&ctx->client, ctx->target, &err) < 0) {
+  if (cf_client_scan_globals(ctx, argc, argv, &err) < 0 ||
+      cf_garden_client_init(&ctx->client, ctx->target, &err) < 0) {
     return cf_client_fail(ctx, err);
   }
   /* The Go client sets no read deadline either: a process may run for days. */

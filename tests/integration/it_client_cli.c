@@ -366,6 +366,17 @@ static void test_ping_over_tcp_and_env(void **state)
   json_decref(pong);
   cli_result_clear(&r);
 
+  /* A -t after the command chooses the server too: this one has none. */
+  CLI(&r, "ping", "-t", bad);
+  assert_status(&r, 1);
+  assert_contains(&r.err, "absent.sock");
+  cli_result_clear(&r);
+  /* Nothing after "--" is read as a client option. */
+  CLI(&r, "run", "--json", "no-such-handle", "--", "echo", "-t", bad);
+  assert_status(&r, 1);
+  assert_contains(&r.err, "no-such-handle");
+  cli_result_clear(&r);
+
   cf_autofree char *env = cf_xasprintf("CFWIN_TARGET=%s", bad);
   pid_t pid = fork();
   if (pid == 0) {
