@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "garden/tls.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,11 +91,26 @@ static int parse_key(cf_tls_config *config, const char *path)
 #endif
 }
 
+/* Opens path once so that a missing or unreadable file is reported with
+ * the system's reason, which mbedTLS reduces to a generic I/O error. */
+static int check_readable(const char *path, const char *what, cf_err **err)
+{
+  FILE *file = fopen(path, "rb");
+  if (file == NULL) {
+    return cf_err_sys(err, errno, "read %s %s", what, path);
+  }
+  fclose(file);
+  return 0;
+}
+
 /* Reads every certificate of a PEM file into chain. mbedTLS returns a
  * positive count when only some of them parse, which is an error here. */
 static int read_certificates(mbedtls_x509_crt *chain, const char *path, const char *what,
                              cf_err **err)
 {
+  if (check_readable(path, what, err) < 0) {
+    return -1;
+  }
   int rc = mbedtls_x509_crt_parse_file(chain, path);
   if (rc > 0) {
     return cf_err_set(err, CF_E_INVALID,
@@ -123,6 +139,9 @@ static int check_pair(cf_tls_config *config)
 static int load_identity(cf_tls_config *config, const cf_tls_paths *paths, cf_err **err)
 {
   if (read_certificates(&config->cert, paths->cert_path, "TLS certificate", err) < 0) {
+    return -1;
+  }
+  if (check_readable(paths->key_path, "TLS private key", err) < 0) {
     return -1;
   }
   int rc = parse_key(config, paths->key_path);
