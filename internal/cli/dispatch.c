@@ -125,7 +125,11 @@ static int run_gdn(int argc, char **argv, int start)
       return 2;
     }
   }
-  const char *command = i < argc ? argv[i] : "";
+  if (i >= argc) {
+    fprintf(stderr, "gdn: a command is missing: use server, setup or cleanup\n");
+    return 2;
+  }
+  const char *command = argv[i];
   if (strcmp(command, "server") == 0) {
     mode.command = CF_SERVE_SERVER;
   } else if (strcmp(command, "setup") == 0) {

@@ -79,6 +79,7 @@ static void test_unknown_commands_exit_2(void **state)
   char *unknown[] = {"cfwin", "frobnicate", NULL};
   char *none[] = {"cfwin", NULL};
   char *gdn_unknown[] = {"gdn", "serve", NULL};
+  char *gdn_no_command[] = {"gdn", "--config", "/etc/gdn.ini", NULL};
   char *gdn_bad_global[] = {"gdn", "--nope", "server", NULL};
   char *bad_flag[] = {"cfwin", "serve", "--no-such-flag", NULL};
   char *bad_port[] = {"cfwin", "serve", "--bind-port", "70000", NULL};
@@ -89,6 +90,7 @@ static void test_unknown_commands_exit_2(void **state)
   assert_int_equal(run_main(unknown), 2);
   assert_int_equal(run_main(none), 2);
   assert_int_equal(run_main(gdn_unknown), 2);
+  assert_int_equal(run_main(gdn_no_command), 2);
   assert_int_equal(run_main(gdn_bad_global), 2);
   assert_int_equal(run_main(bad_flag), 2);
   assert_int_equal(run_main(bad_port), 2);
