@@ -128,6 +128,12 @@ char *cf_hcs_system_message(DWORD code)
   }
   char *copy = cf_xstrdup(text);
   LocalFree(text);
+  // FormatMessage ends the text with a line break, which would split the
+  // one-line errors built from it.
+  size_t len = strlen(copy);
+  while (len > 0 && strchr("\r\n ", copy[len - 1]) != NULL) {
+    copy[--len] = '\0';
+  }
   return copy;
 }
 
