@@ -1,7 +1,7 @@
 #!/bin/sh
 # Checks the mingw-w64 build of cfwin.exe: it imports only Windows system
-# DLLs, and under Wine `version`, `help`, `serve` and `network up` behave as
-# on a Windows host without the Containers feature. When cfwin.exe has the client
+# DLLs, and under Wine `version`, `help`, `serve`, `network up`, `runtime`
+# and `image` behave as on a Windows host without the Containers feature. When cfwin.exe has the client
 # role, `client ping` must reach a Linux `cfwin serve` on loopback.
 # Usage: tests/integration/it_windows.sh MINGW_BUILD_DIR [LINUX_CFWIN]
 # Exits 77 (skip) for the Wine part when wine64 is not installed.
@@ -120,6 +120,47 @@ set -e
 [ "$rc" = 1 ] || fail "cfwin.exe network up exited $rc, expected 1"
 grep -q 'computenetwork.dll' "$work/err" ||
   fail "network up printed no message about computenetwork.dll: $(cat "$work/err")"
+
+# The runtime role: its help works without HCS, and `state` must name the
+# missing computecore.dll, as must the commands not yet supported on Windows.
+run_exe runtime --help
+[ "$rc" = 0 ] || fail "cfwin.exe runtime --help exited $rc: $(cat "$work/err")"
+grep -q 'state' "$work/out" || fail "runtime --help does not list state: $(cat "$work/out")"
+for command in "state it-windows" "create it-windows" "delete it-windows"; do
+  # shellcheck disable=SC2086 # the command and its argument are two words
+  run_exe runtime $command
+  [ "$rc" = 1 ] || fail "cfwin.exe runtime $command exited $rc, expected 1"
+  grep -q 'computecore.dll' "$work/err" ||
+    fail "runtime $command printed no message about computecore.dll: $(cat "$work/err")"
+done
+
+# The same role under the plugin name winc.exe, picked from argv[0].
+cp "$exe" "$work/winc.exe"
+set +e
+"$wine" "$work/winc.exe" state it-windows >"$work/out" 2>"$work/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "winc.exe state exited $rc, expected 1"
+grep -q 'computecore.dll' "$work/err" ||
+  fail "winc.exe state printed no message about computecore.dll: $(cat "$work/err")"
+
+# The image role: help works, and create, delete and stats must name the
+# missing vmcompute.dll. groot prints its errors on stdout.
+store=$(winepath_of "$work/store")
+run_exe image --help
+[ "$rc" = 0 ] || fail "cfwin.exe image --help exited $rc: $(cat "$work/err")"
+grep -q 'driver-store' "$work/out" || fail "image --help does not name --driver-store"
+for command in "create oci:///none it-windows" "delete it-windows" "stats it-windows"; do
+  # shellcheck disable=SC2086 # the command and its arguments are separate words
+  run_exe image --driver-store "$store" $command
+  [ "$rc" = 1 ] || fail "cfwin.exe image $command exited $rc, expected 1"
+  grep -q 'vmcompute.dll' "$work/out" ||
+    fail "image $command printed no message about vmcompute.dll: $(cat "$work/out" "$work/err")"
+done
+run_exe image create oci:///none it-windows
+[ "$rc" = 1 ] || fail "cfwin.exe image create without --driver-store exited $rc, expected 1"
+grep -q -- '--driver-store is required' "$work/out" ||
+  fail "image create without --driver-store printed: $(cat "$work/out")"
 
 run_exe client ping
 if grep -q 'client role is not built' "$work/err"; then
