@@ -377,7 +377,7 @@ static int build_network(serve_options *o, cf_server_config *config, cf_backend_
 
 /* Builds the server configuration with cfwin's or gdn's defaults. *owned
  * collects strings the configuration points to. */
-static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
+static int build_config(serve_options *o, const cf_flag *flags, const cf_serve_mode *mode,
                         cf_server_config *config, char **owned_depot, char **owned_rootfs,
                         cf_err **err)
 {
@@ -413,18 +413,24 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
       parse_entitlement(o->cpu_entitlement_per_share, &entitlement, err) < 0) {
     return -1;
   }
-  const char *depot = as_gdn ? GDN_DEFAULT_DEPOT : DEFAULT_DEPOT;
+  const char *depot = mode->as_gdn ? GDN_DEFAULT_DEPOT : DEFAULT_DEPOT;
   if (o->depot != NULL) {
     depot = o->depot;
   }
-  if (cf_mkdir_p(depot, 0700, err) < 0) {
+  /* Cleanup of a depot that was never made has nothing to remove there, and
+   * must not make it. */
+  struct stat st;
+  if (mode->command == CF_SERVE_CLEANUP && stat(depot, &st) < 0 && errno == ENOENT) {
+    *owned_depot = cf_xstrdup(depot);
+  } else if (cf_mkdir_p(depot, 0700, err) < 0) {
     return cf_err_wrap(err, "create depot");
+  } else {
+    *owned_depot = realpath(depot, NULL);
   }
-  *owned_depot = realpath(depot, NULL);
   if (*owned_depot == NULL) {
     return cf_err_sys(err, errno, "resolve depot %s", depot);
   }
-  if (o->default_rootfs == NULL && !as_gdn) {
+  if (o->default_rootfs == NULL && !mode->as_gdn) {
     *owned_rootfs = cf_xasprintf("oci://%s/default-rootfs", *owned_depot);
   }
   *config = (cf_server_config){
@@ -457,7 +463,7 @@ static int build_config(serve_options *o, const cf_flag *flags, bool as_gdn,
       .cpu_quota_per_share_us = (uint64_t)o->cpu_quota_per_share,
       .cpu_entitlement_per_share = entitlement,
   };
-  if (!any_listener && as_gdn) {
+  if (!any_listener && mode->as_gdn) {
     config->bind_socket = GDN_DEFAULT_SOCKET;
   } else if (!any_listener) {
     config->bind_ip = "127.0.0.1";
@@ -515,7 +521,7 @@ int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
   }
   cf_server_config config;
   if (configure_logging(&o, &err) < 0 ||
-      build_config(&o, flags, mode.as_gdn, &config, &depot, &rootfs, &err) < 0 ||
+      build_config(&o, flags, &mode, &config, &depot, &rootfs, &err) < 0 ||
       build_network(&o, &config, &network, &err) < 0) {
     goto usage;
   }
