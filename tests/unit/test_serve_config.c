@@ -180,6 +180,30 @@ static void test_config_errors_name_line_key_value(void **state)
   }
 }
 
+/* Runs command through the shell and fails the test unless it exits with
+ * status 2; text receives the start of its output. */
+static void expect_usage_error(const char *command, char *text, size_t size)
+{
+  FILE *out = popen(command, "r");
+  assert_non_null(out);
+  size_t n = fread(text, 1, size - 1, out);
+  text[n] = '\0';
+  int status = pclose(out);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 2);
+}
+
+/* Removes the config file at path and the depot a server may have made
+ * in dir, then dir. */
+static void remove_config_dir(const char *dir, const char *path)
+{
+  remove(path);
+  char depot[256];
+  snprintf(depot, sizeof(depot), "%s/depot", dir);
+  rmdir(depot);
+  rmdir(dir);
+}
+
 /* Runs the built binary with a config file whose line 3 has a bad value:
  * both `cfwin serve --config` and gdn's global `--config` must stop with
  * exit status 2 and name the file, the line and the key. */
@@ -207,24 +231,14 @@ static void test_config_errors_through_binary(void **state)
       snprintf(command, sizeof(command), "%s gdn --config %s server --depot %s/depot 2>&1", binary,
                path, dir);
     }
-    FILE *out = popen(command, "r");
-    assert_non_null(out);
-    char text[4096] = {0};
-    size_t n = fread(text, 1, sizeof(text) - 1, out);
-    text[n] = '\0';
-    int status = pclose(out);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 2);
+    char text[4096];
+    expect_usage_error(command, text, sizeof(text));
     if (strstr(text, "line 3") == NULL || strstr(text, path) == NULL ||
         strstr(text, "\"max-containers\" = \"many\"") == NULL) {
       fail_msg("form %zu: output lacks the file, line or key: %s", i, text);
     }
   }
-  remove(path);
-  char depot[256];
-  snprintf(depot, sizeof(depot), "%s/depot", dir);
-  rmdir(depot);
-  rmdir(dir);
+  remove_config_dir(dir, path);
 }
 
 /* A FIFO as config file would block the read forever: it must be rejected
@@ -244,22 +258,12 @@ static void test_config_fifo_rejected(void **state)
   char command[1024];
   snprintf(command, sizeof(command), "timeout 10 %s serve --config %s --depot %s/depot 2>&1",
            binary, path, dir);
-  FILE *out = popen(command, "r");
-  assert_non_null(out);
-  char text[4096] = {0};
-  size_t n = fread(text, 1, sizeof(text) - 1, out);
-  text[n] = '\0';
-  int status = pclose(out);
-  assert_true(WIFEXITED(status));
-  assert_int_equal(WEXITSTATUS(status), 2);
+  char text[4096];
+  expect_usage_error(command, text, sizeof(text));
   if (strstr(text, "is not a regular file") == NULL) {
     fail_msg("output lacks the reason: %s", text);
   }
-  remove(path);
-  char depot[256];
-  snprintf(depot, sizeof(depot), "%s/depot", dir);
-  rmdir(depot);
-  rmdir(dir);
+  remove_config_dir(dir, path);
 }
 
 int main(void)
