@@ -95,12 +95,20 @@ grep -q 'Host Compute Service is not available' "$work/err" ||
 
 # Run by Wine's service control manager, serve must report SERVICE_STOPPED
 # with ERROR_SERVICE_SPECIFIC_ERROR (1066) and its exit status 1. `sc start`
-# prints the status the service reported last.
+# prints the status the service reported last, which can still be
+# START_PENDING; `sc query` is then asked again until the service stops
+# (at most 60 times, half a second apart).
 service="cfwin-it-$$"
 set +e
 exe_path=$(winepath_of "$(cd "$(dirname "$exe")" && pwd)/cfwin.exe")
 "$wine" sc create "$service" binPath= "$exe_path serve" >"$work/sc-create" 2>&1
 "$wine" sc start "$service" >"$work/sc-start" 2>&1
+tries=0
+while ! grep -q 'STATE *: *1 ' "$work/sc-start" && [ "$tries" -lt 60 ]; do
+  sleep 0.5
+  "$wine" sc query "$service" >"$work/sc-start" 2>&1
+  tries=$((tries + 1))
+done
 set -e
 grep -q 'WIN32_EXIT_CODE *: *1066' "$work/sc-start" ||
   fail "serve as a service did not stop with exit code 1066: $(cat "$work/sc-create" "$work/sc-start")"
