@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "base/err.h"
+
 enum cf_serve_command {
   CF_SERVE_SERVER,
   CF_SERVE_SETUP,
@@ -25,6 +27,10 @@ void cf_cli_serve_help(void);
  * status: 0, 1 for a failed command (message on stdout), 3 for an unknown
  * command. */
 int cf_cli_image(int argc, char **argv, int start);
+
+/* Sends the image role's log lines to stderr at the level named by
+ * level_text (NULL: info). CF_E_INVALID for an unknown level. */
+int cf_cli_image_configure_logging(const char *level_text, cf_err **err);
 
 /* Runs the winc-compatible runtime role on argv[start..]. Returns the exit
  * status: 0, 1 for a failed command (message on stderr), 3 for an unknown

@@ -85,16 +85,6 @@ static void print_usage(FILE *out)
                "S-1 ids after it belong to host id H onwards, as in 0:100000:65536.\n");
 }
 
-static int configure_logging(const char *level_text, cf_err **err)
-{
-  enum cf_log_level level = CF_LOG_INFO;
-  if (level_text != NULL && cf_log_parse_level(level_text, &level, NULL) < 0) {
-    return cf_err_set(err, CF_E_INVALID, "invalid log level: %s", level_text);
-  }
-  cf_log_configure(STDERR_FILENO, level, CF_LOG_TIME_RFC3339, "groot");
-  return 0;
-}
-
 static int open_groot(const char *driver_store, groot *g, cf_err **err)
 {
   memset(g, 0, sizeof(*g));
@@ -433,7 +423,7 @@ static int setup(const global_options *o, cf_image_config *config, cf_err **err)
     return -1;
   }
   const char *level = o->log_level != NULL ? o->log_level : config->log_level;
-  if (configure_logging(level, err) < 0) {
+  if (cf_cli_image_configure_logging(level, err) < 0) {
     return -1;
   }
   for (size_t i = 0; i < config->unknown_key_count; i++) {

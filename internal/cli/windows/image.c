@@ -53,16 +53,6 @@ static void print_usage(FILE *out)
                "The commands need the Containers feature (vmcompute.dll).\n");
 }
 
-static int configure_logging(const char *level_text, cf_err **err)
-{
-  enum cf_log_level level = CF_LOG_INFO;
-  if (level_text != NULL && cf_log_parse_level(level_text, &level, NULL) < 0) {
-    return cf_err_set(err, CF_E_INVALID, "invalid log level: %s", level_text);
-  }
-  cf_log_configure(STDERR_FILENO, level, CF_LOG_TIME_RFC3339, "groot");
-  return 0;
-}
-
 static int fail(cf_err *err)
 {
   cf_log_error("failed", err, NULL);
@@ -174,7 +164,7 @@ static int run_command(const global_options *o, const char *command, int argc, c
   }
   int expected = strcmp(command, "create") == 0 ? 2 : strcmp(command, "capacity") == 0 ? 0 : 1;
   if (check_arg_count(command, argc - args, expected, err) < 0 ||
-      configure_logging(o->log_level, err) < 0) {
+      cf_cli_image_configure_logging(o->log_level, err) < 0) {
     return -1;
   }
   if (o->config_path != NULL) {
