@@ -42,7 +42,12 @@ int cf_stop_signal_processes(const cf_container_init *init, enum cf_stop_signal 
                              size_t *live, cf_err **err)
 {
   *live = 0;
-  int sig = signal == CF_STOP_KILL ? SIGKILL : signal == CF_STOP_TERMINATE ? SIGTERM : 0;
+  int sig = 0; /* CF_STOP_COUNT: only count the live processes */
+  if (signal == CF_STOP_KILL) {
+    sig = SIGKILL;
+  } else if (signal == CF_STOP_TERMINATE) {
+    sig = SIGTERM;
+  }
   cf_autofree pid_t *pids = NULL;
   size_t count = 0;
   if (cf_runtime_container_pids(init, &pids, &count, err) < 0) {
