@@ -52,23 +52,20 @@ function(cfwin_static_link_libraries)
 endfunction()
 
 # libnftables has no static archive in Debian 12, so the static network
-# module gets a driver whose every call fails with a message that says so.
-# Test programs, which are linked dynamically, still get libnftables for
-# their own nft calls.
-# NOTE: container networking (NetIn, NetOut, the network role) therefore
-#       fails in the static Linux binary until a static libnftables exists.
-function(cfwin_static_without_nftables)
+# module runs the nft program instead (internal/network/linux/nft_program.c),
+# found at run time in /usr/sbin, /sbin or /usr/local/sbin. Test programs,
+# which are linked dynamically, still get libnftables for their own nft
+# calls.
+function(cfwin_static_nft_driver)
   find_library(CFWIN_NFTABLES_ARCHIVE libnftables.a)
   if(CFWIN_NFTABLES_ARCHIVE)
     set_target_properties(PkgConfig::NFTABLES PROPERTIES
       INTERFACE_LINK_LIBRARIES "${NFTABLES_STATIC_LDFLAGS}")
+    cfwin_network_drop_source(nft_program.c)
     return()
   endif()
-  message(STATUS "No static libnftables: the static cfwin has no nftables driver")
-  get_target_property(sources cfwin_network SOURCES)
-  list(FILTER sources EXCLUDE REGEX ".*/network/linux/nftables\\.c$")
-  list(APPEND sources ${PROJECT_SOURCE_DIR}/cmake/static/nftables_unavailable.c)
-  set_target_properties(cfwin_network PROPERTIES SOURCES "${sources}")
+  message(STATUS "No static libnftables: the static cfwin runs the nft program")
+  cfwin_network_drop_source(nft_libnftables.c)
   foreach(property LINK_LIBRARIES INTERFACE_LINK_LIBRARIES)
     get_target_property(libraries cfwin_network ${property})
     list(REMOVE_ITEM libraries PkgConfig::NFTABLES)

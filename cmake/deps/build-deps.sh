@@ -7,9 +7,9 @@
 #            libarchive (gzip, bzip2, xz, zstd; no ACL, crypto or XML
 #            libraries). Every other library comes from Debian's -dev
 #            packages (.ci/install-deps).
-# NOTE: libnftables has no static library in Debian 12 and the mirror this
-#       was written against served no nftables or libmnl source, so the
-#       static Linux build leaves libnftables out (CMakeLists.txt).
+#            libnftables has no static library in Debian 12 and the mirror
+#            this was written against served no nftables or libmnl source,
+#            so the static build runs the nft program (docs/build.md).
 #   windows  every library cfwin.exe links, cross-compiled with mingw-w64:
 #            zlib, zstd, mbedTLS, libcurl (HTTP/HTTPS over Schannel), SQLite,
 #            jansson, libuv, http-parser, libyaml, libarchive.
@@ -357,9 +357,10 @@ build_libarchive() {
 
 enable_deb_src
 
-# The cache key: this script and the version of every source package.
+# The cache key: this script without its comments (so a comment edit keeps
+# the cache) and the version of every source package.
 key=$( (
-  cat "$script"
+  grep -v -E '^[[:space:]]*(#|$)' "$script"
   echo "$target"
   for pkg in $packages; do echo "$pkg $(source_versions "$pkg")"; done
 ) | sha256sum | cut -c1-16)

@@ -16,7 +16,7 @@
 #include "network/linux/nftscript.h"
 #include "network/network.h"
 
-struct nft_ctx;
+struct cf_nft_driver;
 struct nl_sock;
 
 /* The container side of every veth pair is named eth0 inside its namespace. */
@@ -31,7 +31,7 @@ struct cf_net_backend {
   char *alias_prefix; /* "cfwin/<name>/": IFLA_IFALIAS of host-side veths */
   bool can_log;
   pthread_mutex_t nft_lock; /* serialises use of nft, which is not thread-safe */
-  struct nft_ctx *nft;
+  struct cf_nft_driver *nft;
 };
 
 /* Names of one endpoint, all derived from its handle. */

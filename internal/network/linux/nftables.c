@@ -1,94 +1,58 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Running the backend's nft scripts through libnftables. Each script is one
- * nft_run_cmd_from_buffer() call, which the kernel applies as one
- * transaction: all of it or nothing. Output and errors are buffered, so
- * nothing is printed; an error carries nft's first message line.
+ * The backend's nftables steps: it runs the scripts of nftscript.c and
+ * reads its table back through the nft driver (nft_driver.h), one
+ * transaction per script.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <nftables/libnftables.h>
-
 #include "base/mem.h"
 #include "network/linux/netlinux.h"
-
-/* Copies the first line of nft's error text ("Error: ..."), or a fallback. */
-static char *first_error_line(struct nft_ctx *nft)
-{
-  const char *text = nft_ctx_get_error_buffer(nft);
-  if (text == NULL || text[0] == '\0') {
-    return cf_xstrdup("nft reported no message");
-  }
-  if (strncmp(text, "Error: ", 7) == 0) {
-    text += 7;
-  }
-  return cf_xstrndup(text, strcspn(text, "\n"));
-}
+#include "network/linux/nft_driver.h"
 
 int cf_netlx_nft_open(cf_net_backend *backend, cf_err **err)
 {
-  backend->nft = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (backend->nft == NULL) {
-    return cf_err_set(err, CF_E_SYSTEM, "create a libnftables context");
-  }
-  if (nft_ctx_buffer_output(backend->nft) != 0 || nft_ctx_buffer_error(backend->nft) != 0) {
-    nft_ctx_free(backend->nft);
-    backend->nft = NULL;
-    return cf_err_set(err, CF_E_SYSTEM, "buffer libnftables output");
+  backend->nft = NULL;
+  if (cf_nft_driver_open(&backend->nft, err) < 0) {
+    return -1;
   }
   /* Listing the tables shows whether the kernel has nf_tables at all. */
-  if (nft_run_cmd_from_buffer(backend->nft, "list tables ip\n") != 0) {
-    cf_autofree char *reason = first_error_line(backend->nft);
-    nft_ctx_free(backend->nft);
+  cf_err *cause = NULL;
+  if (cf_nft_driver_run(backend->nft, "list tables ip\n", CF_NFT_APPLY, NULL, &cause) < 0) {
+    cf_nft_driver_close(backend->nft);
     backend->nft = NULL;
-    return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
-                      "nftables is not usable here (%s): run as root with a kernel that has "
-                      "nf_tables, nft_nat, nft_fib and nft_ct",
-                      reason);
+    cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+               "nftables is not usable here (%s): run as root with a kernel that has "
+               "nf_tables, nft_nat, nft_fib and nft_ct",
+               cause->message);
+    cf_err_free(cause);
+    return -1;
   }
-  nft_ctx_get_output_buffer(backend->nft); /* drop the listing */
   return 0;
 }
 
 void cf_netlx_nft_close(cf_net_backend *backend)
 {
-  if (backend->nft != NULL) {
-    nft_ctx_free(backend->nft);
-    backend->nft = NULL;
-  }
+  cf_nft_driver_close(backend->nft);
+  backend->nft = NULL;
 }
 
 int cf_netlx_nft_run(cf_net_backend *backend, const char *script, cf_err **err)
 {
-  int rc = nft_run_cmd_from_buffer(backend->nft, script);
-  nft_ctx_get_output_buffer(backend->nft);
-  if (rc != 0) {
-    cf_autofree char *reason = first_error_line(backend->nft);
-    return cf_err_set(err, CF_E_SYSTEM, "nftables transaction on table ip %s: %s", backend->table,
-                      reason);
+  if (cf_nft_driver_run(backend->nft, script, CF_NFT_APPLY, NULL, err) < 0) {
+    return cf_err_wrap(err, "nftables transaction on table ip %s", backend->table);
   }
-  nft_ctx_get_error_buffer(backend->nft);
   return 0;
 }
 
-/* Runs a listing command with JSON output and returns the text (caller
- * frees). */
+/* Runs one listing command and returns its JSON text (caller frees). */
 static int list_json(cf_net_backend *backend, const char *command, char **json, cf_err **err)
 {
-  unsigned flags = nft_ctx_output_get_flags(backend->nft);
-  nft_ctx_output_set_flags(backend->nft, flags | NFT_CTX_OUTPUT_JSON);
-  int rc = nft_run_cmd_from_buffer(backend->nft, command);
-  nft_ctx_output_set_flags(backend->nft, flags);
-  const char *output = nft_ctx_get_output_buffer(backend->nft);
-  if (rc != 0) {
-    cf_autofree char *reason = first_error_line(backend->nft);
-    return cf_err_set(err, CF_E_SYSTEM, "nft %.*s: %s", (int)strcspn(command, "\n"), command,
-                      reason);
+  if (cf_nft_driver_run(backend->nft, command, CF_NFT_LIST_JSON, json, err) < 0) {
+    return cf_err_wrap(err, "nft %.*s", (int)strcspn(command, "\n"), command);
   }
-  nft_ctx_get_error_buffer(backend->nft);
-  *json = cf_xstrdup(output != NULL ? output : "");
   return 0;
 }
 
@@ -116,11 +80,9 @@ int cf_netlx_nft_list(cf_net_backend *backend, cf_nft_table_state *state, cf_err
 bool cf_netlx_nft_probe_log(cf_net_backend *backend)
 {
   cf_autofree char *script = cf_nft_script_log_probe();
-  nft_ctx_set_dry_run(backend->nft, true);
-  int rc = nft_run_cmd_from_buffer(backend->nft, script);
-  nft_ctx_set_dry_run(backend->nft, false);
-  nft_ctx_get_output_buffer(backend->nft);
-  nft_ctx_get_error_buffer(backend->nft);
+  cf_err *err = NULL;
+  int rc = cf_nft_driver_run(backend->nft, script, CF_NFT_CHECK, NULL, &err);
+  cf_err_free(err);
   return rc == 0;
 }
 
