@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The parts of `cfwin serve` that differ between the Linux cfwin and
- * cfwin.exe (linux/serve_platform.c, windows/serve.c); serve.c holds the
+ * cfwin.exe (linux/serve_platform.c, windows/serve.c). serve.c contains the
  * shared flag table, help and configuration.
  */
 #ifndef CFWIN_CLI_SERVE_PLATFORM_H
@@ -24,7 +24,7 @@ extern const cf_serve_defaults cf_serve_platform_defaults;
  * string, or NULL with errno set. */
 char *cf_serve_absolute_path(const char *path);
 
-/* Runs the server until it is told to stop: on Linux by SIGTERM or
+/* Runs the server until a stop is requested: on Linux by SIGTERM or
  * SIGINT; in cfwin.exe also by the service control manager when it
  * started the process. */
 int cf_serve_run_server(const cf_server_config *config, cf_err **err);

@@ -14,7 +14,7 @@
 /* Sets *bytes to the host's physical memory. */
 int cf_host_memory_bytes(uint64_t *bytes, cf_err **err);
 
-/* Sets *bytes to the size of the file system that holds path. */
+/* Sets *bytes to the size of the file system that contains path. */
 int cf_host_disk_bytes(const char *path, uint64_t *bytes, cf_err **err);
 
 /* Returns the number of online CPUs, or 0 when it cannot be read. */

@@ -649,8 +649,8 @@ static void on_stop_request(uv_async_t *handle)
   stop(server);
 }
 
-/* Lets another thread stop the server through config.stopper; a request
- * that came before stops it now. */
+/* Lets another thread stop the server through config.stopper. A request
+ * made before this call stops the server now. */
 static void start_stop_requests(cf_server *server)
 {
   if (server->config.stopper == NULL) {

@@ -45,8 +45,8 @@ typedef struct cf_server_stopper cf_server_stopper;
 cf_server_stopper *cf_server_stopper_new(void);
 void cf_server_stopper_free(cf_server_stopper *stopper);
 /* Asks the server that runs with this stopper to stop, as SIGTERM does.
- * Safe from any thread; a request made before the server listens stops it
- * right after its start. */
+ * Any thread may call it. A request made before the server listens stops
+ * it right after its start. */
 void cf_server_stopper_request(cf_server_stopper *stopper);
 
 typedef struct cf_server_config {

@@ -13,7 +13,7 @@
  * caller stops at once. */
 bool cf_server_stopper_attach(cf_server_stopper *stopper, uv_async_t *async);
 
-/* Ends the wake-ups; after it returns no thread sends to the handle, so the
+/* Ends the wake-ups. Once it returns, no thread sends to the handle, so the
  * caller may close it. */
 void cf_server_stopper_detach(cf_server_stopper *stopper);
 

@@ -2,8 +2,8 @@
 # Checks the mingw-w64 build of cfwin.exe: it imports only Windows system
 # DLLs, and under Wine `version`, `help`, `serve` (it_windows_serve.sh),
 # `network up`, `runtime` and `image` behave as on a Windows host without
-# the Containers feature. When cfwin.exe has the client
-# role, `client ping` must reach a Linux `cfwin serve` on loopback.
+# the Containers feature. When cfwin.exe has the client role, `client ping`
+# must reach a Linux `cfwin serve` on loopback.
 # Usage: tests/integration/it_windows.sh MINGW_BUILD_DIR [LINUX_CFWIN]
 # Exits 77 (skip) for the Wine part when wine64 is not installed.
 set -eu

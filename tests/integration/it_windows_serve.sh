@@ -1,11 +1,12 @@
 #!/bin/sh
-# Checks `cfwin.exe serve` under Wine, which has no Host Compute Service:
-# the help and flag errors, a console server on loopback that the Linux
-# and the Windows client both reach (ping, capacity, list, Garden errors
-# for create and for unknown handles, nothing stored by the failed
-# create), a clean stop on Ctrl-C (SIGINT, which Wine turns into a console
-# Ctrl-C event), and the same server as a Wine service stopped by
-# `sc stop`. it_windows.sh calls it with its Wine setup in the environment.
+# Checks `cfwin.exe serve` under Wine, which has no Host Compute Service.
+# It checks the help and the flag errors, then a console server on loopback
+# that the Linux and the Windows client both reach: ping, capacity, list,
+# the Garden errors for create and for unknown handles, and nothing stored
+# by the failed create. The console server must stop cleanly on Ctrl-C
+# (SIGINT, which Wine turns into a console Ctrl-C event), and the same
+# server as a Wine service on `sc stop`. it_windows.sh calls it with its
+# Wine setup in the environment.
 # Usage: it_windows_serve.sh CFWIN_EXE WINE WORK_DIR [LINUX_CFWIN]
 set -eu
 
@@ -65,8 +66,8 @@ run_client() {
   set -e
 }
 
-# Waits until the server at 127.0.0.1:$port answers ping (at most 120
-# tries, half a second apart: Wine starts slowly on a cold prefix).
+# Waits until the server at 127.0.0.1:$port responds to ping, at most 120
+# tries half a second apart, because Wine starts slowly on a new prefix.
 wait_for_server() {
   tries=0
   until run_client "${linux_cfwin:-exe}" ping && [ "$rc" = 0 ]; do

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the host figures behind Capacity and Metrics
- * (garden/linux/host.c), checked against the kernel's own files. */
+ * (garden/linux/host.c), checked against /proc/meminfo, statvfs(3) and
+ * sysconf(3). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -83,8 +83,8 @@ int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_
                     request->handle);
 }
 
-/* No container is ever created here, so a record can only be left from a
- * depot written by another build; its record is all there is to remove. */
+/* This backend creates no container, so a record can only come from a depot
+ * that another build wrote. The record is all there is to remove. */
 int cf_backend_destroy(cf_backend *backend, const char *handle, cf_err **err)
 {
   if (cf_store_container_delete(backend->store, handle, err) < 0) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Run, Attach and the output streams in cfwin.exe. The Windows backend
- * creates no containers yet, so every container route answers 404 before
+ * creates no containers yet, so every container route returns 404 before
  * it gets here for a handle the server never created. A Run on a known
  * container fails with a Garden error, and no process is ever tracked.
  */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "garden/stop.h"
 
-/* Stop reaches this only for a container the server knows, and the
- * Windows backend creates none yet. */
+/* Stop reaches this only for a container the server has a record of, and
+ * the Windows backend creates none yet. */
 int cf_stop_signal_processes(const cf_container_init *init, enum cf_stop_signal signal,
                              size_t *live, cf_err **err)
 {

@@ -8,7 +8,7 @@
 
 #include "garden/internal.h"
 
-/* Answers 404 for an unknown container, else the missing feature. The
+/* Sends 404 for an unknown container, else the missing feature. The
  * connection closes after the response, because the request's tar body
  * is not read. */
 static void reject(cf_conn *conn, const char *handle, const char *direction)
