@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <windows.h>
 
-#include "base/log.h"
+#include "base/mem.h"
 #include "cli/gdn_setup.h"
 #include "cli/serve_platform.h"
+#include "image/windows/win.h"
 #include "service/windows/scm.h"
 
 /* The depot of the garden-windows BOSH job, and cfwin's own default. */
@@ -26,12 +27,27 @@ const cf_serve_defaults cf_serve_platform_defaults = {
 
 char *cf_serve_absolute_path(const char *path)
 {
-  DWORD attributes = GetFileAttributesA(path);
+  cf_autofree wchar_t *wide = cf_win_utf16(path, NULL);
+  if (wide == NULL) {
+    errno = EINVAL;
+    return NULL;
+  }
+  DWORD attributes = GetFileAttributesW(wide);
   if (attributes == INVALID_FILE_ATTRIBUTES || !(attributes & FILE_ATTRIBUTE_DIRECTORY)) {
     errno = ENOENT;
     return NULL;
   }
-  return _fullpath(NULL, path, 0);
+  DWORD size = GetFullPathNameW(wide, 0, NULL, NULL);
+  cf_autofree wchar_t *full = size > 0 ? cf_xcalloc(size, sizeof(wchar_t)) : NULL;
+  if (full == NULL || GetFullPathNameW(wide, size, full, NULL) == 0) {
+    errno = ENOENT;
+    return NULL;
+  }
+  char *absolute = cf_win_utf8(full, NULL);
+  if (absolute == NULL) {
+    errno = EINVAL;
+  }
+  return absolute;
 }
 
 typedef struct service_run {
