@@ -1,12 +1,13 @@
 #!/bin/sh
 # Checks `cfwin.exe serve` under Wine, which has no Host Compute Service.
 # It checks the help and the flag errors, then a console server on loopback
-# that the Linux and the Windows client both reach: ping, capacity, list,
-# the Garden errors for create and for unknown handles, and nothing stored
-# by the failed create. The console server must stop cleanly on Ctrl-C
+# that the Linux and the Windows client both reach. Both clients check
+# ping, capacity, list, and the Garden errors for create and for unknown
+# handles; the failed create must store nothing. The console server must stop cleanly on Ctrl-C
 # (SIGINT, which Wine turns into a console Ctrl-C event), and the same
-# server as a Wine service on `sc stop`. it_windows.sh calls it with its
-# Wine setup in the environment.
+# server as a Wine service on `sc stop`. With the build's mock
+# computecore.dll (mocks/), create must get past the Host Compute Service
+# check. it_windows.sh calls it with its Wine setup in the environment.
 # Usage: it_windows_serve.sh CFWIN_EXE WINE WORK_DIR [LINUX_CFWIN]
 set -eu
 
@@ -23,7 +24,12 @@ fail() {
   status=1
 }
 
+mock_installed=""
+
 cleanup() {
+  if [ -n "$mock_installed" ]; then
+    rm -f "$mock_installed"
+  fi
   if [ -n "$server_pid" ]; then
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
@@ -94,16 +100,35 @@ run_exe serve --bind-socket /tmp/garden.sock --depot "$(winepath_of "$work/depot
 [ "$rc" = 1 ] || fail "serve --bind-socket exited $rc, expected 1"
 grep -q 'listens on TCP only' "$work/err" || fail "serve --bind-socket printed: $(cat "$work/err")"
 
-# A server from the console.
-port=$(free_port)
-depot="$work/serve-depot"
-"$wine" "$exe" serve --bind-ip 127.0.0.1 --bind-port "$port" --depot "$(winepath_of "$depot")" \
-  >"$work/serve.log" 2>&1 &
-server_pid=$!
-if ! wait_for_server; then
-  fail "the console server on 127.0.0.1:$port did not answer: $(tail -n 5 "$work/serve.log")"
-  exit "$status"
-fi
+# Starts a server from the console with depot $1, logging to $work/serve.log,
+# and waits until it responds; exits the script when it does not.
+start_console_server() {
+  depot=$1
+  port=$(free_port)
+  "$wine" "$exe" serve --bind-ip 127.0.0.1 --bind-port "$port" --depot "$(winepath_of "$depot")" \
+    >"$work/serve.log" 2>&1 &
+  server_pid=$!
+  if ! wait_for_server; then
+    fail "the console server on 127.0.0.1:$port did not respond: $(tail -n 5 "$work/serve.log")"
+    exit "$status"
+  fi
+}
+
+# Stops the console server with Ctrl-C (SIGINT, which Wine turns into a
+# console Ctrl-C event) and checks that it exits 0 after logging the stop.
+stop_console_server() {
+  kill -INT "$server_pid"
+  set +e
+  wait "$server_pid"
+  rc=$?
+  set -e
+  server_pid=""
+  [ "$rc" = 0 ] || fail "the console server exited $rc after Ctrl-C, expected 0"
+  grep -q '"guardian.stopped"' "$work/serve.log" ||
+    fail "the console server logged no stop: $(tail -n 3 "$work/serve.log")"
+}
+
+start_console_server "$work/serve-depot"
 [ -f "$depot/cfwin.db" ] || fail "the server made no store at $depot/cfwin.db"
 
 clients="exe"
@@ -146,15 +171,31 @@ if command -v sqlite3 >/dev/null; then
   [ "$count" = 0 ] || fail "the store holds $count containers after the failed creates"
 fi
 
-kill -INT "$server_pid"
-set +e
-wait "$server_pid"
-rc=$?
-set -e
-server_pid=""
-[ "$rc" = 0 ] || fail "the console server exited $rc after Ctrl-C, expected 0"
-grep -q '"guardian.stopped"' "$work/serve.log" ||
-  fail "the console server logged no stop: $(tail -n 3 "$work/serve.log")"
+stop_console_server
+
+# With a computecore.dll that loads (a mock whose calls all fail) in the
+# prefix's system32, create gets past the Host Compute Service check and
+# must name the backend step that is still missing. The mock is removed
+# again, because the checks after this script expect no computecore.dll.
+mock="$(dirname "$exe")/mocks/computecore.dll"
+system32="${WINEPREFIX:-}/drive_c/windows/system32"
+if [ -f "$mock" ] && [ -d "$system32" ] && [ ! -e "$system32/computecore.dll" ]; then
+  cp "$mock" "$system32/computecore.dll"
+  mock_installed="$system32/computecore.dll"
+  start_console_server "$work/mock-depot"
+  run_client exe create --handle it-mock
+  [ "$rc" = 1 ] || fail "create with the mock computecore.dll exited $rc, expected 1"
+  grep -q 'does not create containers yet' "$work/err" ||
+    fail "create with the mock computecore.dll printed: $(cat "$work/err")"
+  run_client exe --json list
+  grep -q '"Handles": *\[\]' "$work/out" ||
+    fail "list after the create with the mock is not empty: $(cat "$work/out")"
+  stop_console_server
+  rm -f "$mock_installed"
+  mock_installed=""
+else
+  echo "it_windows_serve: no mock computecore.dll or no free system32; create past HCS not tested" >&2
+fi
 
 # The same server run by Wine's service control manager: it must report
 # RUNNING once it listens and STOPPED after `sc stop`, without the

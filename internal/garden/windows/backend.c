@@ -79,7 +79,8 @@ int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_
   cf_hcs_api_unload(&api);
   return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
                     "create container %s: the Windows Garden backend does not create containers "
-                    "yet; create them with `cfwin image` and `cfwin runtime` (winc)",
+                    "yet, because it is not wired to the Windows image storage and the HCS "
+                    "runtime",
                     request->handle);
 }
 
