@@ -238,6 +238,9 @@ static void print_serve_usage(FILE *out)
           "  --time-format FORMAT     unix-epoch or rfc3339 (default unix-epoch)\n"
           "  --help                   print this help\n",
           cf_serve_platform_defaults.depot, cf_serve_platform_defaults.gdn_depot);
+  if (cf_serve_platform_defaults.help_note != NULL) {
+    fprintf(out, "\n%s", cf_serve_platform_defaults.help_note);
+  }
 }
 
 /* Reads the config file into *storage and sets every flag the command

@@ -16,6 +16,9 @@ typedef struct cf_serve_defaults {
   /* gdn's listener when neither --bind-ip nor --bind-socket is given;
    * NULL: TCP on 127.0.0.1, as `cfwin serve` listens. */
   const char *gdn_socket;
+  /* Printed after the options in the help, or NULL: what the platform's
+   * server does not support. */
+  const char *help_note;
 } cf_serve_defaults;
 
 extern const cf_serve_defaults cf_serve_platform_defaults;

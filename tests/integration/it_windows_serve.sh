@@ -90,6 +90,8 @@ run_exe serve --help
 for flag in --bind-ip --bind-port --depot --tls-cert --max-containers --network-pool; do
   grep -q -- "$flag" "$work/out" || fail "serve --help does not list $flag"
 done
+grep -q 'listens on TCP only' "$work/out" ||
+  fail "serve --help does not say that cfwin.exe listens on TCP only"
 
 run_exe serve --no-such-flag
 [ "$rc" = 2 ] || fail "serve --no-such-flag exited $rc, expected 2"

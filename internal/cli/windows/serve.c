@@ -23,6 +23,9 @@ const cf_serve_defaults cf_serve_platform_defaults = {
     .depot = "C:\\ProgramData\\cfwin",
     .gdn_depot = "C:\\var\\vcap\\data\\garden\\depot",
     .gdn_socket = NULL,
+    .help_note = "In cfwin.exe the server listens on TCP only (--bind-socket is rejected), gdn\n"
+                 "setup and cleanup are not available, and creates fail until the Windows\n"
+                 "backend creates containers.\n",
 };
 
 char *cf_serve_absolute_path(const char *path)
