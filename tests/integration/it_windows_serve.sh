@@ -43,9 +43,15 @@ winepath_of() {
   echo "Z:$1" | tr '/' '\\'
 }
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on.
+# Prints a TCP port on 127.0.0.1 that nothing listens on, as the kernel
+# picks it. Without python3 it prints one port derived from the process id,
+# which another program may hold; the servers here run one after another.
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  if command -v python3 >/dev/null; then
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    return
+  fi
+  echo $((20000 + $$ % 20000))
 }
 
 # Runs cfwin.exe; stdout and stderr go to $work/out and $work/err, the exit
