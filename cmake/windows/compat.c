@@ -14,3 +14,11 @@ char *strndup(const char *s, size_t n)
   copy[len] = '\0';
   return copy;
 }
+
+char *strchrnul(const char *s, int c)
+{
+  while (*s != '\0' && *s != (char)c) {
+    s++;
+  }
+  return (char *)s;
+}

@@ -7,6 +7,14 @@
 #include <stddef.h>
 
 char *strndup(const char *s, size_t n);
+/* GNU strchrnul: the first c in s, or the terminating NUL. */
+char *strchrnul(const char *s, int c);
+
+/* POSIX owner ids, which shared headers name (image/volume.h); Windows
+ * files have no numeric owners, so the values are unused there. */
+#include <sys/types.h>
+typedef unsigned int uid_t;
+typedef unsigned int gid_t;
 
 /* mingw-w64's time.h declares gmtime_r and localtime_r only with this. */
 #ifndef _POSIX_THREAD_SAFE_FUNCTIONS

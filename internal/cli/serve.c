@@ -19,12 +19,9 @@
 #include "cli/flags.h"
 #include "cli/gdn_setup.h"
 #include "cli/serve_config.h"
+#include "cli/serve_platform.h"
 #include "garden/backend.h"
 #include "garden/server.h"
-
-#define DEFAULT_DEPOT "/var/lib/cfwin"
-#define GDN_DEFAULT_DEPOT "/var/run/gdn/depot"
-#define GDN_DEFAULT_SOCKET "/tmp/garden.sock"
 
 typedef struct serve_options {
   const char *bind_ip;
@@ -170,8 +167,7 @@ static void print_serve_usage(FILE *out)
           "                           listener is given; gdn: only when set)\n"
           "  --bind-port PORT         TCP port (default 7777)\n"
           "  --bind-socket PATH       listen on a unix socket (gdn default /tmp/garden.sock)\n"
-          "  --depot DIR              state directory (default " DEFAULT_DEPOT
-          "; gdn: " GDN_DEFAULT_DEPOT ")\n"
+          "  --depot DIR              state directory (default %s; gdn: %s)\n"
           "  --default-rootfs URI     image for containers that name none\n"
           "                           (default oci://DEPOT/default-rootfs)\n"
           "  --max-containers N       containers allowed at once (default 256; 0: no limit)\n"
@@ -240,7 +236,11 @@ static void print_serve_usage(FILE *out)
           "                           under [server]; command-line flags win\n"
           "  --log-level LEVEL        debug, info, error or fatal (default info)\n"
           "  --time-format FORMAT     unix-epoch or rfc3339 (default unix-epoch)\n"
-          "  --help                   print this help\n");
+          "  --help                   print this help\n",
+          cf_serve_platform_defaults.depot, cf_serve_platform_defaults.gdn_depot);
+  if (cf_serve_platform_defaults.help_note != NULL) {
+    fprintf(out, "\n%s", cf_serve_platform_defaults.help_note);
+  }
 }
 
 /* Reads the config file into *storage and sets every flag the command
@@ -413,7 +413,8 @@ static int build_config(serve_options *o, const cf_flag *flags, const cf_serve_m
       parse_entitlement(o->cpu_entitlement_per_share, &entitlement, err) < 0) {
     return -1;
   }
-  const char *depot = mode->as_gdn ? GDN_DEFAULT_DEPOT : DEFAULT_DEPOT;
+  const char *depot =
+      mode->as_gdn ? cf_serve_platform_defaults.gdn_depot : cf_serve_platform_defaults.depot;
   if (o->depot != NULL) {
     depot = o->depot;
   }
@@ -425,7 +426,7 @@ static int build_config(serve_options *o, const cf_flag *flags, const cf_serve_m
   } else if (cf_mkdir_p(depot, 0700, err) < 0) {
     return cf_err_wrap(err, "create depot");
   } else {
-    *owned_depot = realpath(depot, NULL);
+    *owned_depot = cf_serve_absolute_path(depot);
   }
   if (*owned_depot == NULL) {
     return cf_err_sys(err, errno, "resolve depot %s", depot);
@@ -463,8 +464,8 @@ static int build_config(serve_options *o, const cf_flag *flags, const cf_serve_m
       .cpu_quota_per_share_us = (uint64_t)o->cpu_quota_per_share,
       .cpu_entitlement_per_share = entitlement,
   };
-  if (!any_listener && mode->as_gdn) {
-    config->bind_socket = GDN_DEFAULT_SOCKET;
+  if (!any_listener && mode->as_gdn && cf_serve_platform_defaults.gdn_socket != NULL) {
+    config->bind_socket = cf_serve_platform_defaults.gdn_socket;
   } else if (!any_listener) {
     config->bind_ip = "127.0.0.1";
   }
@@ -481,7 +482,7 @@ static int run_command(enum cf_serve_command command, const cf_server_config *co
   case CF_SERVE_SERVER:
     break;
   }
-  return cf_server_run(config, err);
+  return cf_serve_run_server(config, err);
 }
 
 int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)

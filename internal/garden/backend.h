@@ -3,6 +3,8 @@
  * Orchestration of the image, runtime and store modules for the server.
  * Every call blocks and is safe to run on a worker thread; the calls share
  * one store, which serialises its own access.
+ * backend.c implements it on Linux. windows/backend.c is the cfwin.exe
+ * version: it keeps the store but fails create and the container calls.
  */
 #ifndef CFWIN_GARDEN_BACKEND_H
 #define CFWIN_GARDEN_BACKEND_H

@@ -7,13 +7,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
-#include <sys/sysinfo.h>
 
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "garden/bind_mounts.h"
+#include "garden/host.h"
 #include "garden/internal.h"
 #include "garden/json.h"
 #include "garden/limits.h"
@@ -131,21 +130,18 @@ static uint64_t max_containers(const cf_server *server)
 
 static void handle_capacity(cf_conn *conn)
 {
-  struct sysinfo si;
-  struct statvfs vfs;
+  uint64_t memory = 0;
+  uint64_t disk = 0;
   cf_err *err = NULL;
-  if (sysinfo(&si) < 0) {
-    cf_err_sys(&err, errno, "read host memory size");
+  if (cf_host_memory_bytes(&memory, &err) < 0) {
     respond_err(conn, err);
     return;
   }
-  if (statvfs(conn->server->config.depot, &vfs) < 0) {
-    cf_err_sys(&err, errno, "read depot disk size of %s", conn->server->config.depot);
+  if (cf_host_disk_bytes(conn->server->config.depot, &disk, &err) < 0) {
+    cf_err_wrap(&err, "read depot disk size");
     respond_err(conn, err);
     return;
   }
-  unsigned long long memory = (unsigned long long)si.totalram * si.mem_unit;
-  unsigned long long disk = (unsigned long long)vfs.f_blocks * vfs.f_frsize;
   /* Guardian's schedulable disk is the image plugin's capacity, or the
    * total disk when the plugin reports none. cfwin's layer store has no
    * size of its own, so both are the total. The body is formatted here
@@ -154,7 +150,8 @@ static void handle_capacity(cf_conn *conn)
   cf_autofree char *body = cf_xasprintf(
       "{\"memory_in_bytes\":%llu,\"disk_in_bytes\":%llu,\"schedulable_disk_in_bytes\":%llu,"
       "\"max_containers\":%llu}\n",
-      memory, disk, disk, (unsigned long long)max_containers(conn->server));
+      (unsigned long long)memory, (unsigned long long)disk, (unsigned long long)disk,
+      (unsigned long long)max_containers(conn->server));
   cf_conn_respond(conn, 200, "application/json", body, strlen(body), NULL);
   cf_conn_request_done(conn);
 }

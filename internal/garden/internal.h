@@ -141,6 +141,9 @@ struct cf_server {
   unsigned long long next_stream_id;
   double cpu_entitlement_per_share; /* percent of a CPU per share, for Metrics */
   bool signals_started;
+  /* Wakes the loop for cf_server_stopper_request() of config.stopper. */
+  uv_async_t stop_request;
+  bool stop_request_started;
   bool stopping;
 };
 

@@ -8,23 +8,22 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysinfo.h>
-#include <unistd.h>
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "garden/host.h"
 #include "garden/internal.h"
 #include "garden/json.h"
 #include "garden/limits.h"
 
 double cf_cpu_entitlement_default(void)
 {
-  struct sysinfo si;
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  if (sysinfo(&si) < 0 || cores <= 0) {
+  uint64_t memory = 0;
+  long cores = cf_host_cpu_count();
+  if (cf_host_memory_bytes(&memory, NULL) < 0 || cores <= 0) {
     return 0;
   }
-  double memory_mib = (double)si.totalram * si.mem_unit / (1024.0 * 1024.0);
+  double memory_mib = (double)memory / (1024.0 * 1024.0);
   return memory_mib > 0 ? (double)cores * 100.0 / memory_mib : 0;
 }
 

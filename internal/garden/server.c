@@ -5,7 +5,6 @@
  */
 #include "garden/server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +15,10 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "garden/host.h"
 #include "garden/internal.h"
 #include "garden/json.h"
+#include "garden/stopper.h"
 #include "garden/stream_io.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -583,10 +584,7 @@ static int listen_tcp(cf_server *server, cf_err **err)
 static int listen_unix(cf_server *server, cf_err **err)
 {
   const char *path = server->config.bind_socket;
-  struct stat st;
-  if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-    unlink(path); /* a stale socket from an earlier run, as gdn removes it */
-  }
+  cf_host_remove_stale_socket(path);
   uv_pipe_init(server->loop, &server->unix_listener, 0);
   server->unix_listener.data = server;
   server->unix_listening = true;
@@ -631,6 +629,10 @@ static void stop(cf_server *server)
     uv_close((uv_handle_t *)&server->sigterm, NULL);
     uv_close((uv_handle_t *)&server->sigint, NULL);
   }
+  if (server->stop_request_started) {
+    cf_server_stopper_detach(server->config.stopper);
+    uv_close((uv_handle_t *)&server->stop_request, NULL);
+  }
 }
 
 static void on_stop_signal(uv_signal_t *handle, int signum)
@@ -638,6 +640,28 @@ static void on_stop_signal(uv_signal_t *handle, int signum)
   cf_server *server = handle->data;
   cf_log(CF_LOG_INFO, "stopping", "{s:i}", "signal", signum);
   stop(server);
+}
+
+static void on_stop_request(uv_async_t *handle)
+{
+  cf_server *server = handle->data;
+  cf_log(CF_LOG_INFO, "stopping", "{s:s}", "reason", "stop request");
+  stop(server);
+}
+
+/* Lets another thread stop the server through config.stopper. A request
+ * made before this call stops the server now. */
+static void start_stop_requests(cf_server *server)
+{
+  if (server->config.stopper == NULL) {
+    return;
+  }
+  uv_async_init(server->loop, &server->stop_request, on_stop_request);
+  server->stop_request.data = server;
+  server->stop_request_started = true;
+  if (cf_server_stopper_attach(server->config.stopper, &server->stop_request)) {
+    on_stop_request(&server->stop_request);
+  }
 }
 
 static int reconcile(cf_server *server, cf_err **err)
@@ -727,6 +751,7 @@ static int start(cf_server *server, cf_err **err)
   uv_signal_start(&server->sigterm, on_stop_signal, SIGTERM);
   uv_signal_start(&server->sigint, on_stop_signal, SIGINT);
   server->signals_started = true;
+  start_stop_requests(server);
   return 0;
 }
 
@@ -741,12 +766,15 @@ int cf_server_run(const cf_server_config *config, cf_err **err)
 {
   cf_server server = {.config = *config, .loop = uv_default_loop(), .next_stream_id = 1};
   server.reaper = cf_reaper_new(&server);
-  signal(SIGPIPE, SIG_IGN);
+  cf_host_ignore_broken_pipes();
   int rc = start(&server, err);
   if (rc == 0) {
     cf_log(CF_LOG_INFO, "started", "{s:s?, s:i, s:s?, s:s}", "bind-ip", config->bind_ip,
            "bind-port", config->bind_port, "bind-socket", config->bind_socket, "depot",
            config->depot);
+    if (config->on_started != NULL) {
+      config->on_started(config->on_started_context);
+    }
     uv_run(server.loop, UV_RUN_DEFAULT);
     cf_log(CF_LOG_INFO, "stopped", NULL);
   } else {

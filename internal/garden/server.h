@@ -38,6 +38,17 @@ int cf_server_network_parse(const cf_server_network_flags *flags, const char *de
                             cf_backend_network *out, cf_err **err);
 void cf_server_network_clear(cf_backend_network *network);
 
+/* A stop request that another thread may send to a running server, as the
+ * Windows service control handler does (garden/stopper.c). */
+typedef struct cf_server_stopper cf_server_stopper;
+
+cf_server_stopper *cf_server_stopper_new(void);
+void cf_server_stopper_free(cf_server_stopper *stopper);
+/* Asks the server that runs with this stopper to stop, as SIGTERM does.
+ * Any thread may call it. A request made before the server listens stops
+ * it right after its start. */
+void cf_server_stopper_request(cf_server_stopper *stopper);
+
 typedef struct cf_server_config {
   const char *bind_ip; /* NULL: no TCP listener */
   int bind_port;
@@ -74,11 +85,17 @@ typedef struct cf_server_config {
   /* The container network, borrowed; NULL: containers get loopback only
    * and NetIn and NetOut fail. */
   const cf_backend_network *network;
+  /* Borrowed; NULL: only SIGTERM and SIGINT stop the server. */
+  cf_server_stopper *stopper;
+  /* Called once the listeners accept connections, as the Windows service
+   * reports SERVICE_RUNNING then; NULL: nothing is called. */
+  void (*on_started)(void *context);
+  void *on_started_context;
 } cf_server_config;
 
 /* Opens the depot, reconciles it with the host, listens and serves until
- * SIGTERM or SIGINT. Containers keep running after the server stops.
- * Returns 0 after a clean shutdown. */
+ * SIGTERM, SIGINT or a request through config->stopper. Containers keep running after the server
+ * stops. Returns 0 after a clean shutdown. */
 int cf_server_run(const cf_server_config *config, cf_err **err);
 
 #endif

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Checks the mingw-w64 build of cfwin.exe: it imports only Windows system
-# DLLs, and under Wine `version`, `help`, `serve`, `network up`, `runtime`
-# and `image` behave as on a Windows host without the Containers feature. When cfwin.exe has the client
-# role, `client ping` must reach a Linux `cfwin serve` on loopback.
+# DLLs, and under Wine `version`, `help`, `serve` (it_windows_serve.sh),
+# `network up`, `runtime` and `image` behave as on a Windows host without
+# the Containers feature. When cfwin.exe has the client role, `client ping`
+# must reach a Linux `cfwin serve` on loopback.
 # Usage: tests/integration/it_windows.sh MINGW_BUILD_DIR [LINUX_CFWIN]
 # Exits 77 (skip) for the Wine part when wine64 is not installed.
 set -eu
@@ -87,33 +88,9 @@ run_exe help
 [ "$rc" = 0 ] || fail "cfwin.exe help exited $rc"
 grep -q 'serve' "$work/out" || fail "help does not list serve"
 
-# Wine has no computecore.dll, so serve must name the missing service.
-run_exe serve
-[ "$rc" = 1 ] || fail "cfwin.exe serve exited $rc, expected 1"
-grep -q 'Host Compute Service is not available' "$work/err" ||
-  fail "serve printed no message about the Host Compute Service: $(cat "$work/err")"
-
-# Run by Wine's service control manager, serve must report SERVICE_STOPPED
-# with ERROR_SERVICE_SPECIFIC_ERROR (1066) and its exit status 1. `sc start`
-# prints the status the service reported last, which can still be
-# START_PENDING; `sc query` is then asked again until the service stops
-# (at most 60 times, half a second apart).
-service="cfwin-it-$$"
-set +e
-exe_path=$(winepath_of "$(cd "$(dirname "$exe")" && pwd)/cfwin.exe")
-"$wine" sc create "$service" binPath= "$exe_path serve" >"$work/sc-create" 2>&1
-"$wine" sc start "$service" >"$work/sc-start" 2>&1
-tries=0
-while ! grep -q 'STATE *: *1 ' "$work/sc-start" && [ "$tries" -lt 60 ]; do
-  sleep 0.5
-  "$wine" sc query "$service" >"$work/sc-start" 2>&1
-  tries=$((tries + 1))
-done
-set -e
-grep -q 'WIN32_EXIT_CODE *: *1066' "$work/sc-start" ||
-  fail "serve as a service did not stop with exit code 1066: $(cat "$work/sc-create" "$work/sc-start")"
-grep -q 'SERVICE_EXIT_CODE *: *1 ' "$work/sc-start" ||
-  fail "serve as a service did not report exit status 1: $(cat "$work/sc-start")"
+# The Garden server from the console and as a Wine service.
+"$(dirname "$0")/it_windows_serve.sh" "$exe" "$wine" "$work" "$linux_cfwin" ||
+  fail "it_windows_serve.sh failed"
 
 # The network role reaches the HCN backend, which must name the missing
 # computenetwork.dll instead of failing somewhere else.

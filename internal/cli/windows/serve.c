@@ -1,79 +1,132 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * `cfwin serve` (and `gdn server`) in cfwin.exe. The Garden server has no
- * Windows backend yet, so the role checks the host and exits 1 with a
- * message that names what is missing: the Host Compute Service
- * (computecore.dll and its calls) or, on a host that has it, the server's
- * Windows backend. Started by the service control manager, it runs as the
- * service (service/windows/scm.c), so the manager sees the same exit
- * status as a console user.
+ * The cfwin.exe side of `cfwin serve` (serve_platform.h): Windows default
+ * paths, and the server run from a console or as a Windows service. Under
+ * the service control manager the server runs as the service body
+ * (service/windows/scm.c): it reports SERVICE_RUNNING once it listens, and
+ * a stop or shutdown control stops it, which ends the process with status
+ * 0. gdn setup and cleanup prepare Linux hosts and fail here.
  */
+#include <errno.h>
 #include <stdio.h>
-#include <string.h>
+#include <stdlib.h>
 #include <windows.h>
 
-#include "base/err.h"
-#include "cli/cli_internal.h"
-#include "runtime/windows/hcs.h"
+#include "base/mem.h"
+#include "cli/gdn_setup.h"
+#include "cli/serve_platform.h"
+#include "image/windows/win.h"
 #include "service/windows/scm.h"
 
-/* NOTE: the serve flags are not parsed here, because the flag table lives
- * in serve.c with the Linux server; any flags are accepted and unused. */
-static void print_usage(FILE *out)
-{
-  fprintf(out, "usage: cfwin serve [gdn server flags]\n"
-               "\n"
-               "Serves the Garden API. In cfwin.exe the server has no Windows backend yet:\n"
-               "serve checks for the Host Compute Service and exits with status 1.\n"
-               "Run it as a Windows service or from a console.\n");
-}
+/* The depot of the garden-windows BOSH job, and cfwin's own default. */
+const cf_serve_defaults cf_serve_platform_defaults = {
+    .depot = "C:\\ProgramData\\cfwin",
+    .gdn_depot = "C:\\var\\vcap\\data\\garden\\depot",
+    .gdn_socket = NULL,
+    .help_note = "In cfwin.exe the server listens on TCP only (--bind-socket is rejected), gdn\n"
+                 "setup and cleanup are not available, and creates fail until the Windows\n"
+                 "backend creates containers.\n",
+};
 
-/* Returns the serve role's exit status: 1 with a message on stderr. */
-static int run_server(void *context)
+char *cf_serve_absolute_path(const char *path)
 {
-  cf_hcs_api api;
-  cf_err *err = NULL;
-  if (cf_hcs_api_load(&api, &err) < 0) {
-    fprintf(stderr, "cfwin serve: the Host Compute Service is not available: %s\n", err->message);
-    cf_err_free(err);
-    return 1;
+  cf_autofree wchar_t *wide = cf_win_utf16(path, NULL);
+  if (wide == NULL) {
+    errno = EINVAL;
+    return NULL;
   }
-  cf_hcs_api_unload(&api);
-  fprintf(stderr, "cfwin serve: the Host Compute Service is available, but the Windows Garden "
-                  "backend is not complete: cfwin.exe cannot serve the Garden API yet. Run "
-                  "`cfwin serve` on Linux; `cfwin client` in cfwin.exe can reach it.\n");
-  return 1;
+  DWORD attributes = GetFileAttributesW(wide);
+  if (attributes == INVALID_FILE_ATTRIBUTES || !(attributes & FILE_ATTRIBUTE_DIRECTORY)) {
+    errno = ENOENT;
+    return NULL;
+  }
+  DWORD size = GetFullPathNameW(wide, 0, NULL, NULL);
+  cf_autofree wchar_t *full = size > 0 ? cf_xcalloc(size, sizeof(wchar_t)) : NULL;
+  if (full == NULL || GetFullPathNameW(wide, size, full, NULL) == 0) {
+    errno = ENOENT;
+    return NULL;
+  }
+  char *absolute = cf_win_utf8(full, NULL);
+  if (absolute == NULL) {
+    errno = EINVAL;
+  }
+  return absolute;
 }
 
-/* run_server returns without waiting, so a stop has nothing to interrupt. */
+typedef struct service_run {
+  cf_server_config config;
+  cf_err *err;
+} service_run;
+
+static void report_running(void *context)
+{
+  cf_service_report_running();
+}
+
+/* Returns the serve role's exit status: 0 after a clean stop. */
+static int run_service(void *context)
+{
+  service_run *run = context;
+  return cf_server_run(&run->config, &run->err) < 0 ? 1 : 0;
+}
+
 static void request_stop(void *context)
 {
+  service_run *run = context;
+  cf_server_stopper_request(run->config.stopper);
 }
 
-int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
+/* Runs the server as the service when the service control manager started
+ * the process, else from the console, where Ctrl-C (SIGINT) stops it. */
+static int run_server(service_run *run, cf_err **err)
 {
-  for (int i = start; i < argc; i++) {
-    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-      print_usage(stdout);
-      return 0;
-    }
-  }
-  cf_service_body body = {.run = run_server, .request_stop = request_stop};
-  cf_err *err = NULL;
+  cf_service_body body = {.run = run_service, .request_stop = request_stop, .context = run};
   int status = 0;
-  int rc = cf_service_run_if_started(&body, &status, &err);
+  int rc = cf_service_run_if_started(&body, &status, err);
   if (rc < 0) {
-    fprintf(stderr, "cfwin serve: %s\n", err->message);
-    cf_err_free(err);
-    return 1;
+    return -1;
   }
   if (rc == 1) {
-    return status;
+    if (run->err != NULL) {
+      *err = run->err;
+      run->err = NULL;
+      return -1;
+    }
+    return status == 0 ? 0
+                       : cf_err_set(err, CF_E_SYSTEM, "the service ended with status %d", status);
   }
-  return run_server(NULL);
+  return cf_server_run(&run->config, err);
 }
 
-void cf_cli_serve_help(void)
+int cf_serve_run_server(const cf_server_config *config, cf_err **err)
 {
-  print_usage(stdout);
+  if (config->bind_socket != NULL) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "--bind-socket %s: cfwin.exe listens on TCP only; give --bind-ip and "
+                      "--bind-port instead",
+                      config->bind_socket);
+  }
+  service_run run = {.config = *config};
+  run.config.stopper = cf_server_stopper_new();
+  if (run.config.stopper == NULL) {
+    return cf_err_set(err, CF_E_SYSTEM, "create the server's stop request: uv_mutex_init failed");
+  }
+  run.config.on_started = report_running;
+  int rc = run_server(&run, err);
+  cf_server_stopper_free(run.config.stopper);
+  return rc;
+}
+
+int cf_gdn_setup(const cf_server_config *config, cf_err **err)
+{
+  return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+                    "gdn setup prepares cgroups and nftables of a Linux host; cfwin.exe has no "
+                    "setup step: run `cfwin serve` (or `gdn server`) directly");
+}
+
+int cf_gdn_cleanup(const cf_server_config *config, cf_err **err)
+{
+  return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
+                    "gdn cleanup is not available in cfwin.exe yet: start the server with "
+                    "--destroy-containers-on-startup instead");
 }
