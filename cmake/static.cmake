@@ -13,13 +13,23 @@
 set(CFWIN_DEPS_PREFIX "${PROJECT_BINARY_DIR}/deps/linux" CACHE PATH
   "Install prefix of the static libraries built by cmake/deps/build-deps.sh")
 
+# The cache of built dependencies is kept by the CMake cache too, so a
+# reconfigure from a shell without CFWIN_DEPS_CACHE reuses it.
+if(DEFINED ENV{CFWIN_DEPS_CACHE})
+  set(deps_cache_default "$ENV{CFWIN_DEPS_CACHE}")
+else()
+  set(deps_cache_default "$ENV{HOME}/.cache/cfwin-deps")
+endif()
+set(CFWIN_DEPS_CACHE "${deps_cache_default}" CACHE PATH
+  "Cache of the dependency sources and builds of cmake/deps/build-deps.sh")
 # The script runs at every configure unless the prefix is a complete
 # directory of the caller's: with a warm cache it only points the prefix's
 # link at the build for the current script and source versions.
 if(IS_SYMLINK "${CFWIN_DEPS_PREFIX}" OR NOT EXISTS "${CFWIN_DEPS_PREFIX}/lib/pkgconfig/libcurl.pc")
   message(STATUS "Building static dependencies into ${CFWIN_DEPS_PREFIX} (cached)")
   execute_process(
-    COMMAND ${PROJECT_SOURCE_DIR}/cmake/deps/build-deps.sh linux ${CFWIN_DEPS_PREFIX}
+    COMMAND ${CMAKE_COMMAND} -E env CFWIN_DEPS_CACHE=${CFWIN_DEPS_CACHE}
+      ${PROJECT_SOURCE_DIR}/cmake/deps/build-deps.sh linux ${CFWIN_DEPS_PREFIX}
     RESULT_VARIABLE deps_result)
   if(NOT deps_result EQUAL 0)
     message(FATAL_ERROR "cmake/deps/build-deps.sh linux failed (status ${deps_result}); "
