@@ -288,16 +288,7 @@ static int use_log_handle(const char *text, cf_err **err)
   if (value == 0) {
     return 0;
   }
-  // fstat, unlike fcntl, exists on both platforms and fails with EBADF on
-  // a descriptor that is not open.
-  // NOTE: winc passes a Windows HANDLE here, which cfwin.exe takes as a C
-  // runtime file descriptor, so --log-handle does not work on Windows yet.
-  struct stat st;
-  if (value > 1024 * 1024 || fstat((int)value, &st) < 0) {
-    return cf_err_sys(err, value > 1024 * 1024 ? EBADF : errno, "log handle %llu invalid", value);
-  }
-  rt_log.fd = (int)value;
-  return 0;
+  return rt_log_handle_fd(value, &rt_log.fd, err);
 }
 
 static int configure_logging(cf_err **err)
