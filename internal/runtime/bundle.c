@@ -236,7 +236,7 @@ static uint64_t get_u64(reader *r, json_t *parent, const char *key, const char *
   if (value == NULL || json_is_null(value)) {
     return 0;
   }
-  // jansson holds integers as json_int_t (long long), so limits above
+  // jansson stores integers as json_int_t (long long), so limits above
   // 2^63-1 cannot be represented and are rejected with the negative ones.
   if (!json_is_integer(value) || json_integer_value(value) < 0) {
     type_error(r, field, "an unsigned 64-bit integer");

@@ -2,7 +2,7 @@
 /*
  * A mock computecore.dll for the Wine integration check. Compute systems
  * live in the state file (mock_host.h) with a state of Created, Running or
- * Stopped; a stopped system disappears when its handle is closed, as HCS
+ * Stopped. A stopped system disappears when its handle is closed, as HCS
  * removes it. Processes are real host processes started with
  * CreateProcessW from the CommandLine, WorkingDirectory, Environment and
  * pipe flags of the ProcessParameters document, so pids, exit codes and
@@ -253,7 +253,7 @@ EXPORT HRESULT WINAPI HcsOpenComputeSystem(PCWSTR id, DWORD access, HCS_SYSTEM *
   return hr;
 }
 
-/* Terminates the host processes of a system and forgets them. */
+/* Terminates the host processes of a system and removes their entries. */
 static void end_processes(mock_state *state, const char *id)
 {
   mock_entry *entry;

@@ -40,7 +40,7 @@ static bool quiet_flag;
 static int load_api(const rt_context *ctx, cf_hcs_api *api, const char *id, cf_err **err)
 {
   if (cf_hcs_api_load(api, err) < 0) {
-    return cf_err_wrap(err, "%s %s", ctx->command->name, id);
+    return cf_err_wrap(err, "%s%s%s", ctx->command->name, id[0] != '\0' ? " " : "", id);
   }
   return 0;
 }

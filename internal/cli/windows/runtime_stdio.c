@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Attached stdio of a container process, as winc's attached run and exec
- * do it: stdin is copied by a thread nobody waits for, which closes the
- * process's stdin and tells HCS at end of file; stdout and stderr are
- * copied by threads that get at most 11 s after the process exits to
- * drain (winc's 10 s CTRL_SHUTDOWN grace period plus 1 s). Ctrl-C on the
- * caller terminates the process.
+ * do it. A thread that is never waited for copies stdin, then closes the
+ * process's stdin and sends HCS the CloseHandle request at end of file.
+ * Threads copy stdout and stderr and get at most 11 s after the process
+ * exits to drain, winc's 10 s CTRL_SHUTDOWN grace period plus 1 s. Ctrl-C
+ * on the caller terminates the process.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +18,8 @@
 typedef struct copy_job {
   HANDLE from;
   HANDLE to;
-  /* stdin only: the process HCS is told about the end of file, NULL once
-   * wrt_process_attach has returned; guarded by lock. */
+  /* stdin only: the process whose stdin end HCS gets reported. It is
+   * NULL once wrt_process_attach has returned, and lock guards it. */
   cf_hcs_process *process;
   SRWLOCK lock;
 } copy_job;
@@ -74,7 +74,7 @@ static BOOL WINAPI on_console_event(DWORD type)
   return FALSE;
 }
 
-/* Starts a copy thread; the handle is NULL when the thread could not be
+/* Starts a copy thread. The handle is NULL when the thread could not be
  * created, and the copy is then skipped. */
 static HANDLE start_copy(copy_job *job, LPTHREAD_START_ROUTINE routine)
 {
@@ -88,8 +88,8 @@ int wrt_process_attach(cf_hcs_process *process, uint32_t *exit_code, cf_err **er
 {
   HANDLE std_in = NULL, std_out = NULL, std_err = NULL;
   cf_hcs_process_take_stdio(process, &std_in, &std_out, &std_err);
-  // The stdin job lives on after this function returns, because its
-  // thread is not waited for; it is released with the process.
+  // The stdin job outlives this function, because its thread is not
+  // waited for. The process exit releases it.
   copy_job *input = cf_xcalloc(1, sizeof(*input));
   *input = (copy_job){GetStdHandle(STD_INPUT_HANDLE), std_in, process, SRWLOCK_INIT};
   copy_job output = {std_out, GetStdHandle(STD_OUTPUT_HANDLE), NULL, SRWLOCK_INIT};

@@ -35,12 +35,13 @@ typedef struct wrt_container {
 
 void wrt_container_clear(wrt_container *container);
 
-/* Computes winc's status of id: HcsEnumerateComputeSystems must list it
- * exactly once ("container not found: <id>" with CF_E_NOT_FOUND,
- * "multiple containers found with the same id: <id>"); a Stopped system is
- * stopped; otherwise the record decides (no process yet: created; a failed
- * start: stopped) and then the host process with the recorded pid, which
- * is running only while it runs and has the recorded creation time. */
+/* Computes winc's status of id. HcsEnumerateComputeSystems must list it
+ * exactly once, else "container not found: <id>" (CF_E_NOT_FOUND) or
+ * "multiple containers found with the same id: <id>". A Stopped system is
+ * stopped. Otherwise the record decides: created before any process,
+ * stopped after a failed start. A started container is running while the
+ * host process with the recorded pid runs with the recorded creation
+ * time. */
 int wrt_container_get(rt_context *ctx, const cf_hcs_api *api, const char *id, wrt_container *out,
                       cf_err **err);
 
@@ -52,7 +53,8 @@ int wrt_process_start_time(DWORD pid, uint64_t *start_time, cf_err **err);
  * (cf_bundle_load lists them). */
 int wrt_bundle_load(const char *id, const char *bundle_dir, cf_bundle *out, cf_err **err);
 
-/* Writes pid in decimal without a newline, as winc does; no path, no file. */
+/* Writes pid in decimal without a newline, as winc does. An empty path
+ * writes nothing. */
 int wrt_write_pid_file(const char *path, DWORD pid, cf_err **err);
 
 /* --- runtime_container.c --- */
