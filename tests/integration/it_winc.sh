@@ -3,9 +3,11 @@
 # the mock computecore.dll, computenetwork.dll and vmcompute.dll of
 # tests/windows, installed into this check's own Wine prefix. It follows
 # Guardian's sequence (create, start, exec with a process.json, state,
-# events --stats, kill, delete) and checks the documents the mocks
+# events --stats, kill, delete), with exec started through an inherited
+# --log-handle pipe as Guardian does. It checks the documents the mocks
 # recorded field by field against values computed here, the exit codes,
-# the log lines and the error paths.
+# the log lines and the error paths, then peas and bundle-named
+# namespaces.
 # Usage: tests/integration/it_winc.sh MINGW_BUILD_DIR
 # Exits 77 (skip) when wine64, jq or python3 is missing.
 set -eu
@@ -21,7 +23,7 @@ fail() {
 }
 
 for file in "$exe" "$mocks/computecore.dll" "$mocks/computenetwork.dll" "$mocks/vmcompute.dll" \
-  "$mocks/mock_process.exe"; do
+  "$mocks/mock_process.exe" "$mocks/log_handle_parent.exe"; do
   if [ ! -f "$file" ]; then
     echo "it_winc: $file is missing; build $build with -DCFWIN_WINDOWS_EXE=ON" >&2
     exit 1
@@ -60,7 +62,7 @@ winepath_of() {
 "$wine" wineboot -i >/dev/null 2>&1
 cp "$mocks/computecore.dll" "$mocks/computenetwork.dll" "$mocks/vmcompute.dll" \
   "$WINEPREFIX/drive_c/windows/system32/"
-cp "$mocks/mock_process.exe" "$work/"
+cp "$mocks/mock_process.exe" "$mocks/log_handle_parent.exe" "$work/"
 export CFWIN_MOCK_HOST_STATE="$(winepath_of "$work/host-state")"
 export CFWIN_MOCK_HOST_LOG="$(winepath_of "$work/calls.jsonl")"
 root=$(winepath_of "$work/root")
@@ -102,7 +104,8 @@ namespace_guid() {
 print(uuid.uuid5(uuid.UUID("74cfae1e-e03b-4be3-a39a-a683967083be"), sys.argv[1]))' "$1"
 }
 
-# Writes a bundle for id with the process args given as a JSON array.
+# Writes a bundle for id with the process args given as a JSON array and
+# an optional windows.network object.
 write_bundle() {
   mkdir -p "$work/bundles/$1" "$work/layers/base-layer" "$work/layers/top-layer" "$work/rw-dir" \
     "$work/ro-dir"
@@ -110,7 +113,8 @@ write_bundle() {
   jq -n --arg top "$(winepath_of "$work/layers/top-layer")" \
     --arg base "$(winepath_of "$work/layers/base-layer")" \
     --arg rw "$(winepath_of "$work/rw-dir")" --arg ro "$(winepath_of "$work/ro-dir")" \
-    --arg file "$(winepath_of "$work/file-mount")" --argjson args "$2" '{
+    --arg file "$(winepath_of "$work/file-mount")" --argjson args "$2" \
+    --argjson network "${3:-null}" '{
       ociVersion: "1.2.1",
       hostname: "host-of-it",
       root: {path: "\\\\?\\Volume{6d2a2d4e-1111-2222-3333-444455556666}\\"},
@@ -122,7 +126,8 @@ write_bundle() {
         {destination: "/file", source: $file, options: ["bind"]}
       ],
       windows: {layerFolders: [$top, $base],
-                resources: {memory: {limit: 209715201}, cpu: {shares: 512}}}
+                resources: {memory: {limit: 209715201}, cpu: {shares: 512}},
+                network: $network}
     }' >"$work/bundles/$1/config.json"
 }
 
@@ -226,6 +231,32 @@ check_field '.User' '"ContainerUser"'
 check_field '.Environment' '{"K":"V"}'
 check_field '.CreateStdOutPipe' true
 : >"$work/in"
+
+# As Guardian runs a process: --log-handle names an inherited pipe, whose
+# lines log_handle_parent copies to $work/handle.log.
+guardian_winc() {
+  winc_path=$(winepath_of "$work/winc.exe")
+  set +e
+  "$wine" "$work/log_handle_parent.exe" "$(winepath_of "$work/handle.log")" "$winc_path" \
+    --root "$root" --debug --log-handle '{handle}' --log-format json "$@" \
+    <"$work/in" >"$work/out.raw" 2>"$work/err.raw"
+  rc=$?
+  set -e
+  tr -d '\r' <"$work/out.raw" >"$work/out"
+  tr -d '\r' <"$work/err.raw" >"$work/err"
+}
+printf 'through the handle\n' >"$work/in"
+guardian_winc exec --pid-file "$(winepath_of "$work/exec2.pid")" -p "$(winepath_of "$work/process.json")" "$id"
+expect_rc 3 "exec with --log-handle"
+[ "$(cat "$work/out")" = "through the handle" ] || fail "exec with --log-handle stdout: $(cat "$work/out")"
+jq -s -e --arg id "$id" --arg pid "$(cat "$work/exec2.pid")" \
+  'any(.[]; .level == "debug" and .msg == "process started" and .containerId == $id and .pid == $pid)' \
+  "$work/handle.log" >/dev/null || fail "the log handle got no process line: $(cat "$work/handle.log")"
+: >"$work/in"
+guardian_winc exec -p "$(winepath_of "$work/process.json")" nope
+expect_rc 1 "exec of an unknown id with --log-handle"
+jq -s -e 'any(.[]; .level == "error" and (.msg | startswith("hcs::OpenComputeSystem nope: ")))' \
+  "$work/handle.log" >/dev/null || fail "the log handle got no error line: $(cat "$work/handle.log")"
 
 winc exec --env GREETING=hello --cwd /windows "$id" "$program" env GREETING
 expect_rc 0 "exec with --env and --cwd"
@@ -340,11 +371,39 @@ winc state "$sandbox"
 [ "$(jq -r .status "$work/out")" = running ] || fail "state after run --detach: $(cat "$work/out")"
 [ "$(jq -r .pid "$work/out")" = "$(cat "$work/sandbox.pid")" ] ||
   fail "the pid file of run --detach is not the state's pid"
+
+# A pea joins its sandbox's namespace and is deleted with it.
+pea=it-winc-pea
+write_bundle "$pea" "[\"$(printf "%s" "$program" | tr '\\' '/')\", \"sleep\"]" \
+  "{\"networkSharedContainerName\": \"$sandbox\"}"
+winc run --detach --bundle "$(winepath_of "$work/bundles/$pea")" "$pea"
+expect_rc 0 "run --detach of a pea"
+doc=$(documents HcsCreateComputeSystem | tail -n 1)
+check_field '.Owner' "\"$sandbox\""
+check_field '.Container.Networking.Namespace' "\"$(namespace_guid "$sandbox")\""
+jq -s -e --arg ns "$(namespace_guid "$pea")" 'any(.[]; .call == "HcnCreateNamespace" and .id == $ns)' \
+  "$work/calls.jsonl" >/dev/null && fail "the pea got a namespace of its own"
 winc delete --force "$sandbox"
 expect_rc 0 "delete --force of a running container"
+winc state "$pea"
+grep -q -x "container not found: $pea" "$work/err" || fail "deleting $sandbox left its pea: $(cat "$work/err")"
 jq -s -e --arg id "$sandbox" 'any(.[]; .call == "HcsShutDownComputeSystem" and .id == $id)' \
   "$work/calls.jsonl" >/dev/null || fail "delete --force did not shut the sandbox down"
 ! grep -q . "$work/host-state" || fail "delete --force left on the host: $(cat "$work/host-state")"
+
+# ---- a namespace named by the bundle is used, never created or deleted ----
+named=it-winc-named
+given=3f2504e0-4f89-11d3-9a0c-0305e82c3301
+write_bundle "$named" '["cmd.exe"]' "{\"networkNamespace\": \"$given\"}"
+winc create --bundle "$(winepath_of "$work/bundles/$named")" "$named"
+expect_rc 0 "create in a named namespace"
+doc=$(documents HcsCreateComputeSystem | tail -n 1)
+check_field '.Container.Networking.Namespace' "\"$given\""
+winc delete "$named"
+expect_rc 0 "delete of a container in a named namespace"
+jq -s -e --arg ns "$given" 'any(.[]; (.call == "HcnCreateNamespace" or .call == "HcnDeleteNamespace")
+  and .id == $ns)' "$work/calls.jsonl" >/dev/null && fail "the runtime created or deleted namespace $given"
+! grep -q . "$work/host-state" || fail "the named namespace test left: $(cat "$work/host-state")"
 
 if [ "$status" = 0 ]; then
   echo "it_winc: the winc commands passed under Wine with the mock host DLLs"

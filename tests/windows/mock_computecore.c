@@ -499,13 +499,25 @@ static HRESULT start_process(const char *params, HCS_PROCESS_INFORMATION *info, 
       child[i] = null_device();
     }
   }
-  STARTUPINFOW startup = {.cb = sizeof(startup), .dwFlags = STARTF_USESTDHANDLES};
-  startup.hStdInput = child[0];
-  startup.hStdOutput = child[1];
-  startup.hStdError = child[2];
+  // The process inherits its three stdio handles and nothing else, as a
+  // container process inherits no host handle (cfwin's log pipe above all).
+  STARTUPINFOEXW startup = {.StartupInfo = {.cb = sizeof(startup),
+                                            .dwFlags = STARTF_USESTDHANDLES,
+                                            .hStdInput = child[0],
+                                            .hStdOutput = child[1],
+                                            .hStdError = child[2]}};
+  SIZE_T size = 0;
+  InitializeProcThreadAttributeList(NULL, 1, 0, &size);
+  startup.lpAttributeList = malloc(size);
+  InitializeProcThreadAttributeList(startup.lpAttributeList, 1, 0, &size);
+  UpdateProcThreadAttribute(startup.lpAttributeList, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, child,
+                            sizeof(child), NULL, NULL);
   PROCESS_INFORMATION process;
-  BOOL ok = CreateProcessW(NULL, wcommand, NULL, NULL, TRUE, CREATE_UNICODE_ENVIRONMENT,
-                           environment, wdirectory, &startup, &process);
+  BOOL ok = CreateProcessW(NULL, wcommand, NULL, NULL, TRUE,
+                           CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT, environment,
+                           wdirectory, &startup.StartupInfo, &process);
+  DeleteProcThreadAttributeList(startup.lpAttributeList);
+  free(startup.lpAttributeList);
   HRESULT hr = ok ? S_OK : HRESULT_FROM_WIN32(GetLastError());
   for (int i = 0; i < 3; i++) {
     CloseHandle(child[i]);
