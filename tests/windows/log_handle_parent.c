@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "CreateProcess %s failed: %lu\n", argv[2], GetLastError());
     return 125;
   }
-  // Only the child holds the write end now, so the copy ends when the
+  // Only the child has the write end open now, so the copy ends when the
   // child and anything it passed the handle on to have exited.
   CloseHandle(write_end);
   FILE *log = fopen(argv[1], "wb");
