@@ -319,6 +319,13 @@ expect_rc 1 "delete of an unknown id"
 grep -q -x 'container not found: nope' "$work/err" || fail "delete of an unknown id: $(cat "$work/err")"
 winc delete --force nope
 expect_rc 0 "delete --force of an unknown id"
+# A compute system without a record goes with --force as well.
+echo 'system orphan Running cfwin' >>"$work/host-state"
+winc delete --force orphan
+expect_rc 0 "delete --force of a system without a record"
+jq -s -e 'any(.[]; .call == "HcsShutDownComputeSystem" and .id == "orphan")' "$work/calls.jsonl" \
+  >/dev/null || fail "delete --force did not shut down a system without a record"
+! grep -q . "$work/host-state" || fail "delete --force left: $(cat "$work/host-state")"
 winc nope
 expect_rc 3 "an unknown command"
 

@@ -326,6 +326,11 @@ static int delete_one(rt_context *ctx, const cf_hcs_api *api, const char *id, bo
     }
     cf_err_free(get_err);
     rt_log_debug("container not found, removing what is left of it", id, NULL, NULL);
+    // HCS may list a system without a record, e.g. one whose record is
+    // under another --root, and --force removes it too.
+    if (stop_system(api, id, err) < 0) {
+      return -1;
+    }
     return remove_leftovers(ctx, id, false, err);
   }
   bool running = strcmp(container.status, WRT_STATUS_RUNNING) == 0;
