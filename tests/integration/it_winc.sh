@@ -262,10 +262,12 @@ winc exec --env GREETING=hello --cwd /windows "$id" "$program" env GREETING
 expect_rc 0 "exec with --env and --cwd"
 [ "$(cat "$work/out")" = "$(printf 'hello\nC:\\windows')" ] ||
   fail "exec --env --cwd printed: $(cat "$work/out")"
-winc exec -d "$id" "$program" exit 7
+winc exec -d --pid-file "$(winepath_of "$work/detached.pid")" "$id" "$program" sleep
 expect_rc 0 "detached exec"
+detached_pid=$(cat "$work/detached.pid")
 doc=$(documents HcsCreateProcess | tail -n 1)
 check_field '.CreateStdInPipe' false
+check_field '.CreateStdOutPipe' false
 winc exec "$id" 'C:\no\such-program'
 expect_rc 1 "exec of a missing program"
 grep -q "could not start command 'C:\\\\no\\\\such-program.exe' in container: $id\$" "$work/err" ||
@@ -277,12 +279,13 @@ expect_rc 0 "events --stats"
 [ "$(jq -c .data.cpu.usage "$work/out")" = '{"total":12300,"kernel":10100,"user":2200}' ] ||
   fail "events --stats cpu: $(cat "$work/out")"
 [ "$(jq .data.memory.raw.total_rss "$work/out")" = 666 ] || fail "events --stats memory"
-[ "$(jq .data.pids.current "$work/out")" = 1 ] || fail "events --stats pids: $(cat "$work/out")"
+# The init and the detached exec run; the attached ones have exited.
+[ "$(jq .data.pids.current "$work/out")" = 2 ] || fail "events --stats pids: $(cat "$work/out")"
 winc events "$id"
 expect_rc 0 "events without --stats"
 [ ! -s "$work/out" ] || fail "events without --stats printed: $(cat "$work/out")"
 winc ps --format json "$id"
-[ "$(cat "$work/out")" = "[$init_pid]" ] || fail "ps --format json: $(cat "$work/out")"
+[ "$(cat "$work/out")" = "[$init_pid,$detached_pid]" ] || fail "ps --format json: $(cat "$work/out")"
 winc list --format json
 [ "$(jq -c '[.[] | {id, status, pid}]' "$work/out")" = "[{\"id\":\"$id\",\"status\":\"running\",\"pid\":$init_pid}]" ] ||
   fail "list --format json: $(cat "$work/out")"

@@ -26,6 +26,10 @@
 #define HCS_E_SYSTEM_ALREADY_EXISTS ((HRESULT)0xC037010Fu)
 #define HCS_E_PROCESS_ALREADY_STOPPED ((HRESULT)0x8037011Fu)
 
+/* How long a terminate waits for the process to be gone, so the operation
+ * completes after the process exited, as an HCS terminate operation does. */
+#define TERMINATE_WAIT_MS 10000
+
 typedef struct mock_operation {
   HRESULT result;
   char *document; /* UTF-8 result document or NULL */
@@ -258,9 +262,11 @@ static void end_processes(mock_state *state, const char *id)
 {
   mock_entry *entry;
   while ((entry = mock_state_find(state, "process", id)) != NULL) {
-    HANDLE host = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)strtoul(entry->value, NULL, 10));
+    HANDLE host =
+        OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, (DWORD)strtoul(entry->value, NULL, 10));
     if (host != NULL) {
       TerminateProcess(host, 1);
+      WaitForSingleObject(host, TERMINATE_WAIT_MS);
       CloseHandle(host);
     }
     mock_state_remove(state, entry);
@@ -629,6 +635,8 @@ static HRESULT end_process(const char *call, HCS_PROCESS process_handle_, HCS_OP
     hr = HCS_E_PROCESS_ALREADY_STOPPED;
   } else if (!TerminateProcess(process->host, 1)) {
     hr = HRESULT_FROM_WIN32(GetLastError());
+  } else {
+    WaitForSingleObject(process->host, TERMINATE_WAIT_MS);
   }
   finish(operation, hr, NULL);
   return hr;
