@@ -401,6 +401,20 @@ jq -s -e --arg id "$sandbox" 'any(.[]; .call == "HcsShutDownComputeSystem" and .
   "$work/calls.jsonl" >/dev/null || fail "delete --force did not shut the sandbox down"
 ! grep -q . "$work/host-state" || fail "delete --force left on the host: $(cat "$work/host-state")"
 
+# ---- a start that cannot create the process leaves a stopped container ----
+broken=it-winc-broken
+write_bundle "$broken" '["C:/no/such-init"]'
+winc create --bundle "$(winepath_of "$work/bundles/$broken")" "$broken"
+expect_rc 0 "create with a missing init program"
+winc start "$broken"
+expect_rc 1 "start of a missing init program"
+grep -q "could not start command 'C:\\\\no\\\\such-init.exe' in container: $broken\$" "$work/err" ||
+  fail "start of a missing init program printed: $(cat "$work/err")"
+winc state "$broken"
+[ "$(jq -r .status "$work/out")" = stopped ] || fail "state after a failed start: $(cat "$work/out")"
+winc delete "$broken"
+expect_rc 0 "delete after a failed start"
+
 # ---- a namespace named by the bundle is used, never created or deleted ----
 named=it-winc-named
 given=3f2504e0-4f89-11d3-9a0c-0305e82c3301
