@@ -137,16 +137,18 @@ namespace=$(namespace_guid "$id")
 write_bundle "$id" "[\"$(printf "%s" "$program" | tr '\\' '/')\", \"sleep\", \"arg with space\"]"
 
 # ---- create ----
-winc --debug --log "$(winepath_of "$work/create.log")" --log-format json create --bundle "$bundle" \
+# --log creates missing parent directories, as winc does.
+create_log="$work/logs/new/create.log"
+winc --debug --log "$(winepath_of "$create_log")" --log-format json create --bundle "$bundle" \
   --no-new-keyring "$id"
 expect_rc 0 "create"
 [ ! -s "$work/out" ] || fail "create printed: $(cat "$work/out")"
 jq -s -e --arg id "$id" 'any(.[]; .level == "debug" and .msg == "creating container"
-  and .containerId == $id)' "$work/create.log" >/dev/null ||
-  fail "create.log has no debug line for $id: $(cat "$work/create.log")"
+  and .containerId == $id)' "$create_log" >/dev/null ||
+  fail "create.log has no debug line for $id: $(cat "$create_log")"
 jq -s -e --arg mount "$(winepath_of "$work/file-mount")" \
   'any(.[]; .msg == "mount is not a directory, ignoring" and .mount == $mount)' \
-  "$work/create.log" >/dev/null || fail "create.log does not name the ignored file mount"
+  "$create_log" >/dev/null || fail "create.log does not name the ignored file mount"
 
 doc=$(documents HcsCreateComputeSystem)
 [ "$(printf "%s\n" "$doc" | wc -l)" = 1 ] || fail "HcsCreateComputeSystem was called $(printf "%s\n" "$doc" | wc -l) times"
