@@ -26,8 +26,12 @@
 
 #ifdef _WIN32
 #define DEFAULT_ROOT "C:\\ProgramData\\winc"
+#define PATH_SEPARATORS "\\/"
+#define NULL_DEVICE "NUL"
 #else
 #define DEFAULT_ROOT "/run/cfwin/runtime"
+#define PATH_SEPARATORS "/"
+#define NULL_DEVICE "/dev/null"
 #endif
 
 /* ---- logging ---- */
@@ -258,14 +262,22 @@ static void print_app_help(FILE *out, const char *program)
 
 static int open_log_file(const char *path, cf_err **err)
 {
-  if (path[0] == '\0' || strcmp(path, "/dev/null") == 0) {
+  if (path[0] == '\0' || strcmp(path, NULL_DEVICE) == 0) {
     return 0;
   }
   cf_autofree char *dir = cf_xstrdup(path);
-  char *slash = strrchr(dir, '/');
+  char *slash = NULL;
+  for (char *p = dir; *p != '\0'; p++) {
+    if (strchr(PATH_SEPARATORS, *p) != NULL) {
+      slash = p;
+    }
+  }
   if (slash != NULL && slash != dir) {
     *slash = '\0';
-    if (cf_mkdir_p(dir, 0755, err) < 0) {
+    // An existing parent is left alone, so a Windows drive ("C:") is
+    // never passed to mkdir.
+    struct stat st;
+    if (stat(dir, &st) < 0 && cf_mkdir_p(dir, 0755, err) < 0) {
       return -1;
     }
   }
@@ -288,16 +300,7 @@ static int use_log_handle(const char *text, cf_err **err)
   if (value == 0) {
     return 0;
   }
-  // fstat, unlike fcntl, exists on both platforms and fails with EBADF on
-  // a descriptor that is not open.
-  // NOTE: winc passes a Windows HANDLE here, which cfwin.exe takes as a C
-  // runtime file descriptor, so --log-handle does not work on Windows yet.
-  struct stat st;
-  if (value > 1024 * 1024 || fstat((int)value, &st) < 0) {
-    return cf_err_sys(err, value > 1024 * 1024 ? EBADF : errno, "log handle %llu invalid", value);
-  }
-  rt_log.fd = (int)value;
-  return 0;
+  return rt_log_handle_fd(value, &rt_log.fd, err);
 }
 
 static int configure_logging(cf_err **err)

@@ -73,6 +73,12 @@ extern const size_t rt_command_count;
 /* The backend the help text names, e.g. "Linux backend". */
 extern const char rt_backend_name[];
 
+/* Turns the --log-handle value (not 0) into a descriptor for the log:
+ * a file descriptor on Linux, a Windows HANDLE (winc's form) converted
+ * with _open_osfhandle on Windows. Fails naming the value when it is not
+ * open. */
+int rt_log_handle_fd(unsigned long long value, int *fd, cf_err **err);
+
 /* Opens the store under the root when a command first needs it. */
 int rt_open_store(rt_context *ctx, cf_err **err);
 

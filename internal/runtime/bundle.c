@@ -230,6 +230,21 @@ static bool get_u32(reader *r, json_t *parent, const char *key, const char *fiel
   return true;
 }
 
+static uint64_t get_u64(reader *r, json_t *parent, const char *key, const char *field)
+{
+  json_t *value = json_object_get(parent, key);
+  if (value == NULL || json_is_null(value)) {
+    return 0;
+  }
+  // jansson stores integers as json_int_t (long long), so limits above
+  // 2^63-1 cannot be represented and are rejected with the negative ones.
+  if (!json_is_integer(value) || json_integer_value(value) < 0) {
+    type_error(r, field, "an unsigned 64-bit integer");
+    return 0;
+  }
+  return (uint64_t)json_integer_value(value);
+}
+
 static char **get_strings(reader *r, json_t *parent, const char *key, const char *field,
                           size_t *count)
 {
@@ -334,6 +349,27 @@ static void read_namespaces(reader *r, json_t *linux_json, cf_bundle *out)
   }
 }
 
+static void read_windows_resources(reader *r, json_t *windows, cf_bundle *out)
+{
+  json_t *resources = get_object(r, windows, "resources", "windows.resources");
+  if (resources == NULL) {
+    return;
+  }
+  json_t *memory = get_object(r, resources, "memory", "windows.resources.memory");
+  if (memory != NULL) {
+    out->memory_limit = get_u64(r, memory, "limit", "windows.resources.memory.limit");
+  }
+  json_t *cpu = get_object(r, resources, "cpu", "windows.resources.cpu");
+  uint32_t shares = 0;
+  if (cpu != NULL && get_u32(r, cpu, "shares", "windows.resources.cpu.shares", &shares)) {
+    if (shares > UINT16_MAX) {
+      type_error(r, "windows.resources.cpu.shares", "an unsigned 16-bit integer");
+    } else {
+      out->cpu_shares = (uint16_t)shares;
+    }
+  }
+}
+
 static void read_windows(reader *r, json_t *windows, cf_bundle *out)
 {
   out->layer_folders =
@@ -342,7 +378,10 @@ static void read_windows(reader *r, json_t *windows, cf_bundle *out)
   if (network != NULL) {
     out->network_shared_container = get_string(r, network, "networkSharedContainerName",
                                                "windows.network.networkSharedContainerName");
+    out->network_namespace =
+        get_string(r, network, "networkNamespace", "windows.network.networkNamespace");
   }
+  read_windows_resources(r, windows, out);
 }
 
 static void read_bundle(reader *r, json_t *json, enum cf_bundle_platform platform, cf_bundle *out)
@@ -667,6 +706,7 @@ void cf_bundle_clear(cf_bundle *bundle)
   free(bundle->namespaces);
   cf_strv_free(bundle->layer_folders, bundle->layer_folder_count);
   free(bundle->network_shared_container);
+  free(bundle->network_namespace);
   memset(bundle, 0, sizeof(*bundle));
 }
 

@@ -67,6 +67,9 @@ typedef struct cf_bundle {
   char **layer_folders; /* windows.layerFolders, top first */
   size_t layer_folder_count;
   char *network_shared_container; /* windows.network.networkSharedContainerName */
+  char *network_namespace;        /* windows.network.networkNamespace (an HCN GUID) */
+  uint64_t memory_limit;          /* windows.resources.memory.limit in bytes, 0 when missing */
+  uint16_t cpu_shares;            /* windows.resources.cpu.shares, 0 when missing */
 } cf_bundle;
 
 /* Loads and validates <bundle_dir>/config.json for container id. bundle_dir

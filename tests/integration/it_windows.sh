@@ -3,7 +3,8 @@
 # DLLs, and under Wine `version`, `help`, `serve` (it_windows_serve.sh),
 # `network up`, `runtime` and `image` behave as on a Windows host without
 # the Containers feature. When cfwin.exe has the client role, `client ping`
-# must reach a Linux `cfwin serve` on loopback.
+# must reach a Linux `cfwin serve` on loopback. Then it_winc.sh runs the
+# runtime role against mock host DLLs.
 # Usage: tests/integration/it_windows.sh MINGW_BUILD_DIR [LINUX_CFWIN]
 # Exits 77 (skip) for the Wine part when wine64 is not installed.
 set -eu
@@ -106,8 +107,8 @@ set -e
 grep -q 'computenetwork.dll' "$work/err" ||
   fail "network up printed no message about computenetwork.dll: $(cat "$work/err")"
 
-# The runtime role: its help works without HCS, and `state` must name the
-# missing computecore.dll, as must the commands not yet supported on Windows.
+# The runtime role: its help works without HCS, and `state`, `create` and
+# `delete` must name the missing computecore.dll.
 run_exe runtime --help
 [ "$rc" = 0 ] || fail "cfwin.exe runtime --help exited $rc: $(cat "$work/err")"
 grep -q 'state' "$work/out" || fail "runtime --help does not list state: $(cat "$work/out")"
@@ -168,6 +169,18 @@ else
   done
   run_exe client -t "127.0.0.1:$port" ping
   [ "$rc" = 0 ] || fail "cfwin.exe client ping exited $rc: $(cat "$work/err")"
+fi
+
+# The runtime role end to end, against mock host DLLs in a prefix of its
+# own.
+set +e
+sh "$(dirname "$0")/it_winc.sh" "$build"
+winc_rc=$?
+set -e
+if [ "$winc_rc" = 77 ]; then
+  echo "it_windows: it_winc.sh skipped" >&2
+elif [ "$winc_rc" != 0 ]; then
+  fail "it_winc.sh failed with status $winc_rc"
 fi
 
 if [ "$status" = 0 ]; then

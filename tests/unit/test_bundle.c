@@ -284,6 +284,69 @@ static void test_windows_bundle_parses(void **state)
   cf_bundle_clear(&bundle);
 }
 
+static void test_windows_resources_parse(void **state)
+{
+  (void)state;
+  const char text[] =
+      "{\"ociVersion\":\"1.2.1\",\"root\":{\"path\":\"\\\\\\\\?\\\\Volume{x}\\\\\"},"
+      "\"windows\":{\"layerFolders\":[\"C:\\\\l1\"],"
+      "\"resources\":{\"memory\":{\"limit\":134217728},\"cpu\":{\"shares\":8080}},"
+      "\"network\":{\"networkNamespace\":\"3f2504e0-4f89-11d3-9a0c-0305e82c3301\"}}}";
+  cf_bundle bundle;
+  cf_err *err = NULL;
+  assert_int_equal(cf_bundle_parse("/b1", text, strlen(text), CF_BUNDLE_WINDOWS, &bundle, &err), 0);
+  assert_true(bundle.memory_limit == 134217728u);
+  assert_int_equal(bundle.cpu_shares, 8080);
+  assert_string_equal(bundle.network_namespace, "3f2504e0-4f89-11d3-9a0c-0305e82c3301");
+  assert_null(bundle.network_shared_container);
+  cf_bundle_clear(&bundle);
+}
+
+static void test_windows_resources_missing(void **state)
+{
+  (void)state;
+  const char text[] = "{\"ociVersion\":\"1.2.1\",\"root\":{\"path\":\"v\"},"
+                      "\"windows\":{\"layerFolders\":[\"C:\\\\l1\"]}}";
+  cf_bundle bundle;
+  cf_err *err = NULL;
+  assert_int_equal(cf_bundle_parse("/b1", text, strlen(text), CF_BUNDLE_WINDOWS, &bundle, &err), 0);
+  assert_true(bundle.memory_limit == 0);
+  assert_int_equal(bundle.cpu_shares, 0);
+  assert_null(bundle.network_namespace);
+  cf_bundle_clear(&bundle);
+}
+
+static void test_windows_resources_bad_types(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *resources;
+    const char *detail;
+  } cases[] = {
+      {"{\"memory\":{\"limit\":-1}}",
+       "windows.resources.memory.limit must be an unsigned 64-bit integer"},
+      {"{\"memory\":{\"limit\":\"1G\"}}",
+       "windows.resources.memory.limit must be an unsigned 64-bit integer"},
+      {"{\"cpu\":{\"shares\":70000}}",
+       "windows.resources.cpu.shares must be an unsigned 16-bit integer"},
+      {"[]", "windows.resources must be an object"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cf_autofree char *text =
+        cf_xasprintf("{\"ociVersion\":\"1.2.1\",\"root\":{\"path\":\"v\"},"
+                     "\"windows\":{\"layerFolders\":[\"l1\"],\"resources\":%s}}",
+                     cases[i].resources);
+    cf_bundle bundle;
+    cf_err *err = NULL;
+    assert_int_equal(cf_bundle_parse("/b1", text, strlen(text), CF_BUNDLE_WINDOWS, &bundle, &err),
+                     -1);
+    cf_autofree char *expected = cf_xasprintf(
+        "bundle config.json contains invalid JSON: /b1/config.json: %s", cases[i].detail);
+    assert_string_equal(err->message, expected);
+    cf_err_free(err);
+  }
+}
+
 static void test_bundle_process_rules(void **state)
 {
   fixture *f = *state;
@@ -363,6 +426,9 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_windows_platform_messages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_windows_layer_folders, setup, teardown),
       cmocka_unit_test_setup_teardown(test_windows_bundle_parses, setup, teardown),
+      cmocka_unit_test(test_windows_resources_parse),
+      cmocka_unit_test(test_windows_resources_missing),
+      cmocka_unit_test(test_windows_resources_bad_types),
       cmocka_unit_test_setup_teardown(test_bundle_process_rules, setup, teardown),
       cmocka_unit_test(test_windows_cwd_without_volume_is_absolute),
       cmocka_unit_test_setup_teardown(test_process_file_errors, setup, teardown),

@@ -831,6 +831,19 @@ static int cmd_ps(rt_context *ctx, int argc, char **argv)
   return 0;
 }
 
+/* ---- --log-handle ---- */
+
+int rt_log_handle_fd(unsigned long long value, int *fd, cf_err **err)
+{
+  // fstat fails with EBADF on a descriptor that is not open.
+  struct stat st;
+  if (value > 1024 * 1024 || fstat((int)value, &st) < 0) {
+    return cf_err_sys(err, value > 1024 * 1024 ? EBADF : errno, "log handle %llu invalid", value);
+  }
+  *fd = (int)value;
+  return 0;
+}
+
 /* ---- the command table ---- */
 
 #define FLAGS(array) array, sizeof(array) / sizeof(array[0])

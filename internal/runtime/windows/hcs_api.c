@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Run-time resolution of computecore.dll, HCS operations and their errors.
- * NOTE: no line under internal/runtime/windows/ has run on a Windows host;
- * CI only cross-compiles it. */
+ * NOTE: no line under internal/runtime/windows/ has run on a Windows host.
+ * CI runs it under Wine against the mock DLLs of tests/windows only. */
 #include "runtime/windows/hcs_internal.h"
 
 #include <stddef.h>
