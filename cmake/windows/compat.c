@@ -14,3 +14,14 @@ char *strndup(const char *s, size_t n)
   copy[len] = '\0';
   return copy;
 }
+
+/* glibc's explicit_bzero: zeroes a secret so that the compiler cannot drop
+ * the stores, as SecureZeroMemory does, through a volatile pointer. */
+void explicit_bzero(void *s, size_t n)
+{
+  volatile unsigned char *p = s;
+  while (n > 0) {
+    *p++ = 0;
+    n--;
+  }
+}

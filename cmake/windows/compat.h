@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 char *strndup(const char *s, size_t n);
+void explicit_bzero(void *s, size_t n);
 
 /* mingw-w64's time.h declares gmtime_r and localtime_r only with this. */
 #ifndef _POSIX_THREAD_SAFE_FUNCTIONS
@@ -22,6 +23,20 @@ char *strndup(const char *s, size_t n);
  * (the network role's log) are not written synchronously on Windows. */
 #ifndef O_SYNC
 #define O_SYNC 0
+#endif
+/* msvcrt opens files in text mode unless _O_BINARY is given, which turns
+ * CR LF into LF and stops reading at a 0x1A byte. POSIX code expects
+ * bytes, so the access flags carry _O_BINARY. */
+#undef O_RDONLY
+#define O_RDONLY (_O_RDONLY | _O_BINARY)
+#undef O_WRONLY
+#define O_WRONLY (_O_WRONLY | _O_BINARY)
+#undef O_RDWR
+#define O_RDWR (_O_RDWR | _O_BINARY)
+/* msvcrt has no non-blocking open; the image code passes O_NONBLOCK only so
+ * that a FIFO in an OCI layout cannot block, and Windows has no FIFOs. */
+#ifndef O_NONBLOCK
+#define O_NONBLOCK 0
 #endif
 
 #endif
