@@ -12,6 +12,8 @@
 #include <windows.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <io.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -449,6 +451,8 @@ int cf_cli_image(int argc, char **argv, int start)
   cf_err *err = NULL;
   int next = 0;
   cf_log_configure(STDERR_FILENO, CF_LOG_INFO, CF_LOG_TIME_RFC3339, "groot");
+  // groot ends its lines with LF; msvcrt's text mode would write CR LF.
+  _setmode(_fileno(stdout), _O_BINARY);
   int rc = cf_flags_parse(flags, (int)(sizeof(flags) / sizeof(flags[0])), argc, argv, start, &next,
                           &err);
   if (rc < 0) {

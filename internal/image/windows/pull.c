@@ -96,8 +96,8 @@ static void set_chain_ids(const cf_resolved_image *resolved, cf_win_image *out)
 
 /* Imports layer i over the layers below it, under the layer's lock. */
 static int import_layer(cf_storage *storage, const blob_source *source,
-                        const cf_resolved_image *resolved, const cf_unpack_limits *limits,
-                        size_t i, cf_win_image *out, cf_err **err)
+                        const cf_resolved_image *resolved, const cf_unpack_limits *limits, size_t i,
+                        cf_win_image *out, cf_err **err)
 {
   cf_layer_import layer = {
       .blob = &resolved->manifest.layers[i],
