@@ -5,7 +5,7 @@
 # It pulls a two-layer OCI layout in the Windows layer format, written by
 # tests/deploy/lib/oci_layout.rb, and checks the recorded layer calls
 # against chain ids computed here with gzip and sha256sum. When a registry
-# answers on 127.0.0.1:5000 (or on $CFWIN_TEST_REGISTRY, a loopback
+# responds on 127.0.0.1:5000 (or on $CFWIN_TEST_REGISTRY, a loopback
 # host:port), the same image is copied there with skopeo and pulled as
 # docker://.
 # Usage: WINE=/path/to/wine64 WINEPREFIX=DIR tests/integration/it_windows_image.sh MINGW_BUILD_DIR
@@ -186,8 +186,7 @@ if [ "$rc" = 0 ]; then
   grep -q '"total_bytes_used":' "$work/out" || fail "stats printed: $(cat "$work/out")"
 else
   # NOTE: Wine has no FSRM quota manager and no volume behind the mock's
-  # GUID path, so stats can only fail here; the message must name the
-  # volume.
+  # GUID path, so stats fails here. The message must name the volume.
   grep -q 'usage of volume it-image' "$work/out" || fail "stats printed: $(cat "$work/out")"
 fi
 

@@ -8,13 +8,13 @@
  * "ImportLayer.file" line per file in the import folder, as a path relative
  * to it with `/` separators.
  *
- * The file effects are the ones the next call of the backend relies on:
- * LayerExists reports whether the directory exists, CreateSandboxLayer
- * creates the volume directory with an empty Sandbox.vhdx, DestroyLayer
- * removes the directory, and GetLayerMountPath returns a volume GUID path
+ * The file effects are the ones the next call of the backend relies on.
+ * LayerExists reports whether the directory exists. CreateSandboxLayer
+ * creates the volume directory with an empty Sandbox.vhdx, and DestroyLayer
+ * removes the directory. GetLayerMountPath returns a volume GUID path
  * derived from the id, and ImportLayer copies the import folder's tree
- * into the layer directory as it is (a host converts the transport format;
- * the mock does not). When CFWIN_MOCK_VMCOMPUTE_FAIL names a call,
+ * into the layer directory as it is (a host converts the transport format,
+ * but the mock does not). When CFWIN_MOCK_VMCOMPUTE_FAIL names a call,
  * that call returns E_FAIL.
  */
 #include <windows.h>

@@ -3,8 +3,8 @@
  * The image role in cfwin.exe, groot-windows-compatible, on the Windows
  * image storage backend (image/windows, vmcompute.dll). `pull` and `create`
  * resolve oci:// and docker:// URIs with the shared layout and registry
- * readers and import the layers into the driver store; `create` adds the
- * container's writable volume and prints its runtime spec. `delete`,
+ * readers and import the layers into the driver store. `create` then adds
+ * the container's writable volume and prints its runtime spec. `delete`,
  * `stats` and `capacity` work on the volumes. Exit status: 0, 1 for a
  * failed command (message on stdout, as groot prints it), 3 for an unknown
  * command.
@@ -119,8 +119,8 @@ static FILE *open_metadata(const char *path, const wchar_t *mode, cf_err **err)
   return file;
 }
 
-/* Reads the image size create stored in the volume's metadata.json.
- * groot fails stats without the file; so does this. */
+/* Reads the image size create stored in the volume's metadata.json. As in
+ * groot, stats fails when the file is missing. */
 static int read_image_size(cf_storage *storage, const char *handle, uint64_t *size, cf_err **err)
 {
   cf_autofree char *volume = NULL;
@@ -359,8 +359,8 @@ static bool known_command(const char *command)
   return false;
 }
 
-/* Reads the config file and sets the log level; the flag overrides the
- * config's level. */
+/* Reads the config file and sets the log level. --log-level overrides the
+ * config's log_level. */
 static int setup(const global_options *o, cf_image_config *config, cf_err **err)
 {
   if (o->config_path != NULL && cf_image_config_load(o->config_path, config, err) < 0) {
@@ -451,7 +451,7 @@ int cf_cli_image(int argc, char **argv, int start)
   cf_err *err = NULL;
   int next = 0;
   cf_log_configure(STDERR_FILENO, CF_LOG_INFO, CF_LOG_TIME_RFC3339, "groot");
-  // groot ends its lines with LF; msvcrt's text mode would write CR LF.
+  // groot ends its lines with LF, and msvcrt's text mode would write CR LF.
   _setmode(_fileno(stdout), _O_BINARY);
   int rc = cf_flags_parse(flags, (int)(sizeof(flags) / sizeof(flags[0])), argc, argv, start, &next,
                           &err);
