@@ -38,7 +38,15 @@ if ! command -v ruby >/dev/null 2>&1; then
 fi
 
 work=$(mktemp -d /tmp/cfwin-wine-image-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+registry_pid=""
+cleanup() {
+  if [ -n "$registry_pid" ]; then
+    kill "$registry_pid" 2>/dev/null || true
+    wait "$registry_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 # Prints the Windows path of a Unix path: Wine maps / to drive Z:.
 winepath_of() {
@@ -217,6 +225,18 @@ grep -q "digest mismatch: expected sha256:$blob0" "$work/out" ||
 [ ! -e "$bad_store/layers/$chain0" ] ||
   fail "the failed pull left layers/$chain0 behind"
 
+# A failed ImportLayer must leave no directory of the top layer, which the
+# backend created before the call.
+fail_store="$work/fail-store"
+export CFWIN_MOCK_VMCOMPUTE_FAIL=ImportLayer
+run_image "$fail_store" pull "$uri"
+unset CFWIN_MOCK_VMCOMPUTE_FAIL
+[ "$rc" = 1 ] || fail "pull with a failing ImportLayer exited $rc, expected 1"
+grep -q "import layer sha256:$chain1: ImportLayer: HRESULT 0x80004005" "$work/out" ||
+  fail "pull with a failing ImportLayer printed: $(cat "$work/out")"
+[ ! -e "$fail_store/layers/$chain1" ] || fail "the failed import left layers/$chain1 behind"
+[ -f "$fail_store/layers/$chain0/size" ] || fail "the failed import removed the base layer"
+
 run_image "$store" pull "oci:///Z:$work/no-layout"
 [ "$rc" = 1 ] || fail "pull of a missing layout exited $rc, expected 1"
 grep -q "no-layout" "$work/out" || fail "pull of a missing layout printed: $(cat "$work/out")"
@@ -282,6 +302,64 @@ else
   [ "$rc" = 1 ] || fail "pull of a missing repository exited $rc, expected 1"
   grep -q 'cfwin-it-windows-missing' "$work/out" ||
     fail "pull of a missing repository printed: $(cat "$work/out")"
+fi
+
+# --- a registry with Basic authentication, started here on loopback ---
+
+# Prints an htpasswd line for user cfwin with a bcrypt hash of the password
+# $1; fails without Python's crypt module.
+htpasswd_line() {
+  python3 -c 'import crypt, sys; print("cfwin:" + crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
+    "$1" 2>/dev/null
+}
+
+if ! command -v docker-registry >/dev/null 2>&1 || ! command -v skopeo >/dev/null 2>&1; then
+  echo "it_windows_image: docker-registry or skopeo is missing; registry authentication not tested" >&2
+elif ! htpasswd_line x >/dev/null; then
+  echo "it_windows_image: python3 has no crypt module; registry authentication not tested" >&2
+else
+  auth_port=$((40000 + $$ % 20000))
+  auth="127.0.0.1:$auth_port"
+  mkdir -p "$work/auth-registry/data"
+  htpasswd_line s3cret >"$work/auth-registry/htpasswd"
+  printf '%s\n' 'version: 0.1' 'log:' '  level: warn' 'storage:' '  filesystem:' \
+    "    rootdirectory: $work/auth-registry/data" 'auth:' '  htpasswd:' \
+    '    realm: cfwin-it-windows' "    path: $work/auth-registry/htpasswd" 'http:' \
+    "  addr: $auth" >"$work/auth-registry/config.yml"
+  docker-registry serve "$work/auth-registry/config.yml" >"$work/auth-registry/log" 2>&1 &
+  registry_pid=$!
+  tries=0
+  until [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://$auth/v2/")" = 401 ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 100 ]; then
+      fail "the registry on $auth did not start: $(tail -n 5 "$work/auth-registry/log")"
+      break
+    fi
+    sleep 0.1
+  done
+  skopeo copy --quiet --dest-tls-verify=false --dest-creds cfwin:s3cret "oci:$layout:v1" \
+    "docker://$auth/cfwin/auth:v1" >"$work/skopeo" 2>&1 ||
+    fail "skopeo could not push to $auth: $(cat "$work/skopeo")"
+  printf 'insecure_registries: ["%s"]\n' "$auth" >"$work/auth.yml"
+  auth_config=$(winepath_of "$work/auth.yml")
+  auth_store="$work/auth-store"
+  run_image "$auth_store" --config "$auth_config" pull "docker://$auth/cfwin/auth:v1"
+  [ "$rc" = 1 ] || fail "pull without credentials from $auth exited $rc, expected 1"
+  grep -q "registry $auth requires a username and password" "$work/out" ||
+    fail "pull without credentials printed: $(cat "$work/out")"
+  run_image "$auth_store" --config "$auth_config" pull --username cfwin --password wrong \
+    "docker://$auth/cfwin/auth:v1"
+  [ "$rc" = 1 ] || fail "pull with a wrong password exited $rc, expected 1"
+  grep -q "HTTP 401 from http://$auth/v2/cfwin/auth/manifests/v1" "$work/out" ||
+    fail "pull with a wrong password printed: $(cat "$work/out")"
+  run_image "$auth_store" --config "$auth_config" pull --username cfwin --password s3cret \
+    "docker://$auth/cfwin/auth:v1"
+  [ "$rc" = 0 ] || fail "pull with credentials from $auth exited $rc: $(cat "$work/out")"
+  [ "$(cat "$auth_store/layers/$chain1/size" 2>/dev/null)" = "$size1" ] ||
+    fail "pull with credentials did not import layer $chain1"
+  kill "$registry_pid"
+  wait "$registry_pid" 2>/dev/null || true
+  registry_pid=""
 fi
 
 if [ "$status" = 0 ]; then
