@@ -189,6 +189,30 @@ run_image "$store" create "$uri" it-image
 grep -q 'layer already exists: it-image' "$work/out" ||
   fail "a second create printed: $(cat "$work/out")"
 
+# The compressed layers exceed a 10-byte limit before anything is read.
+blob_total=$(($(wc -c <"$layout/blobs/sha256/$blob0") + $(wc -c <"$layout/blobs/sha256/$blob1")))
+run_image "$store" create --disk-limit-size-bytes 10 "$uri" it-small
+[ "$rc" = 1 ] || fail "create with a 10-byte disk limit exited $rc, expected 1"
+grep -q "layers exceed disk quota $blob_total/10 bytes" "$work/out" ||
+  fail "create with a 10-byte disk limit printed: $(cat "$work/out")"
+# A one-layer image of 64 KiB of zeros compresses to far less, so a
+# 65536-byte limit passes the compressed check and leaves no room for the
+# volume.
+zeros="$work/zeros-layout"
+ruby -I"$root/tests/deploy/lib" -roci_layout -e '
+  OciLayout.send(:remove_const, :WINDOWS_LAYERS)
+  OciLayout::WINDOWS_LAYERS = [{ "Files/" => nil, "Files/zeros.bin" => "\0" * 65536, "Hives/" => nil }].freeze
+  OciLayout.write_windows(ARGV[0], tag: "v1")' "$zeros"
+run_image "$store" create --disk-limit-size-bytes 65536 "oci:///Z:$zeros:v1" it-small
+[ "$rc" = 1 ] || fail "create with a disk limit equal to the image exited $rc, expected 1"
+grep -q "disk limit 65536 must be larger than image size 65536" "$work/out" ||
+  fail "create with a disk limit equal to the image printed: $(cat "$work/out")"
+run_image "$store" create --disk-limit-size-bytes -1 "$uri" it-small
+[ "$rc" = 1 ] || fail "create with a negative disk limit exited $rc, expected 1"
+grep -q "invalid disk limit: -1" "$work/out" ||
+  fail "create with a negative disk limit printed: $(cat "$work/out")"
+[ ! -e "$store/volumes/it-small" ] || fail "a rejected create left volumes/it-small"
+
 run_image "$store" stats it-image
 if [ "$rc" = 0 ]; then
   grep -q '"total_bytes_used":' "$work/out" || fail "stats printed: $(cat "$work/out")"

@@ -75,6 +75,7 @@ static void print_usage(FILE *out)
 
 static int fail(cf_err *err)
 {
+  cf_cli_image_use_groot_hint(err);
   cf_log_error("failed", err, NULL);
   printf("%s\n", err->message);
   cf_err_free(err);
@@ -235,7 +236,7 @@ static int run_pull(cf_storage *storage, const char *uri, const cf_pull_options 
                     cf_err **err)
 {
   cf_win_image image;
-  if (cf_win_image_pull(storage, uri, options, &image, err) < 0) {
+  if (cf_win_image_pull(storage, uri, options, 0, &image, err) < 0) {
     return -1;
   }
   cf_win_image_clear(&image);
@@ -339,8 +340,10 @@ static int run_create(cf_storage *storage, const char *uri, const char *handle,
   if (cf_win_volume_path(cf_storage_root(storage), handle, &volume, err) < 0) {
     return -1;
   }
+  // As in groot, an excluded image is not checked against the limit.
+  uint64_t disk_quota = flags->exclude_image ? 0 : (uint64_t)flags->disk_limit;
   cf_win_image image;
-  if (cf_win_image_pull(storage, uri, options, &image, err) < 0) {
+  if (cf_win_image_pull(storage, uri, options, disk_quota, &image, err) < 0) {
     return cf_err_wrap(err, "pulling image");
   }
   int rc = create_volume(storage, handle, &image, flags, err);

@@ -3,6 +3,7 @@
 
 #include <windows.h>
 
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,12 @@ void cf_win_image_clear(cf_win_image *image)
   cf_strv_free(image->env, image->env_count);
   memset(image, 0, sizeof(*image));
 }
+
+/* The limits of one pull: the unpack limits and create's disk quota. */
+typedef struct pull_limits {
+  cf_unpack_limits unpack;
+  uint64_t disk_quota; /* 0 for none */
+} pull_limits;
 
 /* Where the layer blobs of one pull come from. */
 typedef struct blob_source {
@@ -126,6 +133,27 @@ static int import_layer(cf_storage *storage, const blob_source *source,
   return 0;
 }
 
+/* groot's check before a create with a disk limit: the compressed layer
+ * sizes of the manifest against the quota. */
+static int check_disk_quota(const cf_resolved_image *resolved, uint64_t disk_quota, cf_err **err)
+{
+  if (disk_quota == 0) {
+    return 0;
+  }
+  uint64_t total = 0;
+  for (size_t i = 0; i < resolved->manifest.layer_count; i++) {
+    int64_t size = resolved->manifest.layers[i].size;
+    total += size > 0 ? (uint64_t)size : 0;
+  }
+  if (total > disk_quota) {
+    return cf_err_set(err, CF_E_LIMIT,
+                      "layers exceed disk quota %" PRIu64 "/%" PRIu64
+                      " bytes; raise --disk-limit-size-bytes or pass --exclude-image-from-quota",
+                      total, disk_quota);
+  }
+  return 0;
+}
+
 static int import_layers(cf_storage *storage, const blob_source *source,
                          const cf_resolved_image *resolved, const cf_unpack_limits *limits,
                          cf_win_image *out, cf_err **err)
@@ -159,10 +187,11 @@ static void copy_env(const cf_oci_image_config *config, cf_win_image *out)
 }
 
 static int import_resolved(cf_storage *storage, const blob_source *source,
-                           const cf_resolved_image *resolved, const cf_unpack_limits *limits,
+                           const cf_resolved_image *resolved, const pull_limits *limits,
                            cf_win_image *out, cf_err **err)
 {
-  if (import_layers(storage, source, resolved, limits, out, err) < 0) {
+  if (check_disk_quota(resolved, limits->disk_quota, err) < 0 ||
+      import_layers(storage, source, resolved, &limits->unpack, out, err) < 0) {
     return -1;
   }
   copy_env(&resolved->config, out);
@@ -171,7 +200,7 @@ static int import_resolved(cf_storage *storage, const blob_source *source,
 
 /* --- Sources --- */
 
-static int pull_layout(cf_storage *storage, const char *uri, const cf_unpack_limits *limits,
+static int pull_layout(cf_storage *storage, const char *uri, const pull_limits *limits,
                        cf_win_image *out, cf_err **err)
 {
   cf_oci_uri parsed;
@@ -211,7 +240,7 @@ static int registry_options(const cf_pull_options *given, cf_pull_options *optio
 }
 
 static int pull_registry(cf_storage *storage, const cf_docker_uri *uri,
-                         const cf_pull_options *options, const cf_unpack_limits *limits,
+                         const cf_pull_options *options, const pull_limits *limits,
                          cf_win_image *out, cf_err **err)
 {
   cf_registry *registry = NULL;
@@ -230,7 +259,7 @@ static int pull_registry(cf_storage *storage, const cf_docker_uri *uri,
 }
 
 static int pull_docker(cf_storage *storage, const char *uri, const cf_pull_options *given,
-                       const cf_unpack_limits *limits, cf_win_image *out, cf_err **err)
+                       const pull_limits *limits, cf_win_image *out, cf_err **err)
 {
   cf_pull_options options;
   cf_autofree char *os_version = NULL;
@@ -247,12 +276,12 @@ static int pull_docker(cf_storage *storage, const char *uri, const cf_pull_optio
 }
 
 int cf_win_image_pull(cf_storage *storage, const char *uri, const cf_pull_options *options,
-                      cf_win_image *out, cf_err **err)
+                      uint64_t disk_quota, cf_win_image *out, cf_err **err)
 {
   memset(out, 0, sizeof(*out));
   _Atomic int64_t image_bytes = 0;
-  cf_unpack_limits limits;
-  int rc = cf_unpack_limits_init(&limits, options, &image_bytes, err);
+  pull_limits limits = {.disk_quota = disk_quota};
+  int rc = cf_unpack_limits_init(&limits.unpack, options, &image_bytes, err);
   if (rc == 0 && has_prefix(uri, OCI_SCHEME)) {
     rc = pull_layout(storage, uri, &limits, out, err);
   } else if (rc == 0 && has_prefix(uri, DOCKER_SCHEME)) {
