@@ -341,6 +341,8 @@ static int run_create(cf_storage *storage, const char *uri, const char *handle,
     return -1;
   }
   // As in groot, an excluded image is not checked against the limit.
+  // NOTE: groot also stops a download that passes the remaining limit
+  // uncompressed; here the image size is checked after the pull.
   uint64_t disk_quota = flags->exclude_image ? 0 : (uint64_t)flags->disk_limit;
   cf_win_image image;
   if (cf_win_image_pull(storage, uri, options, disk_quota, &image, err) < 0) {
