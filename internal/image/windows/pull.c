@@ -154,6 +154,21 @@ static int check_disk_quota(const cf_resolved_image *resolved, uint64_t disk_quo
   return 0;
 }
 
+/* Names the layer in its error and, for a blob that does not match its
+ * descriptor, what to do. */
+static int wrap_layer_error(const cf_resolved_image *resolved, size_t i, cf_err **err)
+{
+  const char *digest = resolved->manifest.layers[i].digest;
+  size_t count = resolved->manifest.layer_count;
+  if (err != NULL && *err != NULL && (*err)->code == CF_E_INTEGRITY) {
+    return cf_err_wrap(err,
+                       "layer %zu of %zu (blob %s) is corrupt or was changed; pull again, or "
+                       "rebuild the OCI layout",
+                       i + 1, count, digest);
+  }
+  return cf_err_wrap(err, "layer %zu of %zu (blob %s)", i + 1, count, digest);
+}
+
 static int import_layers(cf_storage *storage, const blob_source *source,
                          const cf_resolved_image *resolved, const cf_unpack_limits *limits,
                          cf_win_image *out, cf_err **err)
@@ -170,8 +185,7 @@ static int import_layers(cf_storage *storage, const blob_source *source,
   set_chain_ids(resolved, out);
   for (size_t i = 0; i < count; i++) {
     if (import_layer(storage, source, resolved, limits, i, out, err) < 0) {
-      return cf_err_wrap(err, "layer %zu of %zu (blob %s)", i + 1, count,
-                         resolved->manifest.layers[i].digest);
+      return wrap_layer_error(resolved, i, err);
     }
   }
   return 0;
