@@ -197,6 +197,18 @@ int cf_win_store_root(const char *path, char **out, cf_err **err)
   return normalize_path("driver store", path, out, err);
 }
 
+char *cf_win_oci_uri_normalize(const char *uri)
+{
+  static const char scheme[] = "oci://";
+  size_t scheme_len = strlen(scheme);
+  if (strncmp(uri, scheme, scheme_len) != 0) {
+    return cf_xstrdup(uri);
+  }
+  const char *rest = uri + scheme_len;
+  bool drive_as_host = is_alpha(rest[0]) && rest[1] == ':' && (rest[2] == '/' || rest[2] == '\0');
+  return drive_as_host ? cf_xasprintf("%s/%s", scheme, rest) : cf_xstrdup(uri);
+}
+
 int cf_win_oci_layout_path(const char *uri_path, char **out, cf_err **err)
 {
   const char *path = uri_path;

@@ -141,6 +141,32 @@ static void layout_path_forms(void **state)
   }
 }
 
+static void oci_uri_drive_as_host(void **state)
+{
+  static const struct {
+    const char *input;
+    const char *expected;
+  } cases[] = {
+      /* Guardian's form for a layout it prepared: the drive is the URL's host. */
+      {"oci://C:/depot/h1/image", "oci:///C:/depot/h1/image"},
+      {"oci://d:/layout:tag", "oci:///d:/layout:tag"},
+      {"oci://C:", "oci:///C:"},
+      /* Already in the oci:///path form, or not a drive: unchanged. */
+      {"oci:///C:/layout", "oci:///C:/layout"},
+      {"oci:///var/layout", "oci:///var/layout"},
+      {"oci://host/layout", "oci://host/layout"},
+      {"oci://C:layout", "oci://C:layout"},
+      {"docker://C:/x", "docker://C:/x"},
+  };
+  for (size_t i = 0; i < COUNT(cases); i++) {
+    char *uri = cf_win_oci_uri_normalize(cases[i].input);
+    if (strcmp(uri, cases[i].expected) != 0) {
+      fail_msg("%s: got %s, expected %s", cases[i].input, uri, cases[i].expected);
+    }
+    free(uri);
+  }
+}
+
 static void layout_path_rejected(void **state)
 {
   static const struct {
@@ -545,6 +571,7 @@ int main(void)
       cmocka_unit_test(store_root_too_long),
       cmocka_unit_test(layout_path_forms),
       cmocka_unit_test(layout_path_rejected),
+      cmocka_unit_test(oci_uri_drive_as_host),
       cmocka_unit_test(layer_and_volume_paths),
       cmocka_unit_test(layer_path_rejects_bad_chain_ids),
       cmocka_unit_test(volume_path_rejects_bad_handles),

@@ -214,21 +214,10 @@ static int import_resolved(cf_storage *storage, const blob_source *source,
 
 /* --- Sources --- */
 
-/* Returns uri in the oci:///path form. Guardian writes layouts it
- * prepared as oci://C:/path, with the drive as the URL's host, and groot
- * reads that as C:\path. */
-static char *layout_uri(const char *uri)
-{
-  const char *rest = uri + strlen(OCI_SCHEME);
-  bool drive_as_host = ((rest[0] >= 'A' && rest[0] <= 'Z') || (rest[0] >= 'a' && rest[0] <= 'z')) &&
-                       rest[1] == ':' && (rest[2] == '/' || rest[2] == '\0');
-  return drive_as_host ? cf_xasprintf(OCI_SCHEME "/%s", rest) : cf_xstrdup(uri);
-}
-
 static int pull_layout(cf_storage *storage, const char *uri, const pull_limits *limits,
                        cf_win_image *out, cf_err **err)
 {
-  cf_autofree char *normalized = layout_uri(uri);
+  cf_autofree char *normalized = cf_win_oci_uri_normalize(uri);
   cf_oci_uri parsed;
   if (cf_oci_uri_parse(normalized, &parsed, err) < 0) {
     return -1;
