@@ -111,8 +111,8 @@ static int check_length(const char *what, cf_buf *path, cf_err **err)
 
 /* Appends the components of rest (separated by `\`) to out, each after a
  * `\`, skipping empty and `.` components. */
-static int append_components(const char *what, const char *input, const char *rest, cf_buf *out,
-                             cf_err **err)
+static int append_components(const char *value_name, const char *input, const char *rest,
+                             cf_buf *out, cf_err **err)
 {
   const char *p = rest;
   while (*p != '\0') {
@@ -121,12 +121,12 @@ static int append_components(const char *what, const char *input, const char *re
     if (len == 2 && p[0] == '.' && p[1] == '.') {
       return cf_err_set(err, CF_E_INVALID,
                         "%s \"%s\": \"..\" components are not allowed; give the path without them",
-                        what, input);
+                        value_name, input);
     }
     if (!skip) {
-      cf_autofree char *component = cf_xasprintf("%s component", what);
+      cf_autofree char *component = cf_xasprintf("%s component", value_name);
       if (cf_win_name_check(component, p, len, err) < 0) {
-        return cf_err_wrap(err, "%s \"%s\"", what, input);
+        return cf_err_wrap(err, "%s \"%s\"", value_name, input);
       }
       if (out->len > 3 && cf_buf_append_str(out, "\\", err) < 0) {
         return -1;
@@ -143,9 +143,9 @@ static int append_components(const char *what, const char *input, const char *re
   return 0;
 }
 
-/* Makes path absolute as cf_win_store_root describes; what names the value
- * in errors ("driver store"). */
-static int normalize_path(const char *what, const char *path, char **out, cf_err **err)
+/* Makes path absolute as cf_win_store_root describes. value_name names the
+ * value in errors ("driver store"). */
+static int normalize_path(const char *value_name, const char *path, char **out, cf_err **err)
 {
   cf_autofree char *slashed = cf_xstrdup(path);
   for (char *p = slashed; *p != '\0'; p++) {
@@ -157,7 +157,7 @@ static int normalize_path(const char *what, const char *path, char **out, cf_err
     return cf_err_set(err, CF_E_INVALID,
                       "%s \"%s\": UNC and device paths are not supported; use a path on a local "
                       "drive such as C:\\var\\vcap\\data\\groot",
-                      what, path);
+                      value_name, path);
   }
   char drive = 'C';
   const char *rest = slashed;
@@ -168,19 +168,19 @@ static int normalize_path(const char *what, const char *path, char **out, cf_err
       return cf_err_set(err, CF_E_INVALID,
                         "%s \"%s\": a path relative to the current directory of drive %c: is "
                         "ambiguous; write %c:\\%s",
-                        what, path, drive, drive, rest);
+                        value_name, path, drive, drive, rest);
     }
   }
   cf_buf buf;
   cf_buf_init(&buf, CF_WIN_PATH_MAX);
   int rc = cf_buf_printf(&buf, err, "%c:\\", drive);
   if (rc == 0) {
-    rc = append_components(what, path, rest, &buf, err);
+    rc = append_components(value_name, path, rest, &buf, err);
   }
   if (rc < 0) {
     cf_buf_free(&buf);
     if (err != NULL && *err != NULL && (*err)->code == CF_E_LIMIT) {
-      return cf_err_set(err, CF_E_LIMIT, "%s \"%s\" is longer than %d bytes", what, path,
+      return cf_err_set(err, CF_E_LIMIT, "%s \"%s\" is longer than %d bytes", value_name, path,
                         CF_WIN_PATH_MAX);
     }
     return -1;
