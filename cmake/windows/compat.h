@@ -33,8 +33,8 @@ void explicit_bzero(void *s, size_t n);
 #define O_WRONLY (_O_WRONLY | _O_BINARY)
 #undef O_RDWR
 #define O_RDWR (_O_RDWR | _O_BINARY)
-/* msvcrt has no non-blocking open. The image code passes O_NONBLOCK only
- * so that a FIFO in an OCI layout cannot block, and Windows has no FIFOs. */
+/* msvcrt has no non-blocking open. blob.c passes O_NONBLOCK so that a FIFO
+ * in an OCI layout cannot block its open, and Windows has no FIFOs. */
 #ifndef O_NONBLOCK
 #define O_NONBLOCK 0
 #endif
