@@ -22,3 +22,14 @@ char *strchrnul(const char *s, int c)
   }
   return (char *)s;
 }
+
+/* glibc's explicit_bzero: zeroes a secret so that the compiler cannot drop
+ * the stores, as SecureZeroMemory does, through a volatile pointer. */
+void explicit_bzero(void *s, size_t n)
+{
+  volatile unsigned char *p = s;
+  while (n > 0) {
+    *p++ = 0;
+    n--;
+  }
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 char *strndup(const char *s, size_t n);
+void explicit_bzero(void *s, size_t n);
 /* GNU strchrnul: the first c in s, or the terminating NUL. */
 char *strchrnul(const char *s, int c);
 
@@ -30,6 +31,20 @@ typedef unsigned int gid_t;
  * (the network role's log) are not written synchronously on Windows. */
 #ifndef O_SYNC
 #define O_SYNC 0
+#endif
+/* msvcrt opens files in text mode unless _O_BINARY is given, which turns
+ * CR LF into LF and stops reading at a 0x1A byte. POSIX code expects
+ * bytes, so the access flags carry _O_BINARY. */
+#undef O_RDONLY
+#define O_RDONLY (_O_RDONLY | _O_BINARY)
+#undef O_WRONLY
+#define O_WRONLY (_O_WRONLY | _O_BINARY)
+#undef O_RDWR
+#define O_RDWR (_O_RDWR | _O_BINARY)
+/* msvcrt has no non-blocking open. blob.c passes O_NONBLOCK so that a FIFO
+ * in an OCI layout cannot block its open, and Windows has no FIFOs. */
+#ifndef O_NONBLOCK
+#define O_NONBLOCK 0
 #endif
 
 #endif

@@ -32,6 +32,10 @@ int cf_cli_image(int argc, char **argv, int start);
  * level_text (NULL: info). CF_E_INVALID for an unknown level. */
 int cf_cli_image_configure_logging(const char *level_text, cf_err **err);
 
+/* Replaces "see `cfwin help`" in err's message, which the shared option
+ * parser writes, with "see `groot --help`", the usage of the image role. */
+void cf_cli_image_use_groot_hint(cf_err *err);
+
 /* Runs the winc-compatible runtime role on argv[start..]. Returns the exit
  * status: 0, 1 for a failed command (message on stderr), 3 for an unknown
  * command, or the process's status for an attached run or exec. */

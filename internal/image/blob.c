@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,23 +98,6 @@ void cf_blob_sink_init(cf_blob_sink *sink, const cf_oci_descriptor *desc, int fd
   cf_sha256_init(&sink->sha);
 }
 
-/* send() with MSG_NOSIGNAL, so a closed reader gives EPIPE and not SIGPIPE. */
-static int send_all(int fd, const char *data, size_t len, cf_err **err)
-{
-  while (len > 0) {
-    ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return cf_err_sys(err, errno, "pass the blob to the unpack thread");
-    }
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 int cf_blob_sink_write(cf_blob_sink *sink, const void *data, size_t len, cf_err **err)
 {
   const cf_oci_descriptor *desc = sink->desc;
@@ -127,7 +109,7 @@ int cf_blob_sink_write(cf_blob_sink *sink, const void *data, size_t len, cf_err 
   }
   cf_sha256_update(&sink->sha, data, len);
   sink->written += (int64_t)len;
-  return send_all(sink->fd, data, len, err);
+  return cf_blob_pipe_write(sink->fd, data, len, err);
 }
 
 int cf_blob_sink_finish(cf_blob_sink *sink, cf_err **err)

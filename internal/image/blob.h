@@ -43,6 +43,12 @@ void cf_blob_sink_init(cf_blob_sink *sink, const cf_oci_descriptor *desc, int fd
  * descriptor's size, CF_E_SYSTEM when the unpack thread stopped reading. */
 int cf_blob_sink_write(cf_blob_sink *sink, const void *data, size_t len, cf_err **err);
 
+/* Writes all of data to fd, the writing end of the connection to the
+ * unpack thread (linux/blob_pipe.c: a socket written without SIGPIPE;
+ * windows/blob_pipe.c: a pipe). A closed reading end fails with
+ * CF_E_SYSTEM. */
+int cf_blob_pipe_write(int fd, const void *data, size_t len, cf_err **err);
+
 /* Checks that the bytes written have the descriptor's size and digest
  * (CF_E_INTEGRITY naming the media type and both values otherwise). */
 int cf_blob_sink_finish(cf_blob_sink *sink, cf_err **err);

@@ -16,8 +16,7 @@
  * cf_layer_stream_finish reads whatever the reader left and runs the checks
  * in every case.
  *
- * Uses libarchive, so it builds where libarchive is available: the Linux
- * build today, and the Windows build once that has libarchive.
+ * Uses libarchive, which both the Linux build and cfwin.exe link.
  */
 #ifndef CFWIN_IMAGE_LAYER_STREAM_H
 #define CFWIN_IMAGE_LAYER_STREAM_H
@@ -90,12 +89,12 @@ typedef struct cf_layer_import {
 } cf_layer_import;
 
 /* Writes the layer into the platform's store, with both digests and the
- * limits checked, and stores its uncompressed size in *size. On Linux this
- * is cf_layer_unpack_stream into layer->dest, emptied again on failure.
- * NOTE: only the Linux implementation exists. The Windows one runs the
- * producer into a pipe, reads it through cf_layer_stream and
- * cf_storage_layer_import_tar, and links once the Windows build has
- * libarchive (docs/windows.md, "Pull on Windows"). */
+ * limits checked, and stores its size in *size. On Linux this is
+ * cf_layer_unpack_stream into layer->dest, emptied again on failure, and
+ * *size is the uncompressed tar size. On Windows (windows/layer_import.c)
+ * the producer writes into a pipe that cf_layer_stream reads for
+ * cf_storage_layer_import_tar, and *size is the layer's regular-file bytes,
+ * groot's image size. */
 int cf_image_layer_import_stream(const cf_layer_import *layer, int64_t *size, cf_err **err);
 
 #endif

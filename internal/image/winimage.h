@@ -31,6 +31,18 @@
  * (`C:x`) and names Windows cannot create (see cf_win_name_check). */
 int cf_win_store_root(const char *path, char **out, cf_err **err);
 
+/* Returns a new copy of an oci:// URI in the oci:///path form. Guardian
+ * writes layouts it prepared as oci://C:/path, with the drive as the URL's
+ * host, and groot reads that as C:\path, so that form gets a third slash.
+ * Other URIs are copied unchanged. */
+char *cf_win_oci_uri_normalize(const char *uri);
+
+/* Turns the path of an oci:// URI (cf_oci_uri.path) into the Windows path
+ * of the layout, as groot does: `/C:/layout` becomes `C:\layout`, and
+ * `/var/layout`, without a drive letter, becomes `C:\var\layout`. The rules
+ * and errors of cf_win_store_root apply, naming the "OCI layout path". */
+int cf_win_oci_layout_path(const char *uri_path, char **out, cf_err **err);
+
 /* Checks one path component: not empty, no control characters or any of
  * <>:"/\|?*, no trailing dot or space, not a reserved device name (CON,
  * PRN, AUX, NUL, COM1-9, LPT1-9, also with an extension such as NUL.txt).

@@ -111,7 +111,8 @@ static int check_length(const char *what, cf_buf *path, cf_err **err)
 
 /* Appends the components of rest (separated by `\`) to out, each after a
  * `\`, skipping empty and `.` components. */
-static int append_components(const char *input, const char *rest, cf_buf *out, cf_err **err)
+static int append_components(const char *value_name, const char *input, const char *rest,
+                             cf_buf *out, cf_err **err)
 {
   const char *p = rest;
   while (*p != '\0') {
@@ -119,13 +120,13 @@ static int append_components(const char *input, const char *rest, cf_buf *out, c
     bool skip = len == 0 || (len == 1 && p[0] == '.');
     if (len == 2 && p[0] == '.' && p[1] == '.') {
       return cf_err_set(err, CF_E_INVALID,
-                        "driver store \"%s\": \"..\" components are not allowed; give the path "
-                        "without them",
-                        input);
+                        "%s \"%s\": \"..\" components are not allowed; give the path without them",
+                        value_name, input);
     }
     if (!skip) {
-      if (cf_win_name_check("driver store component", p, len, err) < 0) {
-        return cf_err_wrap(err, "driver store \"%s\"", input);
+      cf_autofree char *component = cf_xasprintf("%s component", value_name);
+      if (cf_win_name_check(component, p, len, err) < 0) {
+        return cf_err_wrap(err, "%s \"%s\"", value_name, input);
       }
       if (out->len > 3 && cf_buf_append_str(out, "\\", err) < 0) {
         return -1;
@@ -142,11 +143,10 @@ static int append_components(const char *input, const char *rest, cf_buf *out, c
   return 0;
 }
 
-int cf_win_store_root(const char *path, char **out, cf_err **err)
+/* Makes path absolute as cf_win_store_root describes. value_name names the
+ * value in errors ("driver store"). */
+static int normalize_path(const char *value_name, const char *path, char **out, cf_err **err)
 {
-  if (path == NULL || path[0] == '\0') {
-    return cf_err_set(err, CF_E_INVALID, "driver store must be set");
-  }
   cf_autofree char *slashed = cf_xstrdup(path);
   for (char *p = slashed; *p != '\0'; p++) {
     if (*p == '/') {
@@ -155,9 +155,9 @@ int cf_win_store_root(const char *path, char **out, cf_err **err)
   }
   if (slashed[0] == '\\' && slashed[1] == '\\') {
     return cf_err_set(err, CF_E_INVALID,
-                      "driver store \"%s\": UNC and device paths are not supported; use a path "
-                      "on a local drive such as C:\\var\\vcap\\data\\groot",
-                      path);
+                      "%s \"%s\": UNC and device paths are not supported; use a path on a local "
+                      "drive such as C:\\var\\vcap\\data\\groot",
+                      value_name, path);
   }
   char drive = 'C';
   const char *rest = slashed;
@@ -166,27 +166,57 @@ int cf_win_store_root(const char *path, char **out, cf_err **err)
     rest = slashed + 2;
     if (rest[0] != '\0' && rest[0] != '\\') {
       return cf_err_set(err, CF_E_INVALID,
-                        "driver store \"%s\": a path relative to the current directory of drive "
-                        "%c: is ambiguous; write %c:\\%s",
-                        path, drive, drive, rest);
+                        "%s \"%s\": a path relative to the current directory of drive %c: is "
+                        "ambiguous; write %c:\\%s",
+                        value_name, path, drive, drive, rest);
     }
   }
   cf_buf buf;
   cf_buf_init(&buf, CF_WIN_PATH_MAX);
   int rc = cf_buf_printf(&buf, err, "%c:\\", drive);
   if (rc == 0) {
-    rc = append_components(path, rest, &buf, err);
+    rc = append_components(value_name, path, rest, &buf, err);
   }
   if (rc < 0) {
     cf_buf_free(&buf);
     if (err != NULL && *err != NULL && (*err)->code == CF_E_LIMIT) {
-      return cf_err_set(err, CF_E_LIMIT, "driver store \"%s\" is longer than %d bytes", path,
+      return cf_err_set(err, CF_E_LIMIT, "%s \"%s\" is longer than %d bytes", value_name, path,
                         CF_WIN_PATH_MAX);
     }
     return -1;
   }
   *out = cf_buf_take(&buf);
   return 0;
+}
+
+int cf_win_store_root(const char *path, char **out, cf_err **err)
+{
+  if (path == NULL || path[0] == '\0') {
+    return cf_err_set(err, CF_E_INVALID, "driver store must be set");
+  }
+  return normalize_path("driver store", path, out, err);
+}
+
+char *cf_win_oci_uri_normalize(const char *uri)
+{
+  static const char scheme[] = "oci://";
+  size_t scheme_len = strlen(scheme);
+  if (strncmp(uri, scheme, scheme_len) != 0) {
+    return cf_xstrdup(uri);
+  }
+  const char *rest = uri + scheme_len;
+  bool drive_as_host = is_alpha(rest[0]) && rest[1] == ':' && (rest[2] == '/' || rest[2] == '\0');
+  return drive_as_host ? cf_xasprintf("%s/%s", scheme, rest) : cf_xstrdup(uri);
+}
+
+int cf_win_oci_layout_path(const char *uri_path, char **out, cf_err **err)
+{
+  const char *path = uri_path;
+  // "/C:/layout" names drive C:. Anything else without a drive is on C:.
+  if (path[0] == '/' && is_alpha(path[1]) && path[2] == ':') {
+    path++;
+  }
+  return normalize_path("OCI layout path", path, out, err);
 }
 
 char *cf_win_layers_dir(const char *root)

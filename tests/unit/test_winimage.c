@@ -114,6 +114,80 @@ static void store_root_too_long(void **state)
 
 /* --- Layer and volume paths --- */
 
+/* --- OCI layout path of an oci:// URI --- */
+
+static void layout_path_forms(void **state)
+{
+  static const struct {
+    const char *input;
+    const char *expected;
+  } cases[] = {
+      /* groot reads oci:///C:/hydratorOutput, whose URL path is /C:/hydratorOutput,
+       * as C:\hydratorOutput. */
+      {"/C:/hydratorOutput", "C:\\hydratorOutput"},
+      /* A path without a drive letter is on C:, as in groot. */
+      {"/var/vcap/data/layout", "C:\\var\\vcap\\data\\layout"},
+      {"/z:/tmp/layout/", "z:\\tmp\\layout"},
+      {"/D:/a//b/./c", "D:\\a\\b\\c"},
+  };
+  for (size_t i = 0; i < COUNT(cases); i++) {
+    char *path = NULL;
+    cf_err *err = NULL;
+    if (cf_win_oci_layout_path(cases[i].input, &path, &err) < 0) {
+      fail_msg("%s: %s", cases[i].input, err->message);
+    }
+    assert_string_equal(path, cases[i].expected);
+    free(path);
+  }
+}
+
+static void oci_uri_drive_as_host(void **state)
+{
+  static const struct {
+    const char *input;
+    const char *expected;
+  } cases[] = {
+      /* Guardian's form for a layout it prepared: the drive is the URL's host. */
+      {"oci://C:/depot/h1/image", "oci:///C:/depot/h1/image"},
+      {"oci://d:/layout:tag", "oci:///d:/layout:tag"},
+      {"oci://C:", "oci:///C:"},
+      /* Already in the oci:///path form, or not a drive: unchanged. */
+      {"oci:///C:/layout", "oci:///C:/layout"},
+      {"oci:///var/layout", "oci:///var/layout"},
+      {"oci://host/layout", "oci://host/layout"},
+      {"oci://C:layout", "oci://C:layout"},
+      {"docker://C:/x", "docker://C:/x"},
+  };
+  for (size_t i = 0; i < COUNT(cases); i++) {
+    char *uri = cf_win_oci_uri_normalize(cases[i].input);
+    if (strcmp(uri, cases[i].expected) != 0) {
+      fail_msg("%s: got %s, expected %s", cases[i].input, uri, cases[i].expected);
+    }
+    free(uri);
+  }
+}
+
+static void layout_path_rejected(void **state)
+{
+  static const struct {
+    const char *input;
+    const char *part;
+  } cases[] = {
+      {"/C:/images/../layout", "OCI layout path \"C:/images/../layout\": \"..\" components"},
+      {"//server/share/layout", "OCI layout path \"//server/share/layout\": UNC"},
+      {"/C:/lay|out", "OCI layout path component"},
+      {"/C:layout", "ambiguous"},
+  };
+  for (size_t i = 0; i < COUNT(cases); i++) {
+    char *path = NULL;
+    cf_err *err = NULL;
+    assert_int_equal(cf_win_oci_layout_path(cases[i].input, &path, &err), -1);
+    assert_null(path);
+    assert_error(err, CF_E_INVALID, cases[i].part);
+    cf_err_free(err);
+  }
+}
+
 static void layer_and_volume_paths(void **state)
 {
   /* groot-image.md 1.7: <driver-store>\layers\<chainID>\ and
@@ -495,6 +569,9 @@ int main(void)
       cmocka_unit_test(store_root_drive_paths),
       cmocka_unit_test(store_root_rejected),
       cmocka_unit_test(store_root_too_long),
+      cmocka_unit_test(layout_path_forms),
+      cmocka_unit_test(layout_path_rejected),
+      cmocka_unit_test(oci_uri_drive_as_host),
       cmocka_unit_test(layer_and_volume_paths),
       cmocka_unit_test(layer_path_rejects_bad_chain_ids),
       cmocka_unit_test(volume_path_rejects_bad_handles),

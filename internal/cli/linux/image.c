@@ -433,24 +433,9 @@ static int setup(const global_options *o, cf_image_config *config, cf_err **err)
   return 0;
 }
 
-/* The shared option parser points to `cfwin help`; under the groot name the
- * usage comes from `groot --help`. */
-static void use_groot_hint(cf_err *err)
-{
-  static const char cfwin_hint[] = "see `cfwin help`";
-  char *hint = strstr(err->message, cfwin_hint);
-  if (hint == NULL) {
-    return;
-  }
-  char *message = cf_xasprintf("%.*ssee `groot --help`%s", (int)(hint - err->message), err->message,
-                               hint + strlen(cfwin_hint));
-  free(err->message);
-  err->message = message;
-}
-
 static int fail(cf_err *err)
 {
-  use_groot_hint(err);
+  cf_cli_image_use_groot_hint(err);
   cf_log_error("failed", err, NULL);
   printf("%s\n", err->message);
   cf_err_free(err);
