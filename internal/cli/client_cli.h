@@ -143,6 +143,10 @@ typedef struct cf_client_term_events {
   void *ctx;
 } cf_client_term_events;
 
+/* Makes stdin, stdout and stderr pass every byte unchanged. The Windows C
+ * runtime opens them in text mode, which rewrites line ends and stops
+ * reading at Ctrl-Z; Linux has nothing to change. */
+void cf_client_term_binary_stdio(void);
 /* True when stdin is a terminal. */
 bool cf_client_term_stdin_is_tty(void);
 /* Reads the window size of the terminal on stdin or stdout; returns false

@@ -346,6 +346,7 @@ static int run_command(cf_client_ctx *ctx, const command *cmd, int argc, char **
 
 int cf_cli_client(int argc, char **argv, int start)
 {
+  cf_client_term_binary_stdio();
   const char *env_target = getenv("CFWIN_TARGET");
   cf_client_ctx ctx = {
       .target = env_target != NULL && env_target[0] != '\0' ? env_target : DEFAULT_TARGET,

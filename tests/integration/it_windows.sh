@@ -77,6 +77,52 @@ run_exe() {
   set -e
 }
 
+# Sends bytes that a text-mode C runtime would change (CR LF, Ctrl-Z, NUL,
+# a lone LF) through cfwin.exe's client to a container of the Linux server
+# and back: stdin and stdout of `run`, then `stream-in` and `stream-out`.
+# Needs root and cfwin-mkimage next to the Linux cfwin for the container.
+check_binary_streams() {
+  target=$1
+  mkimage="$(dirname "$linux_cfwin")/cfwin-mkimage"
+  if [ "$(id -u)" != 0 ] || [ ! -x "$mkimage" ]; then
+    echo "it_windows: binary streams not tested (needs root and $mkimage)" >&2
+    return 0
+  fi
+  "$mkimage" "$work/depot/default-rootfs" >/dev/null
+  "$linux_cfwin" client -t "$target" create --handle binary >/dev/null ||
+    { fail "the Linux client could not create the container binary"; return 0; }
+  printf 'a\r\nb\032c\000d\ne' >"$work/bytes"
+  set +e
+  "$wine" "$exe" client -t "$target" run binary -- cat <"$work/bytes" >"$work/echoed" 2>"$work/err"
+  rc=$?
+  set -e
+  [ "$rc" = 0 ] || fail "cfwin.exe client run cat exited $rc: $(cat "$work/err")"
+  cmp -s "$work/bytes" "$work/echoed" ||
+    fail "client run changed the bytes: sent $(od -c "$work/bytes"), got $(od -c "$work/echoed")"
+
+  mkdir -p "$work/tree"
+  head -c 100000 /dev/urandom >"$work/tree/random"
+  tar -C "$work/tree" -cf "$work/in.tar" random
+  set +e
+  "$wine" "$exe" client -t "$target" stream-in binary --to /tmp <"$work/in.tar" 2>"$work/err"
+  in_rc=$?
+  "$wine" "$exe" client -t "$target" stream-out binary --from /tmp/random >"$work/out.tar" \
+    2>"$work/err"
+  out_rc=$?
+  set -e
+  [ "$in_rc" = 0 ] || fail "cfwin.exe client stream-in exited $in_rc: $(cat "$work/err")"
+  [ "$out_rc" = 0 ] || fail "cfwin.exe client stream-out exited $out_rc: $(cat "$work/err")"
+  mkdir -p "$work/back"
+  if tar -C "$work/back" -xf "$work/out.tar" 2>"$work/err"; then
+    cmp -s "$work/tree/random" "$work/back/random" ||
+      fail "stream-in and stream-out through cfwin.exe changed the file"
+  else
+    fail "stream-out through cfwin.exe gave no valid tar: $(cat "$work/err")"
+  fi
+  "$linux_cfwin" client -t "$target" destroy binary >/dev/null ||
+    fail "the Linux client could not destroy the container binary"
+}
+
 run_exe version --json
 [ "$rc" = 0 ] || fail "cfwin.exe version --json exited $rc: $(cat "$work/err")"
 grep -q '"target": "x86_64-windows"' "$work/out" || fail "version --json: no Windows target"
@@ -183,6 +229,7 @@ else
   done
   run_exe client -t "127.0.0.1:$port" ping
   [ "$rc" = 0 ] || fail "cfwin.exe client ping exited $rc: $(cat "$work/err")"
+  check_binary_streams "127.0.0.1:$port"
 fi
 
 # The runtime role end to end, against mock host DLLs in a prefix of its

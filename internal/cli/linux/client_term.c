@@ -12,6 +12,10 @@
 static struct termios saved_mode;
 static bool raw_mode;
 
+void cf_client_term_binary_stdio(void)
+{
+}
+
 bool cf_client_term_stdin_is_tty(void)
 {
   return isatty(0) == 1;

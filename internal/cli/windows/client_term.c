@@ -5,7 +5,10 @@
  * Ctrl+Break and closing the console arrive through a console control
  * handler.
  */
+#include <fcntl.h>
+#include <io.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <windows.h>
 
 #include "cli/client_cli.h"
@@ -16,6 +19,15 @@
 static DWORD saved_mode;
 static bool raw_mode;
 static const cf_client_term_events *watched;
+
+void cf_client_term_binary_stdio(void)
+{
+  fflush(stdout);
+  fflush(stderr);
+  _setmode(_fileno(stdin), _O_BINARY);
+  _setmode(_fileno(stdout), _O_BINARY);
+  _setmode(_fileno(stderr), _O_BINARY);
+}
 
 bool cf_client_term_stdin_is_tty(void)
 {
