@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "garden/backend.h"
+#include "garden/host.h"
 #include "network/net.h"
 
 static int open_backend(const cf_server_config *config, cf_backend **backend, cf_err **err)
@@ -68,15 +69,33 @@ static int destroy_containers(const cf_server_config *config, cf_err **err)
   return 0;
 }
 
-int cf_gdn_cleanup(const cf_server_config *config, cf_err **err)
+/* Destroys the containers and the network of a depot that no server uses. */
+static int clean_depot(const cf_server_config *config, cf_err **err)
 {
   if (destroy_containers(config, err) < 0) {
-    return cf_err_wrap(err, "cleanup");
+    return -1;
   }
   if (config->network != NULL && delete_network(config->network, err) < 0) {
-    return cf_err_wrap(err, "cleanup");
+    return -1;
   }
   cf_gdn_host_cleanup(config->depot);
+  return 0;
+}
+
+int cf_gdn_cleanup(const cf_server_config *config, cf_err **err)
+{
+  /* The depot lock keeps cleanup away from a running server's depot. A
+   * missing depot has no server and nothing to lock. */
+  cf_depot_lock *lock = NULL;
+  struct stat st;
+  if (stat(config->depot, &st) == 0 && cf_host_depot_lock(config->depot, &lock, err) < 0) {
+    return cf_err_wrap(err, "cleanup");
+  }
+  int rc = clean_depot(config, err);
+  cf_host_depot_unlock(lock);
+  if (rc < 0) {
+    return cf_err_wrap(err, "cleanup");
+  }
   cf_log(CF_LOG_INFO, "cleanup.finished", "{s:s}", "depot", config->depot);
   return 0;
 }

@@ -28,4 +28,15 @@ void cf_host_ignore_broken_pipes(void);
  * leaves any other file there alone. */
 void cf_host_remove_stale_socket(const char *path);
 
+/* A lock on a depot, so that one server or one `gdn cleanup` uses a depot
+ * at a time. */
+typedef struct cf_depot_lock cf_depot_lock;
+
+/* Takes the lock file <depot>/server.lock without waiting and writes this
+ * process's id into it. Fails with CF_E_BUSY, naming the holder's process
+ * id, while another process holds the lock. The depot must exist. */
+int cf_host_depot_lock(const char *depot, cf_depot_lock **out, cf_err **err);
+/* Releases the lock; NULL is allowed. The file stays for the next holder. */
+void cf_host_depot_unlock(cf_depot_lock *lock);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "base/buf.h"
 #include "garden/backend.h"
+#include "garden/host.h"
 #include "garden/http.h"
 #include "garden/reaper.h"
 #include "garden/router.h"
@@ -126,6 +127,7 @@ typedef struct cf_ctr {
 struct cf_server {
   uv_loop_t *loop;
   cf_server_config config;
+  cf_depot_lock *depot_lock; /* held while the server runs */
   cf_backend *backend;
   uv_tcp_t tcp_listener;
   uv_pipe_t unix_listener;

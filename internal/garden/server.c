@@ -731,8 +731,9 @@ static int start(cf_server *server, cf_err **err)
   server->cpu_entitlement_per_share = server->config.cpu_entitlement_per_share > 0
                                           ? server->config.cpu_entitlement_per_share
                                           : cf_cpu_entitlement_default();
-  if (cf_mkdir_p(server->config.depot, 0700, err) < 0 || open_backend(server, err) < 0 ||
-      reconcile(server, err) < 0) {
+  if (cf_mkdir_p(server->config.depot, 0700, err) < 0 ||
+      cf_host_depot_lock(server->config.depot, &server->depot_lock, err) < 0 ||
+      open_backend(server, err) < 0 || reconcile(server, err) < 0) {
     return -1;
   }
   check_default_rootfs(server);
@@ -785,6 +786,7 @@ int cf_server_run(const cf_server_config *config, cf_err **err)
   cf_reaper_free(server.reaper);
   cf_tls_config_free(server.tls);
   cf_backend_close(server.backend);
+  cf_host_depot_unlock(server.depot_lock);
   uv_loop_close(server.loop);
   return rc;
 }

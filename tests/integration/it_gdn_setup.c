@@ -5,7 +5,8 @@
  * nftables table, and changes nothing when run again. Cleanup destroys a
  * container that a stopped server left running, with a loop device for its
  * disk limit. It then removes the bridge, the table and the loop device, and
- * succeeds again on a clean host. No link or rule is made in the namespace
+ * succeeds again on a clean host. While a server runs, cleanup and a second
+ * server on its depot fail. No link or rule is made in the namespace
  * the test starts in.
  */
 #include <errno.h>
@@ -182,6 +183,45 @@ static void test_cleanup_removes_containers_and_host_state(void **state)
   it_leak_check_end(&server, (void **)&before);
 }
 
+/* While a server runs on a depot, cleanup and a second server on it fail
+ * and leave the server's container and network alone. */
+static void test_running_server_keeps_depot(void **state)
+{
+  (void)state;
+  it_server_start(&server);
+  json_t *spec = json_pack("{s:s}", "handle", HANDLE);
+  char *created = NULL;
+  cf_err *err = NULL;
+  if (cf_garden_client_create(&server.tcp, spec, &created, &err) < 0) {
+    fail_msg("create: %s", err->message);
+  }
+  json_decref(spec);
+  free(created);
+
+  assert_int_equal(run_gdn("cleanup"), 1);
+  assert_true(cgroup_has_processes(HANDLE));
+  assert_true(bridge_exists());
+  assert_true(table_exists());
+
+  /* timeout ends a second server that wrongly starts, with status 124. */
+  const char *binary = getenv("CFWIN_BINARY") != NULL ? getenv("CFWIN_BINARY") : "build/cfwin";
+  char *second[] = {"/usr/bin/timeout", "20", (char *)binary,      "serve", "--depot", server.depot,
+                    "--bind-socket",    "",   "--disable-network", NULL};
+  cf_autofree char *socket_path = cf_path_join(server.dir, "second.sock");
+  second[7] = socket_path;
+  assert_int_equal(it_run_command(second), 1);
+
+  json_t *list = NULL;
+  if (cf_garden_client_call(&server.tcp, "GET", "/containers", NULL, &list, &err) < 0) {
+    fail_msg("list: %s", err->message);
+  }
+  assert_int_equal(json_array_size(json_object_get(list, "Handles")), 1);
+  json_decref(list);
+  assert_int_equal(it_server_stop(&server), 0);
+  assert_int_equal(run_gdn("cleanup"), 0);
+  assert_false(cgroup_has_processes(HANDLE));
+}
+
 /* Cleanup of a depot that was never created removes the host state and
  * creates no store there.
  * NOTE: the command line creates the depot directory itself before any
@@ -204,6 +244,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_setup_prepares_and_repeats),
       cmocka_unit_test(test_cleanup_removes_containers_and_host_state),
+      cmocka_unit_test(test_running_server_keeps_depot),
       cmocka_unit_test(test_cleanup_of_missing_depot),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

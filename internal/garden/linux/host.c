@@ -2,11 +2,19 @@
 #include "garden/host.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
+
+#include "base/fs.h"
+#include "base/mem.h"
 
 int cf_host_memory_bytes(uint64_t *bytes, cf_err **err)
 {
@@ -44,5 +52,62 @@ void cf_host_remove_stale_socket(const char *path)
   struct stat st;
   if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
     unlink(path);
+  }
+}
+
+#define DEPOT_LOCK_ATTEMPTS 30
+#define DEPOT_LOCK_RETRY_US (100 * 1000) /* 30 attempts: about 3 s */
+
+struct cf_depot_lock {
+  int fd;
+};
+
+/* Names the process that holds the lock, from the id it wrote. */
+static int depot_busy(int fd, const char *path, cf_err **err)
+{
+  char text[32] = "";
+  ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+  text[n > 0 ? n : 0] = '\0';
+  text[strcspn(text, "\n")] = '\0';
+  return cf_err_set(err, CF_E_BUSY,
+                    "%s is locked by another cfwin process (pid %s), a server or `gdn cleanup` "
+                    "using the same depot: stop it first, or give this one its own --depot",
+                    path, text[0] != '\0' ? text : "unknown");
+}
+
+int cf_host_depot_lock(const char *depot, cf_depot_lock **out, cf_err **err)
+{
+  cf_autofree char *path = cf_path_join(depot, "server.lock");
+  cf_autoclose int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return cf_err_sys(err, errno, "open the depot lock %s", path);
+  }
+  /* A child forked by a server that was just killed may still share the
+   * lock for a moment, so a busy lock is tried again for a while. */
+  for (int attempt = 1; flock(fd, LOCK_EX | LOCK_NB) < 0; attempt++) {
+    if (errno != EWOULDBLOCK) {
+      return cf_err_sys(err, errno, "lock %s", path);
+    }
+    if (attempt >= DEPOT_LOCK_ATTEMPTS) {
+      return depot_busy(fd, path, err);
+    }
+    usleep(DEPOT_LOCK_RETRY_US);
+  }
+  char pid[32];
+  int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+  if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+    return cf_err_sys(err, errno, "write this process's id into %s", path);
+  }
+  cf_depot_lock *lock = cf_xcalloc(1, sizeof(*lock));
+  lock->fd = cf_steal_fd(&fd);
+  *out = lock;
+  return 0;
+}
+
+void cf_host_depot_unlock(cf_depot_lock *lock)
+{
+  if (lock != NULL) {
+    close(lock->fd);
+    free(lock);
   }
 }
