@@ -262,8 +262,9 @@ static int parse_ports(const json_t *rule, const char *where, cf_net_rule *out, 
   if (n > 0 && out->protocol != CF_NET_PROTO_TCP && out->protocol != CF_NET_PROTO_UDP) {
     return cf_err_set(err, CF_E_INVALID,
                       "%s: ports: only tcp (1) and udp (2) rules take ports, this rule's protocol "
-                      "is %d",
-                      where, (int)out->protocol);
+                      "is %s (%d): remove the ports or pick tcp or udp",
+                      where, out->protocol == CF_NET_PROTO_ICMP ? "icmp" : "all",
+                      (int)out->protocol);
   }
   out->ports = n > 0 ? cf_xcalloc(n, sizeof(*out->ports)) : NULL;
   for (size_t i = 0; i < n; i++) {

@@ -338,10 +338,10 @@ static void test_rule_bad_input(void **state)
        "netout_rules[3]: ports[1] overlaps ports[0]; merge them into one range"},
       {"{\"protocol\":0,\"ports\":[{\"start\":80,\"end\":80}]}",
        "netout_rules[3]: ports: only tcp (1) and udp (2) rules take ports, this rule's protocol "
-       "is 0"},
+       "is all (0): remove the ports or pick tcp or udp"},
       {"{\"protocol\":3,\"ports\":[{\"start\":80,\"end\":80}]}",
        "netout_rules[3]: ports: only tcp (1) and udp (2) rules take ports, this rule's protocol "
-       "is 3"},
+       "is icmp (3): remove the ports or pick tcp or udp"},
       {"{\"protocol\":1,\"icmps\":{\"type\":8}}",
        "netout_rules[3]: icmps: only icmp (3) rules take icmps, this rule's protocol is 1"},
       {"{\"protocol\":3,\"icmps\":{\"type\":300}}",
