@@ -75,6 +75,13 @@ if [ -n "$linux" ]; then
   esac
 fi
 
+# The commit is read before config/blobs.yml, a tracked file, is rewritten
+# below, so that rewrite does not mark the tree dirty.
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+if [ "$commit" != unknown ] && ! git diff --quiet HEAD 2>/dev/null; then
+  commit="$commit-dirty"
+fi
+
 blob_dir="$release_dir/blobs/cfwin"
 mkdir -p "$blob_dir" "$dist"
 cp "$exe" "$blob_dir/cfwin.exe"
@@ -96,10 +103,6 @@ YAML
 cp "$exe" "$dist/cfwin-$version-windows-amd64.exe"
 if [ -n "$linux" ]; then
   cp "$linux" "$dist/cfwin-$version-linux-amd64"
-fi
-commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-if [ "$commit" != unknown ] && ! git diff --quiet HEAD 2>/dev/null; then
-  commit="$commit-dirty"
 fi
 printf 'version %s\ncommit %s\n' "$version" "$commit" >"$dist/VERSION"
 (cd "$dist" && sha256sum cfwin-"$version"-* >SHA256SUMS)

@@ -729,6 +729,26 @@ class ReleaseLayoutTest < Minitest::Test
     assert File.file?(File.join(@dir, "dist", "cfwin-0.1.0+build.5-windows-amd64.exe")), out
   end
 
+  # Staging into the repository's own bosh/ rewrites the tracked
+  # config/blobs.yml; a clean checkout must still be stamped with its plain
+  # commit, not "-dirty". The script runs from a copy in a repository of the
+  # test's own, since it stamps the commit of the repository it lives in.
+  def test_stage_of_clean_checkout_not_dirty
+    FileUtils.mkdir_p(File.join(@dir, "release"))
+    FileUtils.cp(File.join(DeployTest::REPO, "release", "stage.sh"), File.join(@dir, "release"))
+    FileUtils.cp(File.join(DeployTest::REPO, "CMakeLists.txt"), @dir)
+    File.write(File.join(@dir, ".gitignore"), "/cfwin.exe\n/build/\n/bosh/blobs/\n")
+    git = ->(*args) { Open3.capture2e("git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args, chdir: @dir) }
+    git.call("init", "-q")
+    git.call("add", ".")
+    _, status = git.call("commit", "-q", "-m", "release")
+    assert status.success?, "git commit in the test's own repository failed"
+    out, status = Open3.capture2e(File.join(@dir, "release", "stage.sh"), "--exe", "cfwin.exe", chdir: @dir)
+    assert status.success?, out
+    head, = git.call("rev-parse", "--short=12", "HEAD")
+    assert_equal "commit #{head.strip}", File.read(File.join(@dir, "build", "dist", "VERSION")).lines[1].strip
+  end
+
   def test_stage_rejects_other_version
     out, status = stage("--version", "9.8.7")
     refute status.success?
