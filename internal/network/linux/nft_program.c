@@ -9,12 +9,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +27,7 @@
 #include "network/linux/nft_driver.h"
 
 #define MAX_OUTPUT (64 * 1024 * 1024) /* the largest listing cfwin reads */
+#define NFT_TIMEOUT_MS (30 * 1000)    /* the longest one nft run may take */
 
 struct cf_nft_driver {
   const char *program;
@@ -126,18 +130,44 @@ static int spawn_nft(const cf_nft_driver *driver, cf_nft_mode mode, const int fd
   }
   int rc = posix_spawn(pid, driver->program, &actions, NULL, argv, envp);
   posix_spawn_file_actions_destroy(&actions);
+  if (rc == ENOENT || rc == EACCES) {
+    return cf_err_sys(err, rc,
+                      "run %s (install or repair the nftables package: this static cfwin runs "
+                      "nft for its firewall rules)",
+                      driver->program);
+  }
   if (rc != 0) {
     return cf_err_sys(err, rc, "run %s", driver->program);
   }
   return 0;
 }
 
+/* Waits for nft to exit. A run that outlasts NFT_TIMEOUT_MS is killed, so
+ * a stuck nft cannot hold the backend's nft lock forever. */
 static int wait_nft(const cf_nft_driver *driver, pid_t pid, int *status, cf_err **err)
 {
+  cf_autoclose int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  bool timed_out = false;
+  if (pidfd >= 0) {
+    struct pollfd ready = {.fd = pidfd, .events = POLLIN};
+    int n;
+    while ((n = poll(&ready, 1, NFT_TIMEOUT_MS)) < 0 && errno == EINTR) {
+    }
+    if (n == 0) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+    }
+  }
   while (waitpid(pid, status, 0) < 0) {
     if (errno != EINTR) {
       return cf_err_sys(err, errno, "wait for %s (pid %d)", driver->program, (int)pid);
     }
+  }
+  if (timed_out) {
+    return cf_err_set(err, CF_E_SYSTEM,
+                      "%s did not finish within %d s and was killed; check that nf_tables "
+                      "answers (`nft list ruleset`) and the kernel log",
+                      driver->program, NFT_TIMEOUT_MS / 1000);
   }
   return 0;
 }
