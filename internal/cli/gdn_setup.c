@@ -91,7 +91,14 @@ int cf_gdn_cleanup(const cf_server_config *config, cf_err **err)
   if (stat(config->depot, &st) == 0 && cf_host_depot_lock(config->depot, &lock, err) < 0) {
     return cf_err_wrap(err, "cleanup");
   }
+  cf_depot_lock *network_lock = NULL;
+  if (config->network != NULL &&
+      cf_host_network_lock(config->network->config.network_name, &network_lock, err) < 0) {
+    cf_host_depot_unlock(lock);
+    return cf_err_wrap(err, "cleanup");
+  }
   int rc = clean_depot(config, err);
+  cf_host_depot_unlock(network_lock);
   cf_host_depot_unlock(lock);
   if (rc < 0) {
     return cf_err_wrap(err, "cleanup");

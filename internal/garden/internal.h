@@ -127,7 +127,8 @@ typedef struct cf_ctr {
 struct cf_server {
   uv_loop_t *loop;
   cf_server_config config;
-  cf_depot_lock *depot_lock; /* held while the server runs */
+  cf_depot_lock *depot_lock;   /* held while the server runs */
+  cf_depot_lock *network_lock; /* held while the server has a container network */
   cf_backend *backend;
   uv_tcp_t tcp_listener;
   uv_pipe_t unix_listener;

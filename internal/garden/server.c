@@ -682,6 +682,17 @@ static int reconcile(cf_server *server, cf_err **err)
   return 0;
 }
 
+/* Takes the container network's lock, since at start the backend sweeps
+ * the network's endpoints that this depot does not know. */
+static int lock_network(cf_server *server, cf_err **err)
+{
+  if (server->config.network == NULL) {
+    return 0;
+  }
+  return cf_host_network_lock(server->config.network->config.network_name, &server->network_lock,
+                              err);
+}
+
 static int open_backend(cf_server *server, cf_err **err)
 {
   cf_backend_options options = {
@@ -733,7 +744,8 @@ static int start(cf_server *server, cf_err **err)
                                           : cf_cpu_entitlement_default();
   if (cf_mkdir_p(server->config.depot, 0700, err) < 0 ||
       cf_host_depot_lock(server->config.depot, &server->depot_lock, err) < 0 ||
-      open_backend(server, err) < 0 || reconcile(server, err) < 0) {
+      lock_network(server, err) < 0 || open_backend(server, err) < 0 ||
+      reconcile(server, err) < 0) {
     return -1;
   }
   check_default_rootfs(server);
@@ -786,6 +798,7 @@ int cf_server_run(const cf_server_config *config, cf_err **err)
   cf_reaper_free(server.reaper);
   cf_tls_config_free(server.tls);
   cf_backend_close(server.backend);
+  cf_host_depot_unlock(server.network_lock);
   cf_host_depot_unlock(server.depot_lock);
   uv_loop_close(server.loop);
   return rc;

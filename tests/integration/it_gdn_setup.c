@@ -183,8 +183,9 @@ static void test_cleanup_removes_containers_and_host_state(void **state)
   it_leak_check_end(&server, (void **)&before);
 }
 
-/* While a server runs on a depot, cleanup and a second server on it fail
- * and leave the server's container and network alone. */
+/* While a server runs on a depot, cleanup, a second server on it and a
+ * server on another depot with the same network fail, and leave the
+ * server's container and network alone. */
 static void test_running_server_keeps_depot(void **state)
 {
   (void)state;
@@ -210,6 +211,19 @@ static void test_running_server_keeps_depot(void **state)
   cf_autofree char *socket_path = cf_path_join(server.dir, "second.sock");
   second[7] = socket_path;
   assert_int_equal(it_run_command(second), 1);
+
+  /* Nor may a server on another depot take the same container network: its
+   * start would sweep this server's endpoints. */
+  cf_autofree char *other_depot = cf_path_join(server.dir, "other-depot");
+  char *third[16] = {"/usr/bin/timeout", "20",        (char *)binary,  "serve",
+                     "--depot",          other_depot, "--bind-socket", socket_path};
+  size_t n = 8;
+  for (size_t i = 0; network_args[i] != NULL; i++) {
+    third[n++] = (char *)network_args[i];
+  }
+  third[n] = NULL;
+  assert_int_equal(it_run_command(third), 1);
+  assert_true(table_exists());
 
   json_t *list = NULL;
   if (cf_garden_client_call(&server.tcp, "GET", "/containers", NULL, &list, &err) < 0) {

@@ -55,32 +55,33 @@ void cf_host_remove_stale_socket(const char *path)
   }
 }
 
-#define DEPOT_LOCK_ATTEMPTS 30
-#define DEPOT_LOCK_RETRY_US (100 * 1000) /* 30 attempts: about 3 s */
+#define LOCK_ATTEMPTS 30
+#define LOCK_RETRY_US (100 * 1000) /* 30 attempts: about 3 s */
+#define NETWORK_LOCK_DIR "/run/cfwin/networks"
 
 struct cf_depot_lock {
   int fd;
 };
 
-/* Names the process that holds the lock, from the id it wrote. */
-static int depot_busy(int fd, const char *path, cf_err **err)
+/* Names the process that holds the lock at path, from the id it wrote. */
+static int lock_busy(int fd, const char *path, const char *what, cf_err **err)
 {
   char text[32] = "";
   ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
   text[n > 0 ? n : 0] = '\0';
   text[strcspn(text, "\n")] = '\0';
-  return cf_err_set(err, CF_E_BUSY,
-                    "%s is locked by another cfwin process (pid %s), a server or `gdn cleanup` "
-                    "using the same depot: stop it first, or give this one its own --depot",
-                    path, text[0] != '\0' ? text : "unknown");
+  return cf_err_set(err, CF_E_BUSY, "%s is locked by another cfwin process (pid %s): %s", path,
+                    text[0] != '\0' ? text : "unknown", what);
 }
 
-int cf_host_depot_lock(const char *depot, cf_depot_lock **out, cf_err **err)
+/* Takes the lock file at path without waiting (apart from a short retry)
+ * and writes this process's id into it; what says how to resolve a busy
+ * lock. */
+static int lock_file(const char *path, const char *what, cf_depot_lock **out, cf_err **err)
 {
-  cf_autofree char *path = cf_path_join(depot, "server.lock");
   cf_autoclose int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
-    return cf_err_sys(err, errno, "open the depot lock %s", path);
+    return cf_err_sys(err, errno, "open the lock file %s", path);
   }
   /* A child forked by a server that was just killed may still share the
    * lock for a moment, so a busy lock is tried again for a while. */
@@ -88,10 +89,10 @@ int cf_host_depot_lock(const char *depot, cf_depot_lock **out, cf_err **err)
     if (errno != EWOULDBLOCK) {
       return cf_err_sys(err, errno, "lock %s", path);
     }
-    if (attempt >= DEPOT_LOCK_ATTEMPTS) {
-      return depot_busy(fd, path, err);
+    if (attempt >= LOCK_ATTEMPTS) {
+      return lock_busy(fd, path, what, err);
     }
-    usleep(DEPOT_LOCK_RETRY_US);
+    usleep(LOCK_RETRY_US);
   }
   char pid[32];
   int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
@@ -102,6 +103,32 @@ int cf_host_depot_lock(const char *depot, cf_depot_lock **out, cf_err **err)
   lock->fd = cf_steal_fd(&fd);
   *out = lock;
   return 0;
+}
+
+int cf_host_depot_lock(const char *depot, cf_depot_lock **out, cf_err **err)
+{
+  cf_autofree char *path = cf_path_join(depot, "server.lock");
+  return lock_file(path,
+                   "a server or `gdn cleanup` uses the same depot; stop it first, or give this "
+                   "one its own --depot",
+                   out, err);
+}
+
+int cf_host_network_lock(const char *name, cf_depot_lock **out, cf_err **err)
+{
+  struct stat ns;
+  if (stat("/proc/self/ns/net", &ns) < 0) {
+    return cf_err_sys(err, errno, "read this process's network namespace");
+  }
+  if (cf_mkdir_p(NETWORK_LOCK_DIR, 0700, err) < 0) {
+    return cf_err_wrap(err, "lock container network %s", name);
+  }
+  cf_autofree char *path =
+      cf_xasprintf("%s/%llu-%s.lock", NETWORK_LOCK_DIR, (unsigned long long)ns.st_ino, name);
+  return lock_file(path,
+                   "a server or `gdn cleanup` uses the same container network in this network "
+                   "namespace; stop it first, or give this one its own --network-name",
+                   out, err);
 }
 
 void cf_host_depot_unlock(cf_depot_lock *lock)
