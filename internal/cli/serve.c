@@ -510,7 +510,7 @@ int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
   }
   const char *config_path = o.config_path != NULL ? o.config_path : mode.config_path;
   if (config_path != NULL && load_config(config_path, flags, count, &config_text, &err) < 0) {
-    goto usage;
+    goto invalid;
   }
   if (o.help) {
     print_serve_usage(stdout);
@@ -524,7 +524,7 @@ int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
   if (configure_logging(&o, &err) < 0 ||
       build_config(&o, flags, &mode, &config, &depot, &rootfs, &err) < 0 ||
       build_network(&o, &config, &network, &err) < 0) {
-    goto usage;
+    goto invalid;
   }
   log_ignored_flags(flags, count, &o);
   if (run_command(mode.command, &config, &err) < 0) {
@@ -535,6 +535,12 @@ int cf_cli_serve(int argc, char **argv, int start, cf_serve_mode mode)
 usage:
   fprintf(stderr, "cfwin serve: %s\n\n", err->message);
   print_serve_usage(stderr);
+  status = 2;
+  goto out;
+invalid:
+  /* A bad value, not a bad command line: the usage would push the message
+   * out of sight. */
+  fprintf(stderr, "cfwin serve: %s\n(`cfwin serve --help` lists the flags)\n", err->message);
   status = 2;
   goto out;
 fail:
