@@ -56,10 +56,40 @@ static bool is_connect_error(const cf_err *err)
   }
 }
 
-int cf_client_fail(const cf_client_ctx *ctx, cf_err *err)
+/* True when the server ended the connection while the client still sent
+ * or waited, which a TLS mismatch causes. */
+static bool is_dropped_connection(const cf_err *err)
 {
-  fflush(stdout);
-  fprintf(stderr, "cfwin client %s: %s\n", ctx->command, err->message);
+  return err->sys_errno == EPIPE || err->sys_errno == ECONNRESET ||
+         strstr(err->message, "closed the connection") != NULL;
+}
+
+/* Prints a hint for a TLS setting that likely caused a dropped connection;
+ * returns whether it printed one. */
+static bool print_tls_hint(const cf_client_ctx *ctx, const cf_err *err)
+{
+  if (err->code != CF_E_SYSTEM || !is_dropped_connection(err)) {
+    return false;
+  }
+  if (ctx->tls.ca_path != NULL && ctx->tls.cert_path == NULL) {
+    fprintf(stderr, "cfwin client: the server ended the TLS connection; if it verifies "
+                    "clients, pass --tls-cert and --tls-key\n");
+    return true;
+  }
+  if (ctx->tls.ca_path == NULL && strstr(err->message, "before a full response") != NULL) {
+    fprintf(stderr,
+            "cfwin client: if the server at %s listens with TLS, pass --tls-ca (and "
+            "--tls-cert and --tls-key when it verifies clients)\n",
+            ctx->target);
+    return true;
+  }
+  return false;
+}
+
+/* Prints a hint about the server's address or the handle, where the error
+ * points at one. */
+static void print_target_hint(const cf_client_ctx *ctx, const cf_err *err)
+{
   if (err->code == CF_E_SYSTEM && is_connect_error(err)) {
     fprintf(stderr,
             "cfwin client: is a Garden server listening at %s? Start one with `cfwin serve`, "
@@ -67,6 +97,15 @@ int cf_client_fail(const cf_client_ctx *ctx, cf_err *err)
             ctx->target);
   } else if (err->code == CF_E_NOT_FOUND) {
     fprintf(stderr, "cfwin client: `cfwin client list` shows the containers of %s\n", ctx->target);
+  }
+}
+
+int cf_client_fail(const cf_client_ctx *ctx, cf_err *err)
+{
+  fflush(stdout);
+  fprintf(stderr, "cfwin client %s: %s\n", ctx->command, err->message);
+  if (!print_tls_hint(ctx, err)) {
+    print_target_hint(ctx, err);
   }
   cf_err_free(err);
   return 1;

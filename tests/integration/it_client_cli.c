@@ -1211,10 +1211,19 @@ static void test_tls_target(void **state)
   }
   cli_result_clear(&r);
 
-  /* Plain HTTP to the TLS listener fails. */
+  /* Plain HTTP to the TLS listener fails, with a hint to use TLS. */
   cf_autofree char *target = cf_xasprintf("127.0.0.1:%d", tls.port);
   CLI(&r, "-t", target, "ping");
   assert_status(&r, 1);
+  assert_contains(&r.err, "pass --tls-ca");
+  cli_result_clear(&r);
+
+  /* Without a client certificate the server ends the session; the hint
+   * names the flags. */
+  cf_autofree char *ca = cf_path_join(tls.dir, "ca.pem");
+  CLI(&r, "-t", target, "--tls-ca", ca, "--tls-server-name", "localhost", "ping");
+  assert_status(&r, 1);
+  assert_contains(&r.err, "pass --tls-cert and --tls-key");
   cli_result_clear(&r);
 
   CLI(&r, "-t", target, "--tls-cert", "/nonexistent.pem", "ping");
