@@ -60,15 +60,17 @@ static bool is_connect_error(const cf_err *err)
  * or waited, which a TLS mismatch causes. */
 static bool is_dropped_connection(const cf_err *err)
 {
+  /* mbedTLS reports a peer that closed during the handshake as an EOF. */
   return err->sys_errno == EPIPE || err->sys_errno == ECONNRESET ||
-         strstr(err->message, "closed the connection") != NULL;
+         strstr(err->message, "closed the connection") != NULL ||
+         strstr(err->message, "indicated an EOF") != NULL;
 }
 
 /* Prints a hint for a TLS setting that likely caused a dropped connection;
  * returns whether it printed one. */
 static bool print_tls_hint(const cf_client_ctx *ctx, const cf_err *err)
 {
-  if (err->code != CF_E_SYSTEM || !is_dropped_connection(err)) {
+  if (!is_dropped_connection(err)) {
     return false;
   }
   if (ctx->tls.ca_path != NULL && ctx->tls.cert_path == NULL) {
