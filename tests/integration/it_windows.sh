@@ -153,6 +153,9 @@ set -e
 [ "$rc" = 1 ] || fail "cfwin.exe network up exited $rc, expected 1"
 grep -q 'computenetwork.dll' "$work/err" ||
   fail "network up printed no message about computenetwork.dll: $(cat "$work/err")"
+# The system message inside it must not break the line.
+grep -q 'computenetwork.dll.*Install-WindowsFeature' "$work/err" ||
+  fail "network up split its message over lines: $(cat "$work/err")"
 
 # The runtime role: its help works without HCS, and `state`, `create` and
 # `delete` must name the missing computecore.dll.

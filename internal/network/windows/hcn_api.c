@@ -12,6 +12,7 @@
 
 #include "base/mem.h"
 #include "image/windows/win.h"
+#include "runtime/windows/hcs_internal.h"
 #include "runtime/winhcs.h"
 
 #define COMPUTENETWORK_DLL "computenetwork.dll"
@@ -50,19 +51,6 @@ static const hcn_symbol hcn_symbols[] = {
 
 #define HCN_SYMBOL_COUNT (sizeof(hcn_symbols) / sizeof(hcn_symbols[0]))
 
-static char *system_message(DWORD code)
-{
-  char *text = NULL;
-  DWORD flags =
-      FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS;
-  if (FormatMessageA(flags, NULL, code, 0, (LPSTR)&text, 0, NULL) == 0) {
-    return NULL;
-  }
-  char *copy = cf_xstrdup(text);
-  LocalFree(text);
-  return copy;
-}
-
 int cf_hcn_api_load(cf_hcn_api *api, cf_err **err)
 {
   memset(api, 0, sizeof(*api));
@@ -70,7 +58,7 @@ int cf_hcn_api_load(cf_hcn_api *api, cf_err **err)
   api->dll = LoadLibraryExW(L"" COMPUTENETWORK_DLL, NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
   if (api->dll == NULL) {
     DWORD code = GetLastError();
-    cf_autofree char *text = system_message(code);
+    cf_autofree char *text = cf_hcs_system_message(code);
     return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
                       "the Containers feature is not enabled: " COMPUTENETWORK_DLL
                       " could not be loaded (error %lu: %s); enable it with "
@@ -116,7 +104,7 @@ int cf_hcn_call_error(cf_err **err, const char *call, const char *object, HRESUL
 {
   cf_autofree char *record_utf8 = NULL;
   cf_hcn_take_string(record, &record_utf8, NULL);
-  cf_autofree char *system = system_message((DWORD)hr);
+  cf_autofree char *system = cf_hcs_system_message((DWORD)hr);
   cf_autofree char *message = cf_hcn_error_message(call, object, (uint32_t)hr, system, record_utf8);
   enum cf_code code = cf_hcn_hresult_is_not_found((uint32_t)hr) ? CF_E_NOT_FOUND : CF_E_SYSTEM;
   return cf_err_set(err, code, "%s", message);
