@@ -12,7 +12,7 @@
 /* gdn keeps the last 49 characters of the handle as the hostname. */
 #define HOSTNAME_MAX 49
 
-/* The largest CPU weight windows.resources.cpu.shares holds (a uint16). */
+/* The maximum of windows.resources.cpu.shares, a uint16. */
 #define CPU_SHARES_MAX 65535
 
 static char *hostname_of(const char *handle)

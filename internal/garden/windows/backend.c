@@ -258,8 +258,8 @@ static int create_system(cf_backend *backend, const cf_create_request *request, 
   return rc;
 }
 
-/* Whether err says a host API is missing, so nothing of that kind can
- * exist on this host. */
+/* Whether err reports a missing host API, in which case nothing of that
+ * kind can exist on this host. */
 static bool host_api_missing(const cf_err *err)
 {
   return err != NULL && err->code == CF_E_NOT_IMPLEMENTED;
@@ -333,8 +333,8 @@ static void undo_create(cf_backend *backend, const char *handle, const char *dir
   }
 }
 
-/* Fails with the Host Compute Service's absence, as a create on a host
- * without the Containers feature (or under Wine) must, before the pull. */
+/* Fails before the pull when the Host Compute Service cannot be loaded:
+ * on a host without the Containers feature, or under Wine. */
 static int check_hcs(cf_backend *backend, const char *handle, cf_err **err)
 {
   const cf_hcs_api *api = NULL;

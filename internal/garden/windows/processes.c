@@ -8,7 +8,7 @@
  * streams as the Linux server does (garden/processes.c).
  *
  * NOTE: processes do not survive a server restart. The server tracks them
- * only in memory, so a restarted server knows no process ids, and it
+ * only in memory, so a restarted server has no process ids, and it
  * terminates every process it started when it stops.
  */
 #include <jansson.h>
@@ -27,9 +27,9 @@
  * CTRL_SHUTDOWN grace period plus 1 s). */
 #define DRAIN_TIMEOUT_MS 11000u
 
-/* The working directory of a process whose spec gives none.
- * NOTE: Guardian passes the spec's dir to winc unchanged, and winc
- * rejects a relative one, so this default is cfwin's own. */
+/* The working directory of a process whose spec gives none. The runtime
+ * rejects a relative one, as winc does.
+ * NOTE: this default is cfwin's own choice. */
 #define DEFAULT_DIR "C:\\"
 
 /* Output read by a thread, waiting for the loop. */
@@ -575,8 +575,8 @@ static void exec_work_free(exec_work *ew)
   free(ew);
 }
 
-/* Whether a ProcessSpec field asks for something: a non-empty image URI,
- * a tty object, a non-empty bind_mounts array. Clients send the empty
+/* Whether a ProcessSpec field requests something: a non-empty image URI,
+ * a tty object or a non-empty bind_mounts array. Clients send the empty
  * forms for "none". */
 static bool field_given(const json_t *spec, const char *key)
 {
