@@ -6,8 +6,8 @@
 # for the layer import. `cfwin client` creates a container from a
 # synthetic OCI layout in Windows layer format. The check compares the
 # recorded HCS document with values it computes itself, runs processes
-# (output, exit code, stdin, environment, Attach), lists, reads info,
-# restarts the server (the container stays), destroys and checks that
+# (output, exit code, stdin, environment, Attach), lists, reads info and
+# metrics, restarts the server (the container stays), destroys and checks that
 # nothing is left. A create whose HcsCreateComputeSystem fails must leave
 # nothing behind either.
 # Usage: tests/integration/it_windows_garden.sh MINGW_BUILD_DIR [LINUX_CFWIN]
@@ -304,6 +304,20 @@ for client in $clients; do
   jq -e '.. | objects | select(has("garden.state")) | ."garden.state" == "created"' \
     "$work/out" >/dev/null || fail "$client info has not garden.state created: $(cat "$work/out")"
 done
+
+# The mock computecore.dll reports fixed statistics: TotalRuntime100ns 123,
+# RuntimeKernel100ns 101, RuntimeUser100ns 22, MemoryUsageCommitBytes 666.
+run_client --json metrics "$handle"
+[ "$rc" = 0 ] || fail "metrics exited $rc: $(cat "$work/err")"
+check_metric() {
+  value=$(jq -c "[.. | objects | select(has(\"CPUStat\"))][0] | $1" "$work/out")
+  [ "$value" = "$2" ] || fail "metrics $1 is $value, expected $2: $(cat "$work/out")"
+}
+check_metric '.CPUStat.Usage' 12300
+check_metric '.CPUStat.System' 10100
+check_metric '.CPUStat.User' 2200
+check_metric '.MemoryStat.rss' 666
+check_metric '.MemoryStat.hierarchical_memory_limit' $((200 * 1024 * 1024))
 
 # --- Restart: the container stays, its processes do not ---
 

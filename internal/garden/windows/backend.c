@@ -439,22 +439,63 @@ int cf_backend_limits(cf_backend *backend, const char *handle, cf_limits_record 
   return cf_store_limits_get(backend->store, handle, out, err);
 }
 
-/* NOTE: the figures are zero, because the backend does not read HCS
- * statistics for Info and Metrics yet. */
+/* Reads the compute system's statistics into usage, as winc's `events
+ * --stats` reports them: processor times in ns, the memory commit as
+ * memory usage and RSS, the process count as pids. */
+static int read_usage(cf_backend *backend, const char *handle, cf_container_usage *usage,
+                      cf_err **err)
+{
+  const cf_hcs_api *api = NULL;
+  cf_hcs_system *system = NULL;
+  if (cf_win_backend_hcs(backend, &api, err) < 0 ||
+      cf_hcs_system_open(api, handle, &system, err) < 0) {
+    return -1;
+  }
+  cf_hcs_stats stats;
+  int rc = cf_hcs_system_stats(system, &stats, err);
+  cf_hcs_system_close(system);
+  if (rc < 0) {
+    return -1;
+  }
+  usage->cpu_total_ns = stats.total_runtime_100ns * 100;
+  usage->cpu_kernel_ns = stats.runtime_kernel_100ns * 100;
+  usage->cpu_user_ns = stats.runtime_user_100ns * 100;
+  usage->memory_usage = stats.memory_commit_bytes;
+  usage->memory_rss = stats.memory_commit_bytes;
+  usage->pids = stats.process_count;
+  return 0;
+}
+
+/* NOTE: Windows containers report no out-of-memory kills (winc's events
+ * have none either), so no CF_EVENT_OUT_OF_MEMORY is ever recorded. */
 int cf_backend_check_usage(cf_backend *backend, const char *handle, cf_container_usage *usage,
                            cf_err **err)
 {
   if (usage != NULL) {
     memset(usage, 0, sizeof(*usage));
   }
-  return check_known(backend, handle, err);
+  if (check_known(backend, handle, err) < 0) {
+    return -1;
+  }
+  return usage != NULL ? read_usage(backend, handle, usage, err) : 0;
 }
 
 int cf_backend_metrics_get(cf_backend *backend, const char *handle, cf_backend_metrics *out,
                            cf_err **err)
 {
   memset(out, 0, sizeof(*out));
-  return check_known(backend, handle, err);
+  cf_container_record record = {0};
+  if (cf_store_container_get(backend->store, handle, &record, err) < 0) {
+    return -1;
+  }
+  out->age_ns = now_ns() - record.created_at_ns;
+  cf_container_record_clear(&record);
+  if (cf_store_limits_get(backend->store, handle, &out->limits, err) < 0 ||
+      read_usage(backend, handle, &out->usage, err) < 0) {
+    return cf_err_wrap(err, "metrics of container %s", handle);
+  }
+  out->usage.memory_limit = out->limits.memory_bytes;
+  return 0;
 }
 
 /* Whether the container handle was fully created and its compute system
