@@ -466,8 +466,8 @@ static int read_usage(cf_backend *backend, const char *handle, cf_container_usag
   return 0;
 }
 
-/* NOTE: Windows containers report no out-of-memory kills (winc's events
- * have none either), so no CF_EVENT_OUT_OF_MEMORY is ever recorded. */
+/* NOTE: the backend reads no out-of-memory kills from HCS (winc's events
+ * report none either), so it never records CF_EVENT_OUT_OF_MEMORY. */
 int cf_backend_check_usage(cf_backend *backend, const char *handle, cf_container_usage *usage,
                            cf_err **err)
 {
