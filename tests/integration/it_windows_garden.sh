@@ -6,8 +6,9 @@
 # for the layer import. `cfwin client` creates a container from a
 # synthetic OCI layout in Windows layer format. The check compares the
 # recorded HCS document with values it computes itself, runs processes
-# (output, exit code, stdin, environment, Attach), lists, reads info and
-# metrics, restarts the server (the container stays), destroys and checks that
+# (output, exit code, stdin, environment, Attach to a finished and to a
+# running process, the terminate signal), lists, reads info and metrics,
+# restarts the server (the container stays), destroys and checks that
 # nothing is left. A create whose HcsCreateComputeSystem fails must leave
 # nothing behind either.
 # Usage: tests/integration/it_windows_garden.sh MINGW_BUILD_DIR [LINUX_CFWIN]
@@ -283,6 +284,53 @@ run_client run "$handle" --detach --id it-exit -- "$program" exit 5
 [ "$(cat "$work/out")" = it-exit ] || fail "run --detach printed: $(cat "$work/out")"
 run_client attach "$handle" it-exit
 [ "$rc" = 5 ] || fail "attach to it-exit exited $rc, expected 5: $(cat "$work/err")"
+# Attach to a running process, then interrupt the attached client: it sends
+# Garden's terminate signal, which the mock carries out as a terminate with
+# exit code 1. The server logs attach.started once the stream is set up.
+run_client run "$handle" --detach --id it-sleep -- "$program" sleep
+[ "$rc" = 0 ] || fail "run --detach sleep exited $rc: $(cat "$work/err")"
+# A background job of this shell ignores SIGINT, so the Linux client gets
+# SIGTERM, which it forwards the same way. Wine turns SIGINT into a console
+# Ctrl-C event for the Windows client.
+if [ -n "$linux_cfwin" ]; then
+  "$linux_cfwin" client -t "127.0.0.1:$port" attach "$handle" it-sleep </dev/null \
+    >"$work/attach.out" 2>"$work/attach.err" &
+  interrupt=TERM
+else
+  "$wine" "$client_exe" client -t "127.0.0.1:$port" attach "$handle" it-sleep </dev/null \
+    >"$work/attach.out" 2>"$work/attach.err" &
+  interrupt=INT
+fi
+attach_pid=$!
+tries=0
+until grep -q 'attach.started".*"it-sleep"' "$work/serve.log"; do
+  tries=$((tries + 1))
+  if [ "$tries" -gt 120 ]; then
+    fail "the server logged no attach to it-sleep: $(tail -n 5 "$work/serve.log")"
+    break
+  fi
+  sleep 0.5
+done
+kill -"$interrupt" "$attach_pid"
+# Waits for the client to exit, at most 120 tries half a second apart, so
+# a client that misses the interrupt fails the check instead of hanging it.
+tries=0
+while kill -0 "$attach_pid" 2>/dev/null && [ "$tries" -lt 120 ]; do
+  tries=$((tries + 1))
+  sleep 0.5
+done
+if kill -0 "$attach_pid" 2>/dev/null; then
+  fail "attach to it-sleep still runs after an interrupt: $(cat "$work/attach.err")"
+  kill -KILL "$attach_pid"
+fi
+set +e
+wait "$attach_pid"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "attach to it-sleep exited $rc after an interrupt, expected 1: $(cat "$work/attach.err")"
+documents HcsSignalProcess "$handle" | grep -q . ||
+  fail "the interrupt sent no HcsSignalProcess for $handle"
+
 run_client attach "$handle" it-none
 [ "$rc" = 1 ] || fail "attach to an unknown process exited $rc, expected 1"
 grep -q 'unknown process: it-none' "$work/err" || fail "attach it-none printed: $(cat "$work/err")"

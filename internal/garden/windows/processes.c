@@ -824,6 +824,8 @@ void cf_handle_attach(cf_conn *conn, cf_route_match *match)
     cf_conn_fail(conn, err, NULL, match->pid);
     return;
   }
+  cf_log(CF_LOG_INFO, "attach.started", "{s:s, s:s, s:b}", "handle", proc->handle, "process",
+         proc->id, "finished", proc->finished);
   become_control(conn, proc, 200);
   if (conn->state == CF_CONN_CONTROL && conn->stream != NULL && !conn->stream->finished) {
     cf_control_input(conn);
