@@ -5,11 +5,11 @@
 # Wine prefix. The server is cfwin-winetest.exe, which emulates BackupWrite
 # for the layer import. `cfwin client` creates a container from a
 # synthetic OCI layout in Windows layer format. The check compares the
-# recorded HCS document with values it computes itself, runs processes
-# (output, exit code, stdin, environment, Attach to a finished and to a
-# running process, the terminate signal), lists, reads info and metrics,
-# restarts the server (the container stays), destroys and checks that
-# nothing is left. A create whose HcsCreateComputeSystem fails must leave
+# recorded HCS document with values it computes itself. It runs processes:
+# output, exit code, stdin, environment, Attach to a finished and to a
+# running process, and the terminate signal. Then it lists, reads info and
+# metrics, restarts the server (the container stays), destroys and checks
+# that nothing is left. A create whose HcsCreateComputeSystem fails must leave
 # nothing behind either.
 # Usage: tests/integration/it_windows_garden.sh MINGW_BUILD_DIR [LINUX_CFWIN]
 # Exits 77 (skip) when wine64, ruby, jq or python3 is missing.
