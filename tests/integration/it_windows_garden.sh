@@ -88,6 +88,7 @@ layout="$work/layout"
 ruby -I"$root/tests/deploy/lib" -roci_layout -e 'OciLayout.write_windows(ARGV[0], tag: "v1")' \
   "$layout"
 manifest_hex=$(sed 's/.*"digest":"sha256:\([0-9a-f]*\)".*/\1/' "$layout/index.json")
+# shellcheck disable=SC2046 # the digests are split into the positional parameters
 set -- $(grep -o '"layers":\[.*\]' "$layout/blobs/sha256/$manifest_hex" |
   grep -o 'sha256:[0-9a-f]*' | sed 's/sha256://')
 [ "$#" = 2 ] || fail "the layout's manifest lists $# layers, expected 2"
