@@ -181,15 +181,12 @@ documents() {
 
 # Checks that nothing of container $1 is left: compute system, volume,
 # bundle directory, store rows.
-check_gone() {
+check_no_trace() {
   if grep -q "$1" "$work/host-state" 2>/dev/null; then
     fail "$1 is still on the mock host: $(cat "$work/host-state")"
   fi
   [ ! -e "$depot/images/volumes/$1" ] || fail "the volume of $1 is left in $depot/images/volumes"
   [ ! -e "$depot/containers/$1" ] || fail "the directory of $1 is left in $depot/containers"
-  jq -s -e --arg ns "$(namespace_guid "$1")" \
-    'any(.[]; .call == "HcnDeleteNamespace" and .id == $ns)' "$work/calls.jsonl" >/dev/null ||
-    fail "the namespace of $1 was not deleted"
   if command -v sqlite3 >/dev/null; then
     for row in "containers handle" "properties handle" "runtime_containers id"; do
       set -- "$1" $row
@@ -199,6 +196,14 @@ check_gone() {
   fi
   run_client list --quiet
   ! grep -q -x "$1" "$work/out" || fail "list still shows $1"
+}
+
+# check_no_trace, and the namespace made for container $1 was deleted.
+check_gone() {
+  check_no_trace "$1"
+  jq -s -e --arg ns "$(namespace_guid "$1")" \
+    'any(.[]; .call == "HcnDeleteNamespace" and .id == $ns)' "$work/calls.jsonl" >/dev/null ||
+    fail "the namespace of $1 was not deleted"
 }
 
 start_server
@@ -249,6 +254,14 @@ run_client create --handle "$handle" --image "$uri"
 [ "$rc" = 1 ] || fail "a second create of $handle exited $rc, expected 1"
 grep -q "Handle '$handle' already in use" "$work/err" ||
   fail "a second create printed: $(cat "$work/err")"
+
+# A disk limit below the image size fails after the container was
+# recorded, and the record goes again.
+run_client create --handle it-garden-disk --image "$uri" --disk 10
+[ "$rc" = 1 ] || fail "create with a 10-byte disk limit exited $rc, expected 1"
+grep -q 'disk limit 10 of container it-garden-disk must be larger than its image size' \
+  "$work/err" || fail "create with a 10-byte disk limit printed: $(cat "$work/err")"
+check_no_trace it-garden-disk
 
 # --- Run and Attach ---
 
