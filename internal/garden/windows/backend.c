@@ -366,8 +366,11 @@ int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_
   cf_pull_options pull = backend->options.pull;
   pull.username = request->username;
   pull.password = request->password;
+  // As groot's create, the compressed layers count against a total disk
+  // limit before any layer is read.
+  uint64_t disk_quota = request->disk_scope == 1 ? 0 : (uint64_t)request->disk_limit;
   if (cf_win_backend_storage(backend, &storage, err) < 0 ||
-      cf_win_image_pull(storage, request->image_uri, &pull, 0, &image, err) < 0) {
+      cf_win_image_pull(storage, request->image_uri, &pull, disk_quota, &image, err) < 0) {
     return cf_err_wrap(err, "create container %s", request->handle);
   }
   // A failed insert (such as a handle recorded by another server on the
