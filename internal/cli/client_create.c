@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `cfwin client create`: a ContainerSpec from command-line options. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,10 +112,20 @@ static int build_limits(const create_options *o, json_t **out, cf_err **err)
   return 0;
 }
 
-/* Parses SRC:DST[:ro|:rw] into a BindMount; read-only is the default. */
+/* The length of a leading drive ("C:") of a Windows source path, so the
+ * colon after it does not end the source. */
+static size_t drive_length(const char *text)
+{
+  bool drive =
+      isalpha((unsigned char)text[0]) && text[1] == ':' && (text[2] == '\\' || text[2] == '/');
+  return drive ? 2 : 0;
+}
+
+/* Parses SRC:DST[:ro|:rw] into a BindMount; read-only is the default. SRC
+ * may start with a drive letter (C:\dir) for a server on Windows. */
 static int parse_bind_mount(const char *text, json_t **out, cf_err **err)
 {
-  const char *first = strchr(text, ':');
+  const char *first = strchr(text + drive_length(text), ':');
   const char *second = first != NULL ? strchr(first + 1, ':') : NULL;
   const char *mode = second != NULL ? second + 1 : "ro";
   size_t dst_len =

@@ -4,7 +4,8 @@
  * Every call blocks and is safe to run on a worker thread; the calls share
  * one store, which serialises its own access.
  * backend.c implements it on Linux. windows/backend.c is the cfwin.exe
- * version: it keeps the store but fails create and the container calls.
+ * version: it creates and destroys containers on HCS, without a container
+ * network or peas.
  */
 #ifndef CFWIN_GARDEN_BACKEND_H
 #define CFWIN_GARDEN_BACKEND_H

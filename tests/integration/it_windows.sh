@@ -4,8 +4,9 @@
 # `network up`, `runtime` and `image` behave as on a Windows host without
 # the Containers feature. When cfwin.exe has the client role, `client ping`
 # must reach a Linux `cfwin serve` on loopback. Then it_windows_image.sh
-# runs the image role with a recording vmcompute.dll and it_winc.sh the
-# runtime role against mock host DLLs.
+# runs the image role with a recording vmcompute.dll, it_winc.sh the
+# runtime role against mock host DLLs and it_windows_garden.sh containers
+# through `serve` against both.
 # Usage: tests/integration/it_windows.sh MINGW_BUILD_DIR [LINUX_CFWIN]
 # Exits 77 (skip) for the Wine part when wine64 is not installed.
 set -eu
@@ -245,6 +246,18 @@ if [ "$winc_rc" = 77 ]; then
   echo "it_windows: it_winc.sh skipped" >&2
 elif [ "$winc_rc" != 0 ]; then
   fail "it_winc.sh failed with status $winc_rc"
+fi
+
+# Containers through `cfwin.exe serve`, against the mock host DLLs in a
+# prefix of its own.
+set +e
+sh "$(dirname "$0")/it_windows_garden.sh" "$build" "$linux_cfwin"
+garden_rc=$?
+set -e
+if [ "$garden_rc" = 77 ]; then
+  echo "it_windows: it_windows_garden.sh skipped" >&2
+elif [ "$garden_rc" != 0 ]; then
+  fail "it_windows_garden.sh failed with status $garden_rc"
 fi
 
 if [ "$status" = 0 ]; then

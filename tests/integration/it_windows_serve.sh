@@ -7,7 +7,7 @@
 # (SIGINT, which Wine turns into a console Ctrl-C event), and the same
 # server as a Wine service on `sc stop`. With the build's mock
 # computecore.dll (mocks/), create must get past the Host Compute Service
-# check. it_windows.sh calls it with its Wine setup in the environment.
+# check to the image storage. it_windows.sh calls it with its Wine setup in the environment.
 # Usage: it_windows_serve.sh CFWIN_EXE WINE WORK_DIR [LINUX_CFWIN]
 set -eu
 
@@ -183,8 +183,9 @@ stop_console_server
 
 # With a computecore.dll that loads (a mock whose calls all fail) in the
 # prefix's system32, create gets past the Host Compute Service check and
-# must name the backend step that is still missing. The mock is removed
-# again, because the checks after this script expect no computecore.dll.
+# fails at the image storage, because this prefix has no vmcompute.dll.
+# The mock is removed again, because the checks after this script expect
+# no computecore.dll. it_windows_garden.sh runs whole containers.
 mock="$(dirname "$exe")/mocks/computecore.dll"
 system32="${WINEPREFIX:-}/drive_c/windows/system32"
 if [ -f "$mock" ] && [ -d "$system32" ] && [ ! -e "$system32/computecore.dll" ]; then
@@ -193,7 +194,7 @@ if [ -f "$mock" ] && [ -d "$system32" ] && [ ! -e "$system32/computecore.dll" ];
   start_console_server "$work/mock-depot"
   run_client exe create --handle it-mock
   [ "$rc" = 1 ] || fail "create with the mock computecore.dll exited $rc, expected 1"
-  grep -q 'does not create containers yet' "$work/err" ||
+  grep -q 'vmcompute.dll could not be loaded' "$work/err" ||
     fail "create with the mock computecore.dll printed: $(cat "$work/err")"
   run_client exe --json list
   grep -q '"Handles": *\[\]' "$work/out" ||
