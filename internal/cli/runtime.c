@@ -293,7 +293,9 @@ static int use_log_handle(const char *text, cf_err **err)
   char *end = NULL;
   errno = 0;
   unsigned long long value = strtoull(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0') {
+  /* strtoull skips blanks and negates a leading minus; winc's parser takes
+   * digits only. */
+  if (errno != 0 || end == text || *end != '\0' || text[0] < '0' || text[0] > '9') {
     return cf_err_set(err, CF_E_INVALID, "invalid value \"%s\" for flag -log-handle: parse error",
                       text);
   }

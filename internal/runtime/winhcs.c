@@ -353,6 +353,7 @@ static const hresult_entry hresult_texts[] = {
     {0xC037010Bu, "HCS_E_UNKNOWN_MESSAGE: HCS does not know the request"},
     {0xC037010Du, "HCS_E_INVALID_JSON: HCS rejected the JSON document"},
     {0xC037010Eu, "A virtual machine or container with the specified identifier does not exist."},
+    {0xC037010Fu, "HCS_E_SYSTEM_ALREADY_EXISTS: a compute system with this identifier exists"},
     {0xC0370110u, "HCS_E_SYSTEM_ALREADY_STOPPED: the compute system is already stopped"},
     {0x80370110u, "HCS_E_SYSTEM_ALREADY_STOPPED: the compute system is already stopped"},
     {0x80370118u, "HCS_E_OPERATION_TIMEOUT: the operation timed out"},

@@ -996,6 +996,15 @@ static void test_usage_errors_and_unknown_command(void **state)
   assert_int_equal(r.status, 1);
   assert_contains(r.err, "log handle 123456789 invalid: ");
   result_clear(&r);
+  /* A minus sign or a blank before the digits is not a handle. */
+  r = RT("--log-handle", "-1", "state", "x");
+  assert_int_equal(r.status, 1);
+  assert_contains(r.err, "invalid value \"-1\" for flag -log-handle: parse error");
+  result_clear(&r);
+  r = RT("--log-handle", " 12", "state", "x");
+  assert_int_equal(r.status, 1);
+  assert_contains(r.err, "invalid value \" 12\" for flag -log-handle: parse error");
+  result_clear(&r);
 
   r = RT("--help");
   assert_int_equal(r.status, 0);

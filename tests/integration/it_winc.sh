@@ -361,6 +361,55 @@ tail -n +"$((calls_before + 1))" "$work/calls.jsonl" |
 winc list --quiet
 [ ! -s "$work/out" ] || fail "the failed create left a record: $(cat "$work/out")"
 
+# When the namespace cannot be removed either, the error names it.
+CFWIN_MOCK_HOST_FAIL=HcsCreateComputeSystem=0x80070005,HcnDeleteNamespace=0x80004005 \
+  winc create -b "$(winepath_of "$work/bundles/$failing")" "$failing"
+expect_rc 1 "create with failing HcsCreateComputeSystem and HcnDeleteNamespace"
+grep -q "network namespace $failing_namespace was left behind" "$work/err" ||
+  fail "the failed create did not name the namespace it left: $(cat "$work/err")"
+winc delete --force "$failing"
+expect_rc 0 "delete --force after a create that left its namespace"
+! grep -q . "$work/host-state" || fail "delete --force left on the host: $(cat "$work/host-state")"
+
+# A create of an id whose compute system exists (made under another --root)
+# fails without deleting the namespace that system runs in.
+taken=it-winc-taken
+write_bundle "$taken" "[\"$(printf "%s" "$program" | tr '\\' '/')\", \"sleep\"]"
+winc create -b "$(winepath_of "$work/bundles/$taken")" "$taken"
+expect_rc 0 "create of $taken"
+taken_namespace=$(namespace_guid "$taken")
+set +e
+"$wine" "$work/winc.exe" --root "$(winepath_of "$work/other-root")" create \
+  -b "$(winepath_of "$work/bundles/$taken")" "$taken" >"$work/out" 2>"$work/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "create of $taken under another root exited $rc, expected 1"
+grep -q "already exists\|ALREADY_EXISTS" "$work/err" ||
+  fail "create of an existing compute system printed: $(cat "$work/err")"
+grep -q "$taken_namespace" "$work/host-state" ||
+  fail "the losing create deleted namespace $taken_namespace: $(cat "$work/host-state")"
+winc delete --force "$taken"
+expect_rc 0 "delete --force $taken"
+! grep -q . "$work/host-state" || fail "delete --force $taken left: $(cat "$work/host-state")"
+
+# A delete whose namespace step fails leaves no record that list shows but
+# state cannot find; delete --force then removes the namespace.
+halfgone=it-winc-halfgone
+write_bundle "$halfgone" "[\"$(printf "%s" "$program" | tr '\\' '/')\", \"sleep\"]"
+winc create -b "$(winepath_of "$work/bundles/$halfgone")" "$halfgone"
+expect_rc 0 "create of $halfgone"
+CFWIN_MOCK_HOST_FAIL=HcnDeleteNamespace=0x80004005 winc delete --force "$halfgone"
+expect_rc 1 "delete --force with a failing HcnDeleteNamespace"
+grep -q "delete --force $halfgone" "$work/err" ||
+  fail "the failed delete did not say how to retry: $(cat "$work/err")"
+winc list --quiet
+! grep -q -x "$halfgone" "$work/out" || fail "list still shows $halfgone after its delete"
+winc state "$halfgone"
+expect_rc 1 "state of $halfgone after its delete"
+winc delete --force "$halfgone"
+expect_rc 0 "second delete --force of $halfgone"
+! grep -q . "$work/host-state" || fail "delete --force $halfgone left: $(cat "$work/host-state")"
+
 # ---- attached run: the exit code, then the container is gone ----
 runner=it-winc-run
 write_bundle "$runner" "[\"$(printf "%s" "$program" | tr '\\' '/')\", \"exit\", \"5\"]"
@@ -369,6 +418,18 @@ expect_rc 5 "attached run of mock_process exit 5"
 winc state "$runner"
 grep -q -x "container not found: $runner" "$work/err" || fail "run left $runner: $(cat "$work/err")"
 ! grep -q . "$work/host-state" || fail "attached run left on the host: $(cat "$work/host-state")"
+
+# ---- attached run whose process fails to start: nothing is left ----
+failed_run=it-winc-run-fails
+write_bundle "$failed_run" "[\"$(printf "%s" "$program" | tr '\\' '/')\", \"exit\", \"0\"]"
+CFWIN_MOCK_HOST_FAIL=HcsCreateProcess=0x80004005 \
+  winc run --bundle "$(winepath_of "$work/bundles/$failed_run")" "$failed_run"
+expect_rc 1 "run with a failing HcsCreateProcess"
+grep -q "could not start command" "$work/err" ||
+  fail "the failed run gave no start error: $(cat "$work/err")"
+! grep -q . "$work/host-state" || fail "the failed run left on the host: $(cat "$work/host-state")"
+winc list --quiet
+[ ! -s "$work/out" ] || fail "the failed run left a record: $(cat "$work/out")"
 
 # ---- detached run, as Guardian starts a sandbox ----
 sandbox=it-winc-sandbox

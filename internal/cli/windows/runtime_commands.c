@@ -185,8 +185,19 @@ static int cmd_run(rt_context *ctx, int argc, char **argv)
   }
   rt_log_debug("running container", id, "detach", detach_flag ? "true" : "false");
   cf_hcs_process *process = NULL;
-  if (create_container(ctx, &api, id, &err) < 0 ||
-      start_container(ctx, &api, id, !detach_flag, &process, &err) < 0) {
+  if (create_container(ctx, &api, id, &err) < 0) {
+    cf_hcs_api_unload(&api);
+    return rt_fail(err);
+  }
+  if (start_container(ctx, &api, id, !detach_flag, &process, &err) < 0) {
+    /* As runc does, a run whose start fails removes what its create made. */
+    cf_err *cleanup_err = NULL;
+    if (wrt_container_delete(ctx, &api, id, true, &cleanup_err) < 0) {
+      cf_autofree char *message =
+          cf_xasprintf("remove container %s after its failed start: %s", id, cleanup_err->message);
+      rt_log_error(message);
+      cf_err_free(cleanup_err);
+    }
     cf_hcs_api_unload(&api);
     return rt_fail(err);
   }

@@ -235,6 +235,22 @@ static int insert_record(cf_wrt_context *ctx, const char *id, const cf_bundle *b
 }
 
 /* Creates the namespace (when owned) and the compute system. */
+/* Deletes the namespace a failed create made. When that fails too, the
+ * create's error *err also names the namespace left behind. */
+static void remove_namespace_after_failure(const char *id, const char *namespace_id, cf_err **err)
+{
+  cf_err *delete_err = NULL;
+  if (cf_hcn_namespace_delete(id, &delete_err) == 0) {
+    return;
+  }
+  cf_autofree char *create_message = cf_xstrdup((*err)->message);
+  enum cf_code code = (*err)->code;
+  cf_err_set(err, code,
+             "%s; network namespace %s was left behind (%s): `delete --force %s` removes it",
+             create_message, namespace_id, delete_err->message, id);
+  cf_err_free(delete_err);
+}
+
 static int create_system(cf_wrt_context *ctx, const cf_hcs_api *api, const char *id,
                          const system_spec *spec, cf_err **err)
 {
@@ -248,8 +264,10 @@ static int create_system(cf_wrt_context *ctx, const cf_hcs_api *api, const char 
   log_debug(ctx, "creating compute system", id, "networkNamespace", spec->namespace_id);
   cf_hcs_system *system = NULL;
   if (cf_hcs_system_create(api, id, doc, &system, err) < 0) {
-    if (spec->owns_namespace) {
-      cf_hcn_namespace_delete(id, NULL);
+    /* A system of this id that already exists (a create under another
+     * --root won the race) runs in this namespace, so it stays. */
+    if (spec->owns_namespace && (*err)->code != CF_E_EXISTS) {
+      remove_namespace_after_failure(id, spec->namespace_id, err);
     }
     return -1;
   }
@@ -288,13 +306,12 @@ static int pass_error(cf_err **err, cf_err *cause)
   return -1;
 }
 
-/* Removes what a container without a compute system left: its record and
- * the namespace the runtime created for it. */
+/* Removes what a container without a compute system left: its record,
+ * then the namespace the runtime created for it. The record goes first, so
+ * a failed namespace step leaves no record that `list` shows but `state`
+ * cannot find; `delete --force` deletes the namespace by the id later. */
 static int remove_leftovers(cf_wrt_context *ctx, const char *id, bool sidecar, cf_err **err)
 {
-  if (!sidecar && cf_hcn_namespace_delete(id, err) < 0) {
-    return cf_err_wrap(err, "delete network namespace of container %s", id);
-  }
   if (cf_wrt_context_open_store(ctx, err) < 0) {
     return -1;
   }
@@ -304,6 +321,12 @@ static int remove_leftovers(cf_wrt_context *ctx, const char *id, bool sidecar, c
     return pass_error(err, store_err);
   }
   cf_err_free(store_err);
+  if (!sidecar && cf_hcn_namespace_delete(id, err) < 0) {
+    return cf_err_wrap(err,
+                       "delete network namespace of container %s (`delete --force %s` tries "
+                       "again)",
+                       id, id);
+  }
   return 0;
 }
 

@@ -145,7 +145,12 @@ int cf_hcs_call_error(cf_err **err, const char *call, const char *id, HRESULT hr
   cf_autofree char *result_utf8 = result != NULL ? cf_win_utf8(result, NULL) : NULL;
   cf_autofree char *detail = NULL;
   cf_hcs_result_error_message(result_utf8, &detail);
-  enum cf_code code = (uint32_t)hr == 0xC037010Eu ? CF_E_NOT_FOUND : CF_E_SYSTEM;
+  enum cf_code code = CF_E_SYSTEM;
+  if ((uint32_t)hr == 0xC037010Eu) {
+    code = CF_E_NOT_FOUND;
+  } else if ((uint32_t)hr == 0xC037010Fu) {
+    code = CF_E_EXISTS;
+  }
   if (detail != NULL && detail[0] != '\0') {
     return cf_err_set(err, code, "%s: %s", message, detail);
   }
