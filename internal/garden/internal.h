@@ -234,4 +234,29 @@ void cf_procs_recover(cf_server *server, char *const *handles, size_t count);
  * as a new JSON array. */
 json_t *cf_proc_ids(cf_server *server, const char *handle);
 
+/* --- proc_streams.c: the process streams both platforms share --- */
+
+/* The process id of container handle, or NULL. */
+cf_proc *cf_proc_find(cf_server *server, const char *handle, const char *id);
+/* The stream stream_id of proc, or NULL. */
+cf_stream *cf_stream_find(cf_proc *proc, const char *stream_id);
+/* Writes the first payload of a control connection: process and stream id. */
+void cf_stream_send_first_payload(cf_conn *conn, const cf_proc *proc, const cf_stream *stream);
+/* Writes the one terminal payload: the exit status, or the error that took
+ * its place. */
+void cf_stream_send_terminal_payload(cf_conn *conn, const cf_proc *proc);
+/* Adds a new stream to proc's list and returns it. */
+cf_stream *cf_stream_new(cf_proc *proc);
+/* Sends the exit status, closes the stream's connections once written and
+ * keeps the stream attachable until its time to live runs out. */
+void cf_stream_finish(cf_stream *stream);
+/* Writes output of fd (1 or 2) to the stream's connection, or keeps it
+ * (bounded) until one attaches. */
+void cf_stream_output(cf_stream *stream, int fd, const char *data, size_t len);
+/* Ends the stream at once, as a stopping server does; it is freed when its
+ * timer has closed. */
+void cf_stream_close(cf_stream *stream);
+/* Frees proc once nothing refers to it: each platform's processes file. */
+void cf_proc_maybe_free(cf_proc *proc);
+
 #endif

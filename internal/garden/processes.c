@@ -32,161 +32,13 @@
 #include "garden/pea.h"
 #include "keeper/keeper.h"
 
-static void proc_maybe_free(cf_proc *proc);
-
-/* --- Lookup --- */
-
-static cf_proc *find_proc(cf_server *server, const char *handle, const char *id)
-{
-  for (cf_proc *proc = server->procs; proc != NULL; proc = proc->next) {
-    if (strcmp(proc->handle, handle) == 0 && strcmp(proc->id, id) == 0) {
-      return proc;
-    }
-  }
-  return NULL;
-}
-
-static cf_stream *find_stream(cf_proc *proc, const char *stream_id)
-{
-  for (cf_stream *s = proc->streams; s != NULL; s = s->next) {
-    if (strcmp(s->id, stream_id) == 0) {
-      return s;
-    }
-  }
-  return NULL;
-}
-
-json_t *cf_proc_ids(cf_server *server, const char *handle)
-{
-  json_t *ids = json_array();
-  for (cf_proc *proc = server->procs; proc != NULL; proc = proc->next) {
-    if (strcmp(proc->handle, handle) == 0 && !proc->finished) {
-      json_array_append_new(ids, cf_json_string(proc->id));
-    }
-  }
-  return ids;
-}
-
-/* --- Payloads --- */
-
-static void send_payload(cf_conn *conn, json_t *payload)
-{
-  cf_autofree char *text = cf_json_encode(payload);
-  cf_conn_write(conn, text, strlen(text));
-  json_decref(payload);
-}
-
-static void send_first_payload(cf_conn *conn, const cf_proc *proc, const cf_stream *stream)
-{
-  send_payload(conn, json_pack("{s:o, s:s}", "process_id", cf_json_string(proc->id), "stream_id",
-                               stream->id));
-}
-
-/* Sends the one terminal payload: the exit status, or the error that
- * took its place. */
-static void send_terminal_payload(cf_conn *conn, const cf_proc *proc)
-{
-  if (proc->error != NULL) {
-    send_payload(conn, json_pack("{s:o, s:s}", "process_id", cf_json_string(proc->id), "error",
-                                 proc->error));
-    return;
-  }
-  send_payload(conn, json_pack("{s:o, s:i}", "process_id", cf_json_string(proc->id), "exit_status",
-                               proc->exit_status));
-}
-
-/* --- Streams --- */
-
-static void on_stream_timer_closed(uv_handle_t *handle)
-{
-  cf_stream *stream = handle->data;
-  cf_proc *proc = stream->proc;
-  for (cf_stream **p = &proc->streams; *p != NULL; p = &(*p)->next) {
-    if (*p == stream) {
-      *p = stream->next;
-      break;
-    }
-  }
-  for (int fd = 1; fd <= 2; fd++) {
-    cf_buf_free(&stream->pending[fd]);
-  }
-  free(stream);
-  proc_maybe_free(proc);
-}
-
-static void on_stream_expired(uv_timer_t *timer)
-{
-  uv_close((uv_handle_t *)timer, on_stream_timer_closed);
-}
-
-static cf_stream *stream_new(cf_proc *proc)
-{
-  cf_server *server = proc->server;
-  cf_stream *stream = cf_xcalloc(1, sizeof(*stream));
-  snprintf(stream->id, sizeof(stream->id), "%llu", server->next_stream_id++);
-  stream->proc = proc;
-  for (int fd = 1; fd <= 2; fd++) {
-    cf_buf_init(&stream->pending[fd], CF_MAX_STREAM_BUFFER);
-  }
-  uv_timer_init(server->loop, &stream->ttl_timer);
-  stream->ttl_timer.data = stream;
-  stream->next = proc->streams;
-  proc->streams = stream;
-  return stream;
-}
-
-/* Sends the exit status, closes the stream's connections once written, and
- * keeps the stream attachable until its time to live runs out. */
-static void stream_finish(cf_stream *stream)
-{
-  if (stream->finished) {
-    return;
-  }
-  stream->finished = true;
-  cf_proc *proc = stream->proc;
-  if (stream->control != NULL) {
-    send_terminal_payload(stream->control, proc);
-    cf_conn_close_when_written(stream->control);
-  }
-  for (int fd = 1; fd <= 2; fd++) {
-    if (stream->output[fd] != NULL) {
-      cf_conn_close_when_written(stream->output[fd]);
-    }
-    if (stream->dropped[fd] > 0) {
-      cf_log(CF_LOG_INFO, "stream.output-dropped", "{s:s, s:s, s:i, s:I}", "handle", proc->handle,
-             "process", proc->id, "fd", fd, "bytes", (json_int_t)stream->dropped[fd]);
-    }
-  }
-  uv_timer_start(&stream->ttl_timer, on_stream_expired,
-                 proc->server->stopping ? 0 : CF_STREAM_TTL_MS, 0);
-}
-
-static void stream_output(cf_stream *stream, int fd, const char *data, size_t len)
-{
-  if (stream->finished) {
-    return;
-  }
-  cf_conn *conn = stream->output[fd];
-  if (conn != NULL && conn->queued_bytes + len <= CF_MAX_STREAM_BUFFER) {
-    cf_conn_write(conn, data, len);
-    return;
-  }
-  if (conn != NULL) {
-    stream->dropped[fd] += len;
-    return;
-  }
-  if (cf_buf_append(&stream->pending[fd], data, len, NULL) < 0) {
-    stream->dropped[fd] += len;
-  }
-}
-
 /* --- The keeper connection --- */
 
 static void on_handle_closed(uv_handle_t *handle)
 {
   cf_proc *proc = handle->data;
   proc->open_handles--;
-  proc_maybe_free(proc);
+  cf_proc_maybe_free(proc);
 }
 
 static void close_keeper(cf_proc *proc)
@@ -274,7 +126,7 @@ static void release(cf_proc *proc)
   }
 }
 
-static void proc_maybe_free(cf_proc *proc)
+void cf_proc_maybe_free(cf_proc *proc)
 {
   if (!proc->finished || proc->streams != NULL) {
     return;
@@ -368,9 +220,9 @@ static void proc_finish(cf_proc *proc, const char *error)
            proc->id, "exit-status", proc->exit_status);
   }
   for (cf_stream *s = proc->streams; s != NULL; s = s->next) {
-    stream_finish(s);
+    cf_stream_finish(s);
   }
-  proc_maybe_free(proc);
+  cf_proc_maybe_free(proc);
 }
 
 static void alloc_input(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -384,7 +236,7 @@ static void alloc_input(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 static void fan_out(cf_proc *proc, int fd, const char *data, size_t len)
 {
   for (cf_stream *s = proc->streams; s != NULL; s = s->next) {
-    stream_output(s, fd, data, len);
+    cf_stream_output(s, fd, data, len);
   }
 }
 
@@ -838,7 +690,7 @@ static void remove_proc(cf_proc *proc)
   destroy_pea_later(proc);
   proc->finished = true;
   proc->released = true; /* the backend removed the record and no keeper runs */
-  proc_maybe_free(proc);
+  cf_proc_maybe_free(proc);
 }
 
 /* Makes conn the control connection of a stream of proc: the stream that
@@ -846,15 +698,15 @@ static void remove_proc(cf_proc *proc)
  * Sends the response headers and the first payload. */
 static void become_control(cf_conn *conn, cf_proc *proc, int status)
 {
-  cf_stream *stream = proc->backlog != NULL ? proc->backlog : stream_new(proc);
+  cf_stream *stream = proc->backlog != NULL ? proc->backlog : cf_stream_new(proc);
   proc->backlog = NULL;
   stream->control = conn;
   conn->stream = stream;
   cf_conn_hijack(conn, status, true);
-  send_first_payload(conn, proc, stream);
+  cf_stream_send_first_payload(conn, proc, stream);
   conn->state = CF_CONN_CONTROL;
   if (stream->finished) {
-    send_terminal_payload(conn, proc);
+    cf_stream_send_terminal_payload(conn, proc);
     cf_conn_close_when_written(conn);
     return;
   }
@@ -922,7 +774,7 @@ void cf_handle_run(cf_conn *conn, cf_route_match *match)
     exec_work_free(ew);
     return;
   }
-  cf_proc *existing = find_proc(conn->server, match->handle, id);
+  cf_proc *existing = cf_proc_find(conn->server, match->handle, id);
   if (existing != NULL && !existing->finished) {
     cf_err_set(&err, CF_E_EXISTS, "process ID '%s' already in use", id);
     free(id);
@@ -948,7 +800,7 @@ void cf_handle_attach(cf_conn *conn, cf_route_match *match)
   if (cf_ctr_lookup(conn, match->handle) == NULL) {
     return;
   }
-  cf_proc *proc = find_proc(conn->server, match->handle, match->pid);
+  cf_proc *proc = cf_proc_find(conn->server, match->handle, match->pid);
   if (proc == NULL || proc->pid < 0) {
     cf_err *err = NULL;
     cf_err_set(&err, CF_E_NOT_FOUND, "unknown process: %s", match->pid);
@@ -960,7 +812,7 @@ void cf_handle_attach(cf_conn *conn, cf_route_match *match)
     return;
   }
   if (proc->finished) {
-    stream_finish(conn->stream);
+    cf_stream_finish(conn->stream);
     return;
   }
   cf_control_input(conn);
@@ -970,8 +822,8 @@ void cf_handle_attach(cf_conn *conn, cf_route_match *match)
 
 void cf_handle_output(cf_conn *conn, cf_route_match *match, int fd)
 {
-  cf_proc *proc = find_proc(conn->server, match->handle, match->pid);
-  cf_stream *stream = proc != NULL ? find_stream(proc, match->stream_id) : NULL;
+  cf_proc *proc = cf_proc_find(conn->server, match->handle, match->pid);
+  cf_stream *stream = proc != NULL ? cf_stream_find(proc, match->stream_id) : NULL;
   cf_conn_hijack(conn, 200, false);
   conn->state = CF_CONN_OUTPUT;
   conn->output_fd = fd;
@@ -1014,14 +866,14 @@ static void recover_one(cf_server *server, const cf_process_record *record)
   }
   cf_proc *proc = proc_new(server, record->handle, cf_xstrdup(record->id));
   proc->pid = (pid_t)record->pid;
-  proc->backlog = stream_new(proc);
+  proc->backlog = cf_stream_new(proc);
   if (watch_keeper(proc, fd, &err) < 0) {
     cf_log_error("recover.watch-failed", err, "{s:s, s:s}", "handle", record->handle, "process",
                  record->id);
     cf_err_free(err);
     proc->finished = true;
     proc->released = true;
-    stream_finish(proc->backlog);
+    cf_stream_finish(proc->backlog);
     return;
   }
   cf_log(CF_LOG_INFO, "recover.reattached", "{s:s, s:s, s:i, s:s}", "handle", record->handle,
@@ -1057,8 +909,7 @@ void cf_procs_shutdown(cf_server *server)
     proc->finished = true;
     close_keeper(proc);
     for (cf_stream *s = proc->streams; s != NULL; s = s->next) {
-      uv_timer_stop(&s->ttl_timer);
-      uv_close((uv_handle_t *)&s->ttl_timer, on_stream_timer_closed);
+      cf_stream_close(s);
     }
   }
 }

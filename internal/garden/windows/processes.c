@@ -70,63 +70,6 @@ static win_proc *win_of(cf_proc *proc)
   return (win_proc *)proc;
 }
 
-static cf_proc *find_proc(cf_server *server, const char *handle, const char *id)
-{
-  for (cf_proc *proc = server->procs; proc != NULL; proc = proc->next) {
-    if (strcmp(proc->handle, handle) == 0 && strcmp(proc->id, id) == 0) {
-      return proc;
-    }
-  }
-  return NULL;
-}
-
-static cf_stream *find_stream(cf_proc *proc, const char *stream_id)
-{
-  for (cf_stream *stream = proc->streams; stream != NULL; stream = stream->next) {
-    if (strcmp(stream->id, stream_id) == 0) {
-      return stream;
-    }
-  }
-  return NULL;
-}
-
-json_t *cf_proc_ids(cf_server *server, const char *handle)
-{
-  json_t *ids = json_array();
-  for (cf_proc *proc = server->procs; proc != NULL; proc = proc->next) {
-    if (strcmp(proc->handle, handle) == 0 && !proc->finished) {
-      json_array_append_new(ids, cf_json_string(proc->id));
-    }
-  }
-  return ids;
-}
-
-/* --- Payloads --- */
-
-static void send_payload(cf_conn *conn, json_t *payload)
-{
-  cf_autofree char *text = cf_json_encode(payload);
-  cf_conn_write(conn, text, strlen(text));
-  json_decref(payload);
-}
-
-static void send_first_payload(cf_conn *conn, const cf_proc *proc, const cf_stream *stream)
-{
-  send_payload(conn, json_pack("{s:o, s:s}", "process_id", cf_json_string(proc->id), "stream_id",
-                               stream->id));
-}
-
-static void send_terminal_payload(cf_conn *conn, const cf_proc *proc)
-{
-  if (proc->error != NULL) {
-    send_payload(conn, json_pack("{s:o, s:s}", "process_id", cf_json_string(proc->id), "error",
-                                 proc->error));
-    return;
-  }
-  send_payload(conn, json_pack("{s:o, s:i}", "process_id", cf_json_string(proc->id), "exit_status",
-                               proc->exit_status));
-}
-
 /* --- Freeing a process --- */
 
 static void proc_free(win_proc *wp)
@@ -168,7 +111,7 @@ static bool threads_ended(const win_proc *wp)
 /* Frees the process once it has finished, its wake handle is closed, its
  * streams have expired and its threads have ended. A thread still blocked
  * on a pipe after the drain timeout keeps the process in memory. */
-static void proc_maybe_free(cf_proc *proc)
+void cf_proc_maybe_free(cf_proc *proc)
 {
   win_proc *wp = win_of(proc);
   if (!proc->finished || proc->streams != NULL || proc->open_handles > 0 || !threads_ended(wp)) {
@@ -187,7 +130,7 @@ static void on_handle_closed(uv_handle_t *handle)
 {
   cf_proc *proc = handle->data;
   proc->open_handles--;
-  proc_maybe_free(proc);
+  cf_proc_maybe_free(proc);
 }
 
 /* Stops the threads from waking the loop and closes the wake handle. */
@@ -199,91 +142,6 @@ static void detach_threads(win_proc *wp)
   if (wp->wake_open) {
     wp->wake_open = false;
     uv_close((uv_handle_t *)&wp->wake, on_handle_closed);
-  }
-}
-
-/* --- Streams --- */
-
-static void on_stream_timer_closed(uv_handle_t *handle)
-{
-  cf_stream *stream = handle->data;
-  cf_proc *proc = stream->proc;
-  for (cf_stream **p = &proc->streams; *p != NULL; p = &(*p)->next) {
-    if (*p == stream) {
-      *p = stream->next;
-      break;
-    }
-  }
-  for (int fd = 1; fd <= 2; fd++) {
-    cf_buf_free(&stream->pending[fd]);
-  }
-  free(stream);
-  proc_maybe_free(proc);
-}
-
-static void on_stream_expired(uv_timer_t *timer)
-{
-  uv_close((uv_handle_t *)timer, on_stream_timer_closed);
-}
-
-static cf_stream *stream_new(cf_proc *proc)
-{
-  cf_server *server = proc->server;
-  cf_stream *stream = cf_xcalloc(1, sizeof(*stream));
-  snprintf(stream->id, sizeof(stream->id), "%llu", server->next_stream_id++);
-  stream->proc = proc;
-  for (int fd = 1; fd <= 2; fd++) {
-    cf_buf_init(&stream->pending[fd], CF_MAX_STREAM_BUFFER);
-  }
-  uv_timer_init(server->loop, &stream->ttl_timer);
-  stream->ttl_timer.data = stream;
-  stream->next = proc->streams;
-  proc->streams = stream;
-  return stream;
-}
-
-/* Sends the exit status, closes the stream's connections once written and
- * keeps the stream attachable until its time to live runs out. */
-static void stream_finish(cf_stream *stream)
-{
-  if (stream->finished) {
-    return;
-  }
-  stream->finished = true;
-  cf_proc *proc = stream->proc;
-  if (stream->control != NULL) {
-    send_terminal_payload(stream->control, proc);
-    cf_conn_close_when_written(stream->control);
-  }
-  for (int fd = 1; fd <= 2; fd++) {
-    if (stream->output[fd] != NULL) {
-      cf_conn_close_when_written(stream->output[fd]);
-    }
-    if (stream->dropped[fd] > 0) {
-      cf_log(CF_LOG_INFO, "stream.output-dropped", "{s:s, s:s, s:i, s:I}", "handle", proc->handle,
-             "process", proc->id, "fd", fd, "bytes", (json_int_t)stream->dropped[fd]);
-    }
-  }
-  uv_timer_start(&stream->ttl_timer, on_stream_expired,
-                 proc->server->stopping ? 0 : CF_STREAM_TTL_MS, 0);
-}
-
-static void stream_output(cf_stream *stream, int fd, const char *data, size_t len)
-{
-  if (stream->finished) {
-    return;
-  }
-  cf_conn *conn = stream->output[fd];
-  if (conn != NULL && conn->queued_bytes + len <= CF_MAX_STREAM_BUFFER) {
-    cf_conn_write(conn, data, len);
-    return;
-  }
-  if (conn != NULL) {
-    stream->dropped[fd] += len;
-    return;
-  }
-  if (cf_buf_append(&stream->pending[fd], data, len, NULL) < 0) {
-    stream->dropped[fd] += len;
   }
 }
 
@@ -379,7 +237,7 @@ static void proc_finish(win_proc *wp, uint32_t code, const char *error)
            proc->id, "status", proc->exit_status);
   }
   for (cf_stream *stream = proc->streams; stream != NULL; stream = stream->next) {
-    stream_finish(stream);
+    cf_stream_finish(stream);
   }
   detach_threads(wp);
 }
@@ -395,7 +253,7 @@ static void on_wake(uv_async_t *async)
   LeaveCriticalSection(&wp->lock);
   while (items != NULL) {
     for (cf_stream *stream = wp->proc.streams; stream != NULL; stream = stream->next) {
-      stream_output(stream, items->fd, items->data, items->len);
+      cf_stream_output(stream, items->fd, items->data, items->len);
     }
     chunk *next = items->next;
     free(items);
@@ -736,14 +594,14 @@ static win_proc *proc_new(cf_server *server, const char *handle, char *id)
  * response headers and the first payload. */
 static void become_control(cf_conn *conn, cf_proc *proc, int status)
 {
-  cf_stream *stream = stream_new(proc);
+  cf_stream *stream = cf_stream_new(proc);
   stream->control = conn;
   conn->stream = stream;
   cf_conn_hijack(conn, status, true);
-  send_first_payload(conn, proc, stream);
+  cf_stream_send_first_payload(conn, proc, stream);
   conn->state = CF_CONN_CONTROL;
   if (proc->finished) {
-    stream_finish(stream);
+    cf_stream_finish(stream);
     return;
   }
   cf_conn_read(conn);
@@ -759,7 +617,7 @@ static void after_exec(uv_work_t *work, int status)
                  wp->proc.id);
     cf_conn_respond_error(conn, ew->err, NULL, NULL);
     wp->proc.finished = true;
-    proc_maybe_free(&wp->proc);
+    cf_proc_maybe_free(&wp->proc);
     exec_work_free(ew);
     cf_conn_request_done(conn);
     return;
@@ -796,7 +654,7 @@ void cf_handle_run(cf_conn *conn, cf_route_match *match)
     exec_work_free(ew);
     return;
   }
-  cf_proc *existing = find_proc(conn->server, match->handle, id);
+  cf_proc *existing = cf_proc_find(conn->server, match->handle, id);
   if (existing != NULL && !existing->finished) {
     cf_err_set(&err, CF_E_EXISTS, "process ID '%s' already in use", id);
     free(id);
@@ -817,7 +675,7 @@ void cf_handle_attach(cf_conn *conn, cf_route_match *match)
   if (cf_ctr_lookup(conn, match->handle) == NULL) {
     return;
   }
-  cf_proc *proc = find_proc(conn->server, match->handle, match->pid);
+  cf_proc *proc = cf_proc_find(conn->server, match->handle, match->pid);
   if (proc == NULL || proc->pid < 0) {
     cf_err *err = NULL;
     cf_err_set(&err, CF_E_NOT_FOUND, "unknown process: %s", match->pid);
@@ -836,8 +694,8 @@ void cf_handle_attach(cf_conn *conn, cf_route_match *match)
 
 void cf_handle_output(cf_conn *conn, cf_route_match *match, int fd)
 {
-  cf_proc *proc = find_proc(conn->server, match->handle, match->pid);
-  cf_stream *stream = proc != NULL ? find_stream(proc, match->stream_id) : NULL;
+  cf_proc *proc = cf_proc_find(conn->server, match->handle, match->pid);
+  cf_stream *stream = proc != NULL ? cf_stream_find(proc, match->stream_id) : NULL;
   cf_conn_hijack(conn, 200, false);
   conn->state = CF_CONN_OUTPUT;
   conn->output_fd = fd;
@@ -886,8 +744,7 @@ void cf_procs_shutdown(cf_server *server)
     proc->finished = true;
     detach_threads(wp);
     for (cf_stream *stream = proc->streams; stream != NULL; stream = stream->next) {
-      uv_timer_stop(&stream->ttl_timer);
-      uv_close((uv_handle_t *)&stream->ttl_timer, on_stream_timer_closed);
+      cf_stream_close(stream);
     }
   }
 }
