@@ -167,3 +167,42 @@ void cf_stream_close(cf_stream *stream)
   uv_timer_stop(&stream->ttl_timer);
   uv_close((uv_handle_t *)&stream->ttl_timer, on_stream_timer_closed);
 }
+
+/* --- stdout and stderr connections --- */
+
+void cf_output_closed(cf_conn *conn)
+{
+  cf_stream *stream = conn->stream;
+  if (stream != NULL && stream->output[conn->output_fd] == conn) {
+    stream->output[conn->output_fd] = NULL;
+  }
+  conn->stream = NULL;
+}
+
+void cf_handle_output(cf_conn *conn, cf_route_match *match, int fd)
+{
+  cf_proc *proc = cf_proc_find(conn->server, match->handle, match->pid);
+  cf_stream *stream = proc != NULL ? cf_stream_find(proc, match->stream_id) : NULL;
+  cf_conn_hijack(conn, 200, false);
+  conn->state = CF_CONN_OUTPUT;
+  conn->output_fd = fd;
+  if (stream == NULL) {
+    /* An unknown or expired stream is an empty one. */
+    cf_conn_close_when_written(conn);
+    return;
+  }
+  if (stream->output[fd] != NULL) {
+    cf_conn_close_when_written(stream->output[fd]);
+    stream->output[fd]->stream = NULL;
+  }
+  stream->output[fd] = conn;
+  conn->stream = stream;
+  cf_conn_write(conn, stream->pending[fd].data, stream->pending[fd].len);
+  cf_buf_free(&stream->pending[fd]);
+  cf_buf_init(&stream->pending[fd], CF_MAX_STREAM_BUFFER);
+  if (stream->finished) {
+    cf_conn_close_when_written(conn);
+    return;
+  }
+  cf_conn_read(conn);
+}

@@ -399,15 +399,6 @@ void cf_control_closed(cf_conn *conn)
   close_stdin(win_of(stream->proc));
 }
 
-void cf_output_closed(cf_conn *conn)
-{
-  cf_stream *stream = conn->stream;
-  if (stream != NULL && stream->output[conn->output_fd] == conn) {
-    stream->output[conn->output_fd] = NULL;
-  }
-  conn->stream = NULL;
-}
-
 /* --- Run --- */
 
 typedef struct exec_work {
@@ -688,36 +679,6 @@ void cf_handle_attach(cf_conn *conn, cf_route_match *match)
   if (conn->state == CF_CONN_CONTROL && conn->stream != NULL && !conn->stream->finished) {
     cf_control_input(conn);
   }
-}
-
-/* --- stdout and stderr streams --- */
-
-void cf_handle_output(cf_conn *conn, cf_route_match *match, int fd)
-{
-  cf_proc *proc = cf_proc_find(conn->server, match->handle, match->pid);
-  cf_stream *stream = proc != NULL ? cf_stream_find(proc, match->stream_id) : NULL;
-  cf_conn_hijack(conn, 200, false);
-  conn->state = CF_CONN_OUTPUT;
-  conn->output_fd = fd;
-  if (stream == NULL) {
-    /* An unknown or expired stream is an empty one. */
-    cf_conn_close_when_written(conn);
-    return;
-  }
-  if (stream->output[fd] != NULL) {
-    cf_conn_close_when_written(stream->output[fd]);
-    stream->output[fd]->stream = NULL;
-  }
-  stream->output[fd] = conn;
-  conn->stream = stream;
-  cf_conn_write(conn, stream->pending[fd].data, stream->pending[fd].len);
-  cf_buf_free(&stream->pending[fd]);
-  cf_buf_init(&stream->pending[fd], CF_MAX_STREAM_BUFFER);
-  if (stream->finished) {
-    cf_conn_close_when_written(conn);
-    return;
-  }
-  cf_conn_read(conn);
 }
 
 /* --- Restart and shutdown --- */
