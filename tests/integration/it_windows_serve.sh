@@ -1,13 +1,17 @@
 #!/bin/sh
-# Checks `cfwin.exe serve` under Wine, which has no Host Compute Service.
-# It checks the help and the flag errors, then a console server on loopback
-# that the Linux and the Windows client both reach. Both clients check
-# ping, capacity, list, and the Garden errors for create and for unknown
-# handles; the failed create must store nothing. The console server must stop cleanly on Ctrl-C
-# (SIGINT, which Wine turns into a console Ctrl-C event), and the same
-# server as a Wine service on `sc stop`. With the build's mock
-# computecore.dll (mocks/), create must get past the Host Compute Service
-# check to the image storage. it_windows.sh calls it with its Wine setup in the environment.
+# Checks `cfwin.exe serve` under Wine, which has no Host Compute Service:
+# the help and the flag errors, and that serve stops at start naming the
+# missing service. With the build's mock computecore.dll (mocks/, whose
+# calls all fail) in the prefix's system32 it then runs a console server on
+# loopback that the Linux and the Windows client both reach: ping,
+# capacity, list, the Garden errors for unknown handles, and a create that
+# fails at the image storage (this prefix has no vmcompute.dll) and stores
+# nothing. The console server must stop cleanly on Ctrl-C (SIGINT, which
+# Wine turns into a console Ctrl-C event), and the same server as a Wine
+# service on `sc stop`. The mock is removed at the end, because the checks
+# after this script expect no computecore.dll. it_windows_garden.sh runs
+# whole containers. it_windows.sh calls it with its Wine setup in the
+# environment.
 # Usage: it_windows_serve.sh CFWIN_EXE WINE WORK_DIR [LINUX_CFWIN]
 set -eu
 
@@ -136,6 +140,22 @@ stop_console_server() {
     fail "the console server logged no stop: $(tail -n 3 "$work/serve.log")"
 }
 
+# Without the Host Compute Service the server stops at start.
+run_exe serve --bind-ip 127.0.0.1 --bind-port "$(free_port)" \
+  --depot "$(winepath_of "$work/no-hcs-depot")"
+[ "$rc" = 1 ] || fail "serve without the Host Compute Service exited $rc, expected 1"
+grep -q 'Host Compute Service is not available' "$work/err" ||
+  fail "serve without the Host Compute Service printed: $(cat "$work/err")"
+
+mock="$(dirname "$exe")/mocks/computecore.dll"
+system32="${WINEPREFIX:-}/drive_c/windows/system32"
+if [ ! -f "$mock" ] || [ ! -d "$system32" ] || [ -e "$system32/computecore.dll" ]; then
+  fail "no mock computecore.dll at $mock, or $system32 has a computecore.dll already"
+  exit "$status"
+fi
+cp "$mock" "$system32/computecore.dll"
+mock_installed="$system32/computecore.dll"
+
 start_console_server "$work/serve-depot"
 [ -f "$depot/cfwin.db" ] || fail "the server made no store at $depot/cfwin.db"
 
@@ -157,8 +177,8 @@ for client in $clients; do
 
   run_client "$client" create --handle it-serve
   [ "$rc" = 1 ] || fail "$name client create exited $rc, expected 1"
-  grep -q 'Host Compute Service is not available' "$work/err" ||
-    fail "$name client create printed no message about the Host Compute Service: $(cat "$work/err")"
+  grep -q 'vmcompute.dll could not be loaded' "$work/err" ||
+    fail "$name client create printed no message about vmcompute.dll: $(cat "$work/err")"
   run_client "$client" --json list
   grep -q '"Handles": *\[\]' "$work/out" ||
     fail "$name client list after the failed create is not empty: $(cat "$work/out")"
@@ -180,31 +200,6 @@ if command -v sqlite3 >/dev/null; then
 fi
 
 stop_console_server
-
-# With a computecore.dll that loads (a mock whose calls all fail) in the
-# prefix's system32, create gets past the Host Compute Service check and
-# fails at the image storage, because this prefix has no vmcompute.dll.
-# The mock is removed again, because the checks after this script expect
-# no computecore.dll. it_windows_garden.sh runs whole containers.
-mock="$(dirname "$exe")/mocks/computecore.dll"
-system32="${WINEPREFIX:-}/drive_c/windows/system32"
-if [ -f "$mock" ] && [ -d "$system32" ] && [ ! -e "$system32/computecore.dll" ]; then
-  cp "$mock" "$system32/computecore.dll"
-  mock_installed="$system32/computecore.dll"
-  start_console_server "$work/mock-depot"
-  run_client exe create --handle it-mock
-  [ "$rc" = 1 ] || fail "create with the mock computecore.dll exited $rc, expected 1"
-  grep -q 'vmcompute.dll could not be loaded' "$work/err" ||
-    fail "create with the mock computecore.dll printed: $(cat "$work/err")"
-  run_client exe --json list
-  grep -q '"Handles": *\[\]' "$work/out" ||
-    fail "list after the create with the mock is not empty: $(cat "$work/out")"
-  stop_console_server
-  rm -f "$mock_installed"
-  mock_installed=""
-else
-  echo "it_windows_serve: no mock computecore.dll or no free system32; create past HCS not tested" >&2
-fi
 
 # The same server run by Wine's service control manager: it must report
 # RUNNING once it listens and STOPPED after `sc stop`, without the
@@ -228,7 +223,7 @@ set +e
 "$wine" sc start "$service" >"$work/sc" 2>&1
 set -e
 if ! wait_for_state 4; then
-  fail "serve as a service did not report RUNNING: $(cat "$work/sc")"
+  fail "serve as a service did not report RUNNING: $(cat "$work/sc"); $(ls "$work"); $(tail -n 3 "$work"/service-depot/*.log 2>/dev/null)"
 elif ! wait_for_server; then
   fail "serve as a service did not answer ping on 127.0.0.1:$port"
 fi
@@ -241,6 +236,9 @@ if grep -q 'WIN32_EXIT_CODE *: *1066' "$work/sc"; then
 fi
 run_client "${linux_cfwin:-exe}" ping
 [ "$rc" != 0 ] || fail "the stopped service still answers ping on 127.0.0.1:$port"
+
+rm -f "$mock_installed"
+mock_installed=""
 
 [ "$status" = 0 ] && echo "it_windows_serve: cfwin.exe serve passed under Wine"
 exit "$status"

@@ -16,6 +16,7 @@
 #include "cli/gdn_setup.h"
 #include "cli/serve_platform.h"
 #include "image/windows/win.h"
+#include "runtime/windows/hcs.h"
 #include "service/windows/scm.h"
 
 /* The depot of the garden-windows BOSH job, and cfwin's own default. */
@@ -24,8 +25,8 @@ const cf_serve_defaults cf_serve_platform_defaults = {
     .gdn_depot = "C:\\var\\vcap\\data\\garden\\depot",
     .gdn_socket = NULL,
     .help_note = "In cfwin.exe the server listens on TCP only (--bind-socket is rejected), gdn\n"
-                 "setup and cleanup are not available, and creates fail until the Windows\n"
-                 "backend creates containers.\n",
+                 "setup and cleanup are not available, and the server stops at start when the\n"
+                 "Host Compute Service (the Containers feature) is missing.\n",
 };
 
 char *cf_serve_absolute_path(const char *path)
@@ -63,11 +64,35 @@ static void report_running(void *context)
   cf_service_report_running();
 }
 
-/* Returns the serve role's exit status: 0 after a clean stop. */
+/* A server that cannot create containers would look healthy to monit and
+ * to Diego while failing every create, so it stops at start instead and
+ * names what is missing. */
+static int check_host_compute_service(cf_err **err)
+{
+  cf_hcs_api api;
+  if (cf_hcs_api_load(&api, err) < 0) {
+    return cf_err_wrap(err, "the Host Compute Service is not available, so this server could "
+                            "not create containers");
+  }
+  cf_hcs_api_unload(&api);
+  return 0;
+}
+
+static int serve_checked(const cf_server_config *config, cf_err **err)
+{
+  if (check_host_compute_service(err) < 0) {
+    return -1;
+  }
+  return cf_server_run(config, err);
+}
+
+/* Returns the serve role's exit status: 0 after a clean stop. The check runs
+ * here, after the service manager is connected, so that it sees the
+ * failure as the service's own exit status. */
 static int run_service(void *context)
 {
   service_run *run = context;
-  return cf_server_run(&run->config, &run->err) < 0 ? 1 : 0;
+  return serve_checked(&run->config, &run->err) < 0 ? 1 : 0;
 }
 
 static void request_stop(void *context)
@@ -95,7 +120,7 @@ static int run_server(service_run *run, cf_err **err)
     return status == 0 ? 0
                        : cf_err_set(err, CF_E_SYSTEM, "the service ended with status %d", status);
   }
-  return cf_server_run(&run->config, err);
+  return serve_checked(&run->config, err);
 }
 
 int cf_serve_run_server(const cf_server_config *config, cf_err **err)
