@@ -1,16 +1,16 @@
 #!/bin/sh
 # Checks `cfwin.exe serve` under Wine, which has no Host Compute Service:
 # the help and the flag errors, and that serve stops at start naming the
-# missing service. With the build's mock computecore.dll (mocks/, whose
-# calls all fail) in the prefix's system32 it then runs a console server on
-# loopback that the Linux and the Windows client both reach: ping,
-# capacity, list, the Garden errors for unknown handles, and a create that
-# fails at the image storage (this prefix has no vmcompute.dll) and stores
-# nothing. The console server must stop cleanly on Ctrl-C (SIGINT, which
-# Wine turns into a console Ctrl-C event), and the same server as a Wine
-# service on `sc stop`. The mock is removed at the end, because the checks
-# after this script expect no computecore.dll. it_windows_garden.sh runs
-# whole containers. it_windows.sh calls it with its Wine setup in the
+# missing service. Then the build's mock computecore.dll (mocks/, whose
+# calls all fail) goes into the prefix's system32. With it a console server
+# on loopback must answer the Linux and the Windows client: ping, capacity,
+# list and the Garden errors for unknown handles. A create must fail at the
+# image storage, since this prefix has no vmcompute.dll, and store nothing.
+# The console server must stop cleanly on Ctrl-C (SIGINT, which Wine turns
+# into a console Ctrl-C event), and the same server as a Wine service on
+# `sc stop`. The mock is removed at the end, because the checks after this
+# script expect no computecore.dll. it_windows_garden.sh runs whole
+# containers. it_windows.sh calls this script with its Wine setup in the
 # environment.
 # Usage: it_windows_serve.sh CFWIN_EXE WINE WORK_DIR [LINUX_CFWIN]
 set -eu

@@ -86,9 +86,9 @@ static int serve_checked(const cf_server_config *config, cf_err **err)
   return cf_server_run(config, err);
 }
 
-/* Returns the serve role's exit status: 0 after a clean stop. The check runs
- * here, after the service manager is connected, so that it sees the
- * failure as the service's own exit status. */
+/* Returns the serve role's exit status: 0 after a clean stop. The check
+ * runs here, once the service manager is connected, so the manager records
+ * a failed check as the service's own exit status. */
 static int run_service(void *context)
 {
   service_run *run = context;

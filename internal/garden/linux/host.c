@@ -64,20 +64,20 @@ struct cf_depot_lock {
 };
 
 /* Names the process that holds the lock at path, from the id it wrote. */
-static int lock_busy(int fd, const char *path, const char *what, cf_err **err)
+static int lock_busy(int fd, const char *path, const char *remedy, cf_err **err)
 {
   char text[32] = "";
   ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
   text[n > 0 ? n : 0] = '\0';
   text[strcspn(text, "\n")] = '\0';
   return cf_err_set(err, CF_E_BUSY, "%s is locked by another cfwin process (pid %s): %s", path,
-                    text[0] != '\0' ? text : "unknown", what);
+                    text[0] != '\0' ? text : "unknown", remedy);
 }
 
 /* Takes the lock file at path without waiting (apart from a short retry)
- * and writes this process's id into it; what says how to resolve a busy
- * lock. */
-static int lock_file(const char *path, const char *what, cf_depot_lock **out, cf_err **err)
+ * and writes this process's id into it. The remedy names how to resolve a
+ * busy lock. */
+static int lock_file(const char *path, const char *remedy, cf_depot_lock **out, cf_err **err)
 {
   cf_autoclose int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
@@ -90,7 +90,7 @@ static int lock_file(const char *path, const char *what, cf_depot_lock **out, cf
       return cf_err_sys(err, errno, "lock %s", path);
     }
     if (attempt >= LOCK_ATTEMPTS) {
-      return lock_busy(fd, path, what, err);
+      return lock_busy(fd, path, remedy, err);
     }
     usleep(LOCK_RETRY_US);
   }

@@ -27,7 +27,7 @@
 #include "network/linux/nft_driver.h"
 
 #define MAX_OUTPUT (64 * 1024 * 1024) /* the largest listing cfwin reads */
-#define NFT_TIMEOUT_MS (30 * 1000)    /* the longest one nft run may take */
+#define NFT_TIMEOUT_MS (30 * 1000)    /* maximum time of one nft run */
 
 struct cf_nft_driver {
   const char *program;
@@ -172,7 +172,7 @@ static int wait_nft(const cf_nft_driver *driver, pid_t pid, int *status, cf_err 
   return 0;
 }
 
-/* The message of a failed run: nft's first line that says "Error: ",
+/* The message of a failed run: nft's first line containing "Error: ",
  * without its file position, or how nft ended. */
 static int failure(const cf_nft_driver *driver, int status, const char *errors, cf_err **err)
 {

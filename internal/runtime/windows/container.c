@@ -307,9 +307,10 @@ static int pass_error(cf_err **err, cf_err *cause)
 }
 
 /* Removes what a container without a compute system left: its record,
- * then the namespace the runtime created for it. The record goes first, so
- * a failed namespace step leaves no record that `list` shows but `state`
- * cannot find; `delete --force` deletes the namespace by the id later. */
+ * then the namespace the runtime created for it. The record goes first.
+ * Then a failed namespace step leaves no record that `list` shows but
+ * `state` cannot find, and `delete --force` deletes the namespace by the id
+ * later. */
 static int remove_leftovers(cf_wrt_context *ctx, const char *id, bool sidecar, cf_err **err)
 {
   if (cf_wrt_context_open_store(ctx, err) < 0) {
