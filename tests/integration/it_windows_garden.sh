@@ -256,6 +256,20 @@ run_client create --handle "$handle" --image "$uri"
 grep -q "Handle '$handle' already in use" "$work/err" ||
   fail "a second create printed: $(cat "$work/err")"
 
+# Windows file names ignore case, drop trailing dots and reserve device
+# names, so such handles are rejected before they reach another
+# container's volume or directory.
+upper=$(printf '%s' "$handle" | tr 'a-z' 'A-Z')
+for bad in "$upper" "$handle." nul COM1; do
+  run_client create --handle "$bad" --image "$uri"
+  [ "$rc" = 1 ] || fail "create of handle $bad exited $rc, expected 1"
+  grep -q "choose another handle" "$work/err" ||
+    fail "create of handle $bad printed: $(cat "$work/err")"
+done
+[ -f "$depot/images/volumes/$handle/Sandbox.vhdx" ] ||
+  fail "a rejected handle removed the volume of $handle"
+[ -d "$depot/containers/$handle" ] || fail "a rejected handle removed the directory of $handle"
+
 # As in groot, the compressed layers count against a total disk limit
 # before any layer is read.
 run_client create --handle it-garden-disk --image "$uri" --disk 10

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/fs.h"
 #include "base/log.h"
@@ -349,8 +350,64 @@ static int check_hcs(cf_backend *backend, const char *handle, cf_err **err)
   return 0;
 }
 
+/* True when name, up to its first dot, is a device name that Windows
+ * reserves in every directory. */
+static bool is_reserved_name(const char *name)
+{
+  static const char *const devices[] = {"CON", "PRN", "AUX", "NUL"};
+  size_t len = strcspn(name, ".");
+  for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+    if (len == 3 && strncasecmp(name, devices[i], 3) == 0) {
+      return true;
+    }
+  }
+  return len == 4 && (strncasecmp(name, "COM", 3) == 0 || strncasecmp(name, "LPT", 3) == 0) &&
+         name[3] >= '1' && name[3] <= '9';
+}
+
+/* Rejects a handle whose directories would be another container's, since
+ * Windows file names ignore case and trailing dots and spaces, or a device
+ * name. */
+static int check_windows_handle(cf_backend *backend, const char *handle, cf_err **err)
+{
+  size_t len = strlen(handle);
+  if (len > 0 && (handle[len - 1] == '.' || handle[len - 1] == ' ')) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "handle \"%s\" ends with a dot or a space, which Windows file names drop: "
+                      "choose another handle",
+                      handle);
+  }
+  if (is_reserved_name(handle)) {
+    return cf_err_set(err, CF_E_INVALID,
+                      "handle \"%s\" is a Windows device name (CON, PRN, AUX, NUL, COM1 to COM9, "
+                      "LPT1 to LPT9): choose another handle",
+                      handle);
+  }
+  /* NOTE: two creates of handles that differ only in case can both pass
+   * this check when they run at the same time. */
+  char **handles = NULL;
+  size_t count = 0;
+  if (cf_store_container_list(backend->store, NULL, 0, &handles, &count, err) < 0) {
+    return -1;
+  }
+  int rc = 0;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    if (strcasecmp(handles[i], handle) == 0 && strcmp(handles[i], handle) != 0) {
+      rc = cf_err_set(err, CF_E_EXISTS,
+                      "handle \"%s\" differs from the existing container %s only in letter case, "
+                      "which Windows file names ignore: choose another handle",
+                      handle, handles[i]);
+    }
+  }
+  cf_strv_free(handles, count);
+  return rc;
+}
+
 int cf_backend_create(cf_backend *backend, const cf_create_request *request, cf_err **err)
 {
+  if (check_windows_handle(backend, request->handle, err) < 0) {
+    return cf_err_wrap(err, "create container %s", request->handle);
+  }
   if (request->net_in_count > 0 || request->net_out_count > 0) {
     return cf_err_set(err, CF_E_NOT_IMPLEMENTED,
                       "create container %s: the Windows backend has no container network yet, so "
@@ -511,17 +568,30 @@ static bool container_alive(cf_backend *backend, const char *handle)
   }
   bool created = strcmp(record.state, CF_CONTAINER_CREATED) == 0;
   cf_container_record_clear(&record);
-  const cf_hcs_api *api = NULL;
-  if (!created || cf_win_backend_hcs(backend, &api, NULL) < 0) {
+  if (!created) {
     return false;
+  }
+  /* Only a compute system that is known to be gone makes a container dead:
+   * a host error at start must not destroy healthy containers. */
+  const cf_hcs_api *api = NULL;
+  cf_err *err = NULL;
+  if (cf_win_backend_hcs(backend, &api, &err) < 0) {
+    cf_log_error("reconcile.kept-unchecked", err, "{s:s}", "handle", handle);
+    cf_err_free(err);
+    return true;
   }
   cf_wrt_context runtime = cf_win_backend_runtime(backend);
   cf_wrt_container container;
-  bool alive = cf_wrt_container_get(&runtime, api, handle, &container, NULL) == 0;
-  if (alive) {
+  if (cf_wrt_container_get(&runtime, api, handle, &container, &err) == 0) {
     cf_wrt_container_clear(&container);
+    return true;
   }
-  return alive;
+  bool gone = err->code == CF_E_NOT_FOUND;
+  if (!gone) {
+    cf_log_error("reconcile.kept-unchecked", err, "{s:s}", "handle", handle);
+  }
+  cf_err_free(err);
+  return !gone;
 }
 
 /* Keeps the containers that were fully created and whose compute system
