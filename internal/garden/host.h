@@ -39,7 +39,7 @@ int cf_host_depot_lock(const char *depot, cf_depot_lock **out, cf_err **err);
 /* Takes the lock of the container network name in this network namespace,
  * so that two servers cannot share (and sweep) one bridge and nftables
  * table. Fails with CF_E_BUSY, naming the holder's process id, while
- * another process holds it. Sets *out to NULL where networks need no lock
+ * another process has it. Sets *out to NULL where networks need no lock
  * (cfwin.exe). Released with cf_host_depot_unlock(). */
 int cf_host_network_lock(const char *name, cf_depot_lock **out, cf_err **err);
 /* Releases the lock; NULL is allowed. The file stays for the next holder. */

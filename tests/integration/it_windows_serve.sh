@@ -3,7 +3,7 @@
 # the help and the flag errors, and that serve stops at start naming the
 # missing service. Then the build's mock computecore.dll (mocks/, whose
 # calls all fail) goes into the prefix's system32. With it a console server
-# on loopback must answer the Linux and the Windows client: ping, capacity,
+# on loopback must serve the Linux and the Windows client: ping, capacity,
 # list and the Garden errors for unknown handles. A create must fail at the
 # image storage, since this prefix has no vmcompute.dll, and store nothing.
 # The console server must stop cleanly on Ctrl-C (SIGINT, which Wine turns

@@ -237,7 +237,7 @@ static void test_config_errors_through_binary(void **state)
         strstr(text, "\"max-containers\" = \"many\"") == NULL) {
       fail_msg("form %zu: output lacks the file, line or key: %s", i, text);
     }
-    /* The error stands alone, without the usage text after it. */
+    /* The error is printed without the usage text after it. */
     assert_null(strstr(text, "usage:"));
   }
   remove_config_dir(dir, path);

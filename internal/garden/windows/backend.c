@@ -586,12 +586,12 @@ static bool container_alive(cf_backend *backend, const char *handle)
     cf_wrt_container_clear(&container);
     return true;
   }
-  bool gone = err->code == CF_E_NOT_FOUND;
-  if (!gone) {
+  bool system_missing = err->code == CF_E_NOT_FOUND;
+  if (!system_missing) {
     cf_log_error("reconcile.kept-unchecked", err, "{s:s}", "handle", handle);
   }
   cf_err_free(err);
-  return !gone;
+  return !system_missing;
 }
 
 /* Keeps the containers that were fully created and whose compute system

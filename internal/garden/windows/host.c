@@ -75,8 +75,8 @@ int cf_host_depot_lock(const char *depot, cf_depot_lock **out, cf_err **err)
                         "stop it first, or give this one its own --depot",
                         path);
     }
-    cf_autofree char *what = cf_xasprintf("open the depot lock %s", path);
-    return cf_win_last_error(err, code, what);
+    cf_autofree char *action = cf_xasprintf("open the depot lock %s", path);
+    return cf_win_last_error(err, code, action);
   }
   char pid[32];
   int len = snprintf(pid, sizeof(pid), "%lu\r\n", (unsigned long)GetCurrentProcessId());
